@@ -1,0 +1,1 @@
+"""AST to typed program plus Diagnostics: scopes, names, types, units, contradictions."""

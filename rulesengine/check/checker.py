@@ -1,0 +1,482 @@
+"""Check one rule file end to end: YAML, schema, every expression, lints -> Program + Diagnostics."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from rulesengine.check import lints
+from rulesengine.check.diagnostics import Diagnostic, did_you_mean
+from rulesengine.check.expressions import Context, LetInfo, check
+from rulesengine.check.names import BREAKER_ACTIONS, LEG_KINDS, WINDOWS, Scope
+from rulesengine.check.program import Checked, Leg, Program, Source
+from rulesengine.check.types import BOOL, MONEY, PERCENT, Kind, Type
+from rulesengine.language import ast, yaml_source
+from rulesengine.language.errors import SourceError
+from rulesengine.language.model import RuleFile
+from rulesengine.language.parser import parse
+
+MAX_FILE_BYTES = 1_000_000
+ALL_SCOPES = frozenset(Scope)
+LEG_SCOPES = frozenset({Scope.CONTRACT, Scope.UNDERLYING, Scope.PORTFOLIO})
+STRUCTURE_SCOPES = frozenset({Scope.STRUCTURE, Scope.UNDERLYING, Scope.PORTFOLIO})
+EXIT_SCOPES = frozenset({Scope.POSITION, Scope.UNDERLYING, Scope.PORTFOLIO})
+ACCOUNT_SCOPES = frozenset({Scope.PORTFOLIO})
+
+
+class CheckResult:
+    def __init__(self, file: str, text: str, lines: yaml_source.LineIndex | None):
+        self.file, self.text, self.lines = file, text, lines
+        self.diagnostics: list[Diagnostic] = []
+        self.program: Program | None = None
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.is_error]
+
+    def add(self, code: str, message: str, location: tuple[int, int, int, int], hint: str | None = None) -> None:
+        severity = "warning" if code.startswith("W") else "error"
+        line, col, end_line, end_col = location
+        diagnostic = Diagnostic(code, severity, message, self.file, line, col, end_line, end_col, hint)
+        if diagnostic not in self.diagnostics:
+            self.diagnostics.append(diagnostic)
+
+
+def check_file(path: str | Path, display: str | None = None) -> CheckResult:
+    """Read and check one file; unreadable files become an E002 diagnostic."""
+    name = display or str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as error:
+        result = CheckResult(name, "", None)
+        result.add("E002", f"can't read the file: {error.strerror or error}", (1, 1, 1, 1), "check the path and permissions")
+        return result
+    if len(raw) > MAX_FILE_BYTES:
+        result = CheckResult(name, "", None)
+        result.add("E002", f"file is {len(raw)} bytes; rule files are limited to {MAX_FILE_BYTES}", (1, 1, 1, 1))
+        return result
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        result = CheckResult(name, "", None)
+        result.add("E002", f"file is not UTF-8 text (byte {error.start})", (1, 1, 1, 1), "save it as UTF-8")
+        return result
+    return check_text(text, name)
+
+
+def check_text(text: str, file: str = "<rules>") -> CheckResult:
+    """Check rule text; never raises for any input."""
+    return _FileChecker(text, file).run()
+
+
+class _FileChecker:
+    def __init__(self, text: str, file: str):
+        self.text = text.lstrip("\ufeff")
+        self.lines = yaml_source.LineIndex(self.text)
+        self.result = CheckResult(file, self.text, self.lines)
+        self.file = file
+        self.used_lets: set[str] = set()
+
+    # ---------------------------------------------------------------- plumbing
+    def at_offsets(self, start: int, end: int) -> tuple[int, int, int, int]:
+        a, b = self.lines.position(start), self.lines.position(max(end, start + 1))
+        return a.line, a.col, b.line, b.col
+
+    def at_node(self, node: yaml_source.YNode) -> tuple[int, int, int, int]:
+        end = node.end
+        if node.kind == "scalar" and node.offsets:
+            end = node.offsets[-1]
+        return self.at_offsets(node.start, end)
+
+    def reporter(self, source: Source) -> Callable[[str, str, ast.Span, str | None], None]:
+        def report(code: str, message: str, span: ast.Span, hint: str | None) -> None:
+            self.result.add(code, message, source.location(span), hint)
+
+        return report
+
+    def source(self, node: yaml_source.YNode | None, label: str) -> Source:
+        text = "" if node is None or node.value is None else _scalar_text(node.value)
+        return Source(self.file, text, node, self.lines)
+
+    def parse(self, source: Source, start: str) -> ast.Node | None:
+        try:
+            return parse(source.text, start)
+        except SourceError as error:
+            self.reporter(source)(error.code, error.message, error.span, error.hint)
+            return None
+
+    # ---------------------------------------------------------------- driver
+    def run(self) -> CheckResult:
+        try:
+            self._run()
+        except RecursionError:
+            self.result.add("E303", "rule file is nested too deeply to check", (1, 1, 1, 1), "simplify it")
+        return self.result
+
+    def _run(self) -> None:
+        try:
+            document = yaml_source.load(self.text)
+        except SourceError as error:
+            self.result.add(error.code, error.message, self.at_offsets(*error.span), error.hint)
+            return
+        root = document.root
+        if root is None or root.kind != "map":
+            where = self.at_node(root) if root is not None else (1, 1, 1, 1)
+            self.result.add("E011", "a rule file is a YAML mapping of sections", where, "start with `strategy: my_strategy`")
+            return
+        for key, node in document.duplicates:
+            self.result.add("E012", f"duplicate key '{key}': the later one would silently win", self.at_node(node), "remove or rename one of them")
+        model = self.validate(root)
+        if model is None:
+            return
+        program = self.build(model, root)
+        if program is not None and not self.result.errors:
+            self.result.program = program
+        self.result.diagnostics.sort(key=lambda d: (d.line, d.col, d.code))
+
+    # ---------------------------------------------------------------- schema
+    def validate(self, root: yaml_source.YNode) -> RuleFile | None:
+        data = root.to_python()
+        if not all(isinstance(k, str) for k in data):
+            bad = next(k for k in root.pairs if not isinstance(k[0].value, str))
+            self.result.add("E011", "section names must be text", self.at_node(bad[0]))
+            return None
+        for _ in range(len(data) + 1):
+            try:
+                return RuleFile.model_validate(data)
+            except ValidationError as error:
+                broken = self.report_validation(error, root)
+                data = {k: v for k, v in data.items() if k not in broken}
+        return None
+
+    def report_validation(self, error: ValidationError, root: yaml_source.YNode) -> set[str]:
+        broken: set[str] = set()
+        for issue in error.errors():
+            loc = tuple(issue["loc"])
+            broken.add(str(loc[0]) if loc else "")
+            node, key_node = _locate(root, loc)
+            if issue["type"] == "extra_forbidden":
+                parent_fields = _fields_at(loc[:-1])
+                hint = did_you_mean(str(loc[-1]), parent_fields) or f"known keys: {', '.join(parent_fields)}"
+                where = "" if len(loc) == 1 else f" in `{'.'.join(map(str, loc[:-1]))}`"
+                what = "section" if len(loc) == 1 else "key"
+                self.result.add("E010", f"unknown {what} '{loc[-1]}'{where}", self.at_node(key_node or node or root), hint)
+            elif issue["type"] == "missing":
+                self.result.add("E011", f"`{'.'.join(map(str, loc))}` is required", self.at_node(node or root))
+            else:
+                what = ".".join(str(p) for p in loc) or "file"
+                self.result.add("E011", f"`{what}`: {issue['msg'].lower()}", self.at_node(node or root), _shape_hint(issue))
+        return broken
+
+    # ---------------------------------------------------------------- program
+    def build(self, model: RuleFile, root: yaml_source.YNode) -> Program | None:
+        if bool(model.strategy) == bool(model.portfolio):
+            message = "a file names either a `strategy:` or a `portfolio:`" if model.strategy else "missing `strategy:` (or `portfolio:` for a risk file)"
+            self.result.add("E011", message, self.at_node(root.key_node("portfolio") or root.pairs[0][0]), "add `strategy: my_strategy` at the top")
+            return None
+        kind = "strategy" if model.strategy else "portfolio"
+        if kind == "strategy" and not model.legs:
+            self.result.add("E011", "a strategy needs `legs`", self.at_node(root.key_node("strategy")), "e.g. `legs: {short: put where delta > -0.3}`")
+        if kind == "portfolio" and (model.legs or model.entry):
+            self.result.add("E011", "a portfolio file holds limits and breakers, not legs or entries", self.at_node(root.key_node("legs") or root.key_node("entry")))
+        program = Program(self.file, self.text, model.strategy or model.portfolio or "", kind, model.description or "", tuple(model.universe))
+        lets = self.check_lets(model, root, program)
+        leg_names = tuple(model.legs)
+        self.check_legs(model, root, program, lets, leg_names)
+        self.check_lists(model, root, program, lets, leg_names)
+        self.check_exits(model, root, program, lets)
+        self.check_account(model, root, program, lets)
+        self.check_schedules(model, root, program)
+        for name in lets:
+            if name not in self.used_lets:
+                key = root.get("let").key_node(name)
+                self.result.add("W305", f"`let` '{name}' is never used", self.at_node(key), "remove it, or use it in a condition")
+        return program
+
+    def checked(self, node, start, ctx, label, want: Type | None, leg_kind=None) -> Checked | None:
+        source = self.source(node, label)
+        tree = self.parse(source, start)
+        if tree is None:
+            return None
+        report = self.reporter(source)
+        body = tree.condition if isinstance(tree, ast.Breaker) else tree
+        resolved, typ = check(body, ctx, report)
+        self.used_lets |= ctx.used_lets
+        if typ is None:
+            lints.lint_condition(resolved, report, source.text, leg_kind)
+            return None
+        if want is BOOL and typ.kind is not Kind.BOOL:
+            report("E202", f"{ctx.section} must be true or false, but this is a {typ}", body.span, "compare it, e.g. `credit >= $0.50`")
+            return None
+        if want is not None and want is not BOOL and not _fits(typ, want):
+            report("E201", f"{ctx.section} must be {want}, but this is {typ}", body.span, None)
+            return None
+        if typ.kind is Kind.BOOL:
+            lints.lint_condition(resolved, report, source.text, leg_kind)
+        if isinstance(tree, ast.Breaker):
+            resolved = replace(tree, condition=resolved)
+        return Checked(resolved, typ, source.text, source, label)
+
+    def context(self, section, scopes, lets, legs=(), all_legs=()) -> Context:
+        return Context(section, scopes, tuple(legs), tuple(all_legs), lets)
+
+    def check_lets(self, model: RuleFile, root, program: Program) -> dict[str, LetInfo]:
+        section = root.get("let")
+        parsed: dict[str, tuple[ast.Node, Source]] = {}
+        for name in model.let:
+            source = self.source(section.get(name), f"let.{name}")
+            tree = self.parse(source, "expr")
+            if tree is not None:
+                parsed[name] = (tree, source)
+        order, cyclic = _let_order({n: tree for n, (tree, _) in parsed.items()})
+        for name in cyclic:
+            self.result.add("E108", f"`let` '{name}' refers to itself through {' -> '.join(cyclic[name])}", self.at_node(section.key_node(name)), "break the cycle")
+        infos: dict[str, LetInfo] = {}
+        for name in order:
+            tree, source = parsed[name]
+            ctx = self.context(f"`let` {name}", ALL_SCOPES, dict(infos))
+            resolved, typ = check(tree, ctx, self.reporter(source))
+            self.used_lets |= ctx.used_lets
+            if typ is None:
+                continue
+            if typ.kind is Kind.BOOL:
+                lints.lint_condition(resolved, self.reporter(source), source.text)
+            if Scope.POSITION in ctx.used_scopes and len(ctx.used_scopes - {Scope.UNDERLYING, Scope.PORTFOLIO}) > 1:
+                self.result.add("E107", f"`let` '{name}' mixes {' and '.join(sorted(ctx.used_scopes))} fields", source.location(tree.span), None)
+                continue
+            infos[name] = LetInfo(typ.plain(), frozenset(ctx.used_scopes))
+            program.lets[name] = Checked(resolved, typ.plain(), source.text, source, f"let.{name}")
+        return infos
+
+    def check_legs(self, model, root, program, lets, leg_names) -> None:
+        section = root.get("legs")
+        for index, name in enumerate(leg_names):
+            node = section.get(name)
+            source = self.source(node, f"legs.{name}")
+            report = self.reporter(source)
+            spec = self.parse(source, "leg")
+            if not isinstance(spec, ast.LegSpec):
+                continue
+            kind = LEG_KINDS.get(spec.kind)
+            if kind is None:
+                report("E105", f"unknown leg kind '{spec.kind}'", spec.kind_span, did_you_mean(spec.kind, ["put", "call", "stock"]) or "use put, call or stock")
+                continue
+            side = spec.side or _side_from_name(name)
+            if side is None:
+                report("E109", f"can't tell whether leg '{name}' is bought or sold", spec.kind_span, f"write `sell {spec.kind} ...` or `buy {spec.kind} ...`, or name the leg short_* / long_*")
+                continue
+            ctx = self.context(f"leg '{name}'", LEG_SCOPES, lets, leg_names[:index], leg_names)
+            where = None
+            if spec.where is not None:
+                resolved, typ = check(spec.where, ctx, report)
+                lints.lint_condition(resolved, report, source.text, kind)
+                if typ is not None and typ.kind is not Kind.BOOL:
+                    report("E202", f"a leg's `where` must be true or false, but this is a {typ}", spec.where.span, None)
+                elif typ is not None:
+                    where = Checked(resolved, typ, source.text, source, f"legs.{name}")
+            prefer = self.check_prefer(spec.prefer, ctx, report)
+            self.used_lets |= ctx.used_lets
+            if index > 0 and where is not None and spec.prefer is None and not lints.has_equality_join(where.node):
+                report("W304", f"leg '{name}' pairs with every earlier candidate", spec.span, f"add an equality such as `expiry == {leg_names[0]}.expiry`, or a `prefer`")
+            if kind == "stock" and spec.where is not None:
+                pass  # conditions on the stock leg read the underlying's fields
+            program.legs.append(Leg(name, side, spec.count, kind, where, prefer, Checked(prefer, BOOL, source.text, source, f"legs.{name}.prefer") if prefer else None, tuple(sorted(ctx.used_legs))))
+
+    def check_prefer(self, prefer: ast.Prefer | None, ctx: Context, report) -> ast.Prefer | None:
+        if prefer is None:
+            return None
+        key, key_type = check(prefer.key, ctx, report)
+        if key_type is None:
+            return None
+        if key_type.kind not in {Kind.NUMBER, Kind.MONEY, Kind.PERCENT, Kind.DURATION, Kind.DATE}:
+            report("E201", f"`prefer` sorts by a number, not a {key_type}", prefer.key.span, None)
+            return None
+        target = None
+        if prefer.target is not None:
+            target, target_type = check(prefer.target, ctx, report)
+            if target_type is None:
+                return None
+            from rulesengine.check.types import comparable
+
+            if not comparable(key_type, target_type, "<"):
+                report("E201", f"`nearest` compares {key_type} with {target_type}", prefer.target.span, None)
+                return None
+        return replace(prefer, key=key, target=target)
+
+    def check_lists(self, model, root, program, lets, leg_names) -> None:
+        for i, node in enumerate(root.get("underlying").items if model.underlying else ()):
+            ctx = self.context("underlying conditions", frozenset({Scope.UNDERLYING, Scope.PORTFOLIO}), lets, (), leg_names)
+            checked = self.checked(node, "expr", ctx, f"underlying[{i + 1}]", BOOL)
+            if checked:
+                program.underlying.append(checked)
+        for i, node in enumerate(root.get("entry").items if model.entry else ()):
+            ctx = self.context("entry conditions", STRUCTURE_SCOPES, lets, leg_names, leg_names)
+            checked = self.checked(node, "expr", ctx, f"entry[{i + 1}]", BOOL)
+            if checked:
+                program.entry.append(checked)
+        if model.rank is not None:
+            ctx = self.context("rank", STRUCTURE_SCOPES, lets, leg_names, leg_names)
+            program.rank = self.checked(root.get("rank"), "expr", ctx, "rank", Type(Kind.NUMBER))
+
+    def check_exits(self, model, root, program, lets) -> None:
+        section = root.get("exit")
+        leg_names = tuple(model.legs)
+        for name in model.exit:
+            ctx = self.context("exit conditions", EXIT_SCOPES, lets, leg_names, leg_names)
+            checked = self.checked(section.get(name), "expr", ctx, f"exit.{name}", BOOL)
+            if checked:
+                program.exits[name] = checked
+        if program.kind == "strategy" and model.legs and not any(lints.limits_loss(c.node) for c in program.exits.values()) and len(program.exits) == len(model.exit):
+            anchor = root.key_node("exit") or root.key_node("legs")
+            self.result.add("W303", "no exit limits the loss of this strategy", self.at_node(anchor), "add e.g. `stop_loss: pnl <= -2 * entry_credit`")
+
+    def check_account(self, model, root, program, lets) -> None:
+        for section_name, section_model, scopes in (
+            ("size", model.size, ACCOUNT_SCOPES | {Scope.STRUCTURE}),
+            ("limits", model.limits, ACCOUNT_SCOPES),
+        ):
+            if section_model is None:
+                continue
+            section = root.get(section_name)
+            target = program.size if section_name == "size" else program.limits
+            for key, value in section_model.model_dump(exclude_none=True).items():
+                if isinstance(value, int):
+                    target[key] = value
+                    continue
+                want = MONEY if key == "risk" else (PERCENT if key in {"max_buying_power", "max_heat"} else Type(Kind.NUMBER))
+                ctx = self.context(f"{section_name}.{key}", scopes, lets)
+                checked = self.checked(section.get(key), "expr", ctx, f"{section_name}.{key}", want)
+                if checked:
+                    target[key] = checked
+        section = root.get("breakers")
+        for name in model.breakers:
+            node = section.get(name)
+            ctx = self.context("breakers", frozenset({Scope.PORTFOLIO}), lets)
+            checked = self.checked(node, "breaker", ctx, f"breakers.{name}", BOOL)
+            if checked is None:
+                continue
+            breaker: ast.Breaker = checked.node
+            if breaker.action not in BREAKER_ACTIONS:
+                hint = did_you_mean(breaker.action, BREAKER_ACTIONS) or f"one of: {', '.join(BREAKER_ACTIONS)}"
+                self.reporter(checked.source)("E402", f"unknown breaker action '{breaker.action}'", breaker.action_span, hint)
+                continue
+            program.breakers[name] = (breaker, checked)
+
+    def check_schedules(self, model, root, program) -> None:
+        if model.schedule is None:
+            return
+        section = root.get("schedule")
+        for key, value in model.schedule.model_dump(exclude_none=True).items():
+            source = self.source(section.get(key), f"schedule.{key}")
+            schedule = self.parse(source, "schedule")
+            if not isinstance(schedule, ast.Schedule):
+                continue
+            if schedule.window is not None and schedule.window not in WINDOWS:
+                hint = did_you_mean(schedule.window, WINDOWS) or f"one of: {', '.join(WINDOWS)}"
+                self.reporter(source)("E401", f"unknown session window '{schedule.window}'", schedule.window_span, hint)
+                continue
+            program.schedules[key] = schedule
+
+
+# ---------------------------------------------------------------- helpers
+def _scalar_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _fits(actual: Type, want: Type) -> bool:
+    from rulesengine.check.types import RATIO
+
+    if want.kind is Kind.NUMBER:
+        return actual.kind in RATIO or actual.kind is Kind.MONEY
+    if actual.literal:
+        return True
+    return actual.kind == want.kind or {actual.kind, want.kind} <= RATIO
+
+
+def _side_from_name(name: str) -> str | None:
+    lowered = name.lower()
+    if lowered.startswith("short"):
+        return "sell"
+    if lowered.startswith("long"):
+        return "buy"
+    return None
+
+
+def _let_order(trees: dict[str, ast.Node]) -> tuple[list[str], dict[str, list[str]]]:
+    """Lets in dependency order, plus the cycle found for each let caught in one."""
+    deps = {
+        name: [n.name for n in ast.walk(tree) if isinstance(n, ast.Name) and n.name in trees]
+        for name, tree in trees.items()
+    }
+    order: list[str] = []
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+    cyclic: dict[str, list[str]] = {}
+
+    def visit(name: str, path: list[str]) -> None:
+        if state.get(name) == 2:
+            return
+        if state.get(name) == 1:
+            cycle = [*path[path.index(name):], name]
+            for member in cycle[:-1]:
+                cyclic.setdefault(member, cycle)
+            return
+        state[name] = 1
+        for dep in deps[name]:
+            visit(dep, [*path, name])
+        state[name] = 2
+        if name not in cyclic:
+            order.append(name)
+
+    for name in trees:
+        visit(name, [])
+    return [n for n in order if n not in cyclic and not any(d in cyclic for d in deps[n])], cyclic
+
+
+def _locate(root: yaml_source.YNode, loc: tuple) -> tuple[yaml_source.YNode | None, yaml_source.YNode | None]:
+    node, key_node = root, None
+    for part in loc:
+        if node is None:
+            break
+        if node.kind == "map":
+            key_node = node.key_node(str(part))
+            node = node.get(str(part))
+        elif node.kind == "seq" and isinstance(part, int) and part < len(node.items):
+            key_node, node = None, node.items[part]
+        else:
+            break
+    return node, key_node
+
+
+def _fields_at(path: tuple) -> list[str]:
+    from pydantic import BaseModel
+
+    model: type[BaseModel] = RuleFile
+    for part in path:
+        annotation = model.model_fields[str(part)].annotation
+        inner = [a for a in getattr(annotation, "__args__", (annotation,)) if isinstance(a, type) and issubclass(a, BaseModel)]
+        if not inner:
+            return []
+        model = inner[0]
+    return list(model.model_fields)
+
+
+def _shape_hint(issue: dict) -> str | None:
+    kind = issue["type"]
+    if kind in {"dict_type", "model_type"}:
+        return "this section is a mapping of `key: value` lines"
+    if kind == "list_type":
+        return "this section is a list: start each item with `- `"
+    if kind in {"string_type"}:
+        return "write a single expression here"
+    if kind.startswith("int") or kind == "greater_than":
+        return "use a whole number >= 1"
+    if kind == "string_pattern_mismatch":
+        return "names use letters, digits and _ and start with a letter"
+    return None
+

@@ -1,0 +1,110 @@
+"""The checked program: resolved expression nodes plus everything the compiler needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rulesengine.check.names import Field
+from rulesengine.check.types import Type
+from rulesengine.language import ast
+from rulesengine.language.yaml_source import LineIndex, YNode
+
+
+@dataclass(frozen=True)
+class FieldRef(ast.Node):
+    """A registry field; `leg` names the leg it is read from (None: the row being filtered)."""
+
+    field: Field | None = None
+    leg: str | None = None
+
+
+@dataclass(frozen=True)
+class LetRef(ast.Node):
+    name: str = ""
+    leg: str | None = None
+
+
+@dataclass(frozen=True)
+class EnumLit(ast.Node):
+    value: str = ""
+
+
+@dataclass(frozen=True)
+class SeriesRef(ast.Node):
+    """A daily bar series inside an indicator call: close, open, high, low, underlying_volume."""
+
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where an expression's text lives, so spans map back to file:line:col."""
+
+    file: str
+    text: str
+    node: YNode | None
+    lines: LineIndex | None
+
+    def offsets(self, span: ast.Span) -> tuple[int, int]:
+        if self.node is None:
+            return span
+        start = self.node.source_offset(span[0])
+        last = self.node.source_offset(max(span[1] - 1, span[0]))
+        return start, last + 1
+
+    def location(self, span: ast.Span) -> tuple[int, int, int, int]:
+        start, end = self.offsets(span)
+        if self.lines is None:
+            return 1, span[0] + 1, 1, span[1] + 1
+        a, b = self.lines.position(start), self.lines.position(end)
+        return a.line, a.col, b.line, b.col
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One expression after checking: the resolved tree, its type and its source."""
+
+    node: ast.Node
+    type: Type
+    text: str
+    source: Source
+    label: str  # e.g. 'entry[2]', 'legs.short', 'let.liquid'
+
+    def clause_text(self, span: ast.Span) -> str:
+        return self.text[span[0] : span[1]]
+
+
+@dataclass(frozen=True)
+class Leg:
+    name: str
+    side: str  # 'buy' | 'sell'
+    count: int
+    kind: str  # 'put' | 'call' | 'stock'
+    where: Checked | None
+    prefer: ast.Prefer | None  # resolved key/target nodes
+    prefer_source: Checked | None
+    depends_on: tuple[str, ...]  # earlier legs this leg's conditions mention
+
+    @property
+    def sign(self) -> int:
+        return -1 if self.side == "sell" else 1
+
+
+@dataclass
+class Program:
+    file: str
+    text: str
+    name: str
+    kind: str  # 'strategy' | 'portfolio'
+    description: str = ""
+    universe: tuple[str, ...] = ()
+    lets: dict[str, Checked] = field(default_factory=dict)
+    underlying: list[Checked] = field(default_factory=list)
+    legs: list[Leg] = field(default_factory=list)
+    entry: list[Checked] = field(default_factory=list)
+    rank: Checked | None = None
+    size: dict[str, Checked | int] = field(default_factory=dict)
+    exits: dict[str, Checked] = field(default_factory=dict)
+    limits: dict[str, Checked | int] = field(default_factory=dict)
+    breakers: dict[str, tuple[ast.Breaker, Checked]] = field(default_factory=dict)
+    schedules: dict[str, ast.Schedule] = field(default_factory=dict)

@@ -1,0 +1,80 @@
+"""The rule file's structure as one pydantic model; `rules schema` exports its JSON Schema."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PositiveInt
+
+
+def _as_text(value: object) -> object:
+    """YAML reads `rank: 1` as an int and `entry: [true]` as a bool; the DSL wants text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+Expr = Annotated[
+    str,
+    BeforeValidator(_as_text),
+    Field(description="an expression of the rules DSL, e.g. `delta between -0.30 and -0.20`"),
+]
+Identifier = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ScheduleSection(Strict):
+    scan: Expr | None = Field(None, description="when to look for entries, e.g. `every 5m during regular_hours`")
+    monitor: Expr | None = Field(None, description="when to evaluate exits, e.g. `every 1m during regular_hours`")
+
+
+class SizeSection(Strict):
+    risk: Expr | None = Field(None, description="money at risk per trade, e.g. `1% of net_liq`")
+    contracts: PositiveInt | None = Field(None, description="a fixed number of structures per trade")
+    max_contracts: PositiveInt | None = Field(None, description="cap on structures per trade")
+    max_buying_power: Expr | None = Field(None, description="cap on buying power per trade, e.g. `5%`")
+
+
+class LimitsSection(Strict):
+    max_positions: PositiveInt | None = Field(None, description="open positions of this strategy")
+    max_per_symbol: PositiveInt | None = Field(None, description="open positions per underlying")
+    max_per_expiry: PositiveInt | None = Field(None, description="open positions per expiry")
+    max_new_per_day: PositiveInt | None = Field(None, description="entries per session")
+    max_buying_power: Expr | None = Field(None, description="share of buying power in use, e.g. `50%`")
+    max_heat: Expr | None = Field(None, description="sum of max losses / net_liq, e.g. `25%`")
+    max_portfolio_delta: Expr | None = Field(None, description="absolute net delta of the account")
+
+
+class RuleFile(Strict):
+    """A strategy (`strategy:` with legs) or a portfolio risk file (`portfolio:`)."""
+
+    strategy: Identifier | None = Field(None, description="the strategy's name")
+    portfolio: Identifier | None = Field(None, description="name of a portfolio-wide risk file")
+    description: str | None = Field(None, description="one line saying what the rules do")
+    universe: list[str] = Field(default_factory=list, description="underlyings, e.g. [SPX]")
+    schedule: ScheduleSection | None = None
+    let: dict[Identifier, Expr] = Field(default_factory=dict, description="named expressions")
+    underlying: list[Expr] = Field(default_factory=list, description="conditions on the underlying")
+    legs: dict[Identifier, Expr] = Field(
+        default_factory=dict, description="legs in order, e.g. `short: put where ... prefer ...`"
+    )
+    entry: list[Expr] = Field(default_factory=list, description="conditions on each structure")
+    rank: Expr | None = Field(None, description="score to sort candidates, highest first")
+    size: SizeSection | None = None
+    exit: dict[Identifier, Expr] = Field(default_factory=dict, description="named exit conditions")
+    limits: LimitsSection | None = None
+    breakers: dict[Identifier, Expr] = Field(
+        default_factory=dict, description="`condition -> action [for duration]`"
+    )
+
+
+def json_schema() -> dict:
+    schema = RuleFile.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "rulesengine rule file"
+    return schema

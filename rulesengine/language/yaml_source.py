@@ -1,0 +1,167 @@
+"""Load a YAML rule file into a tree that remembers the line:col of every key, value and character."""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from rulesengine.language.errors import SourceError
+
+
+@dataclass(frozen=True)
+class Position:
+    line: int  # 1-based
+    col: int  # 1-based, in characters
+
+
+class LineIndex:
+    """Character offset -> (line, col) for one file's text."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.starts = [0]
+        self.starts.extend(i + 1 for i, ch in enumerate(text) if ch == "\n")
+
+    def position(self, offset: int) -> Position:
+        offset = max(0, min(offset, len(self.text)))
+        line = bisect.bisect_right(self.starts, offset) - 1
+        return Position(line + 1, offset - self.starts[line] + 1)
+
+    def line_text(self, line: int) -> str:
+        start = self.starts[line - 1]
+        end = self.starts[line] - 1 if line < len(self.starts) else len(self.text)
+        return self.text[start:end].rstrip("\r")
+
+
+@dataclass
+class YNode:
+    """One YAML node: kind 'map' | 'seq' | 'scalar', its source offsets and its children."""
+
+    kind: str
+    start: int
+    end: int
+    value: Any = None  # scalars: the constructed Python value
+    items: list[YNode] = field(default_factory=list)  # seq
+    pairs: list[tuple[YNode, YNode]] = field(default_factory=list)  # map
+    offsets: list[int] | None = None  # scalars: source offset of each character of str(value)
+
+    def get(self, key: str) -> YNode | None:
+        for k, v in self.pairs:
+            if k.value == key:
+                return v
+        return None
+
+    def key_node(self, key: str) -> YNode | None:
+        for k, _ in self.pairs:
+            if k.value == key:
+                return k
+        return None
+
+    def to_python(self) -> Any:
+        if self.kind == "map":
+            return {k.value: v.to_python() for k, v in self.pairs}
+        if self.kind == "seq":
+            return [item.to_python() for item in self.items]
+        return self.value
+
+    def source_offset(self, char_index: int) -> int:
+        """Where character `char_index` of this scalar's text sits in the file."""
+        if not self.offsets:
+            return self.start
+        return self.offsets[max(0, min(char_index, len(self.offsets) - 1))]
+
+
+@dataclass
+class YamlDocument:
+    text: str
+    lines: LineIndex
+    root: YNode | None
+    duplicates: list[tuple[str, YNode]] = field(default_factory=list)
+
+
+def load(text: str) -> YamlDocument:
+    """Parse YAML text; raise SourceError (code E001) with a file offset on a syntax error."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        document = YamlDocument(text, LineIndex(text), None)
+        if node is not None:
+            document.root = _convert(node, loader, text, document)
+        return document
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        offset = mark.index if mark is not None else 0
+        problem = error.problem or error.context or "invalid YAML"
+        raise SourceError("E001", f"YAML syntax: {problem}", (offset, offset + 1), _yaml_hint(problem)) from None
+    except yaml.YAMLError as error:
+        raise SourceError("E001", f"YAML syntax: {error}", (0, 1)) from None
+    finally:
+        loader.dispose()
+
+
+def _yaml_hint(problem: str) -> str | None:
+    if "mapping values are not allowed" in problem:
+        return "a value containing ': ' must be quoted"
+    if "found character '\\t'" in problem or "tab" in problem:
+        return "indent with spaces, not tabs"
+    if "could not find expected ':'" in problem:
+        return "each entry is `key: value`"
+    if "alias" in problem or "anchor" in problem:
+        return "a value starting with `*` or `&` must be quoted"
+    return None
+
+
+def _convert(node: yaml.Node, loader: yaml.SafeLoader, text: str, doc: YamlDocument) -> YNode:
+    start, end = node.start_mark.index, node.end_mark.index
+    if isinstance(node, yaml.MappingNode):
+        out = YNode("map", start, end)
+        seen: set[Any] = set()
+        for key, value in node.value:
+            key_node = _convert(key, loader, text, doc)
+            if _hashable(key_node.value) in seen:
+                doc.duplicates.append((str(key_node.value), key_node))
+            seen.add(_hashable(key_node.value))
+            out.pairs.append((key_node, _convert(value, loader, text, doc)))
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return YNode("seq", start, end, items=[_convert(n, loader, text, doc) for n in node.value])
+    value = loader.construct_object(node, deep=True)
+    offsets = _align(text[start:end], str(node.value), start) if isinstance(node.value, str) else None
+    return YNode("scalar", start, end, value=value, offsets=offsets)
+
+
+def _hashable(value: Any) -> Any:
+    try:
+        hash(value)
+        return value
+    except TypeError:
+        return repr(value)
+
+
+def _align(source: str, value: str, base: int) -> list[int]:
+    """Map each character of a scalar's value to its offset in the file.
+
+    YAML folding (multi-line plain scalars, block scalars) only drops indentation, turns line
+    breaks into spaces and removes quotes and escapes, so the value is (nearly) a subsequence of
+    the source: a greedy walk finds every character. One extra entry marks the end.
+    """
+    offsets: list[int] = []
+    cursor = 0
+    for ch in value:
+        probe = cursor
+        while probe < len(source) and not _same(source[probe], ch):
+            probe += 1
+        if probe < len(source):
+            offsets.append(base + probe)
+            cursor = probe + 1
+        else:  # an escape such as \x41 produced a character the source does not spell
+            offsets.append(base + min(cursor, max(len(source) - 1, 0)))
+    offsets.append(base + min(cursor, len(source)))
+    return offsets
+
+
+def _same(source_char: str, value_char: str) -> bool:
+    return source_char == value_char or (value_char in " \n" and source_char in " \n\r")

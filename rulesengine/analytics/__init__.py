@@ -1,0 +1,1 @@
+"""Options analytics: pricing and probabilities, vectorised over whole chains."""

@@ -1,0 +1,117 @@
+"""The evaluation graph: a DAG of column, constant, operator and call nodes, plus named roots."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Node:
+    """One operation. `value` is the constant, the field `(leg, name)`, or a call's extra data."""
+
+    op: str
+    args: tuple[int, ...] = ()
+    value: object = None
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One conjunct of a filter, with the text a trader wrote for it (for funnels and explain)."""
+
+    node: int
+    label: str
+    origin: str
+
+
+@dataclass(frozen=True)
+class Graph:
+    nodes: tuple[Node, ...]
+    filters: dict[str, tuple[Clause, ...]] = field(default_factory=dict)  # 'underlying', 'leg:short', 'entry'
+    values: dict[str, int] = field(default_factory=dict)  # 'rank', 'prefer:short:key', ...
+
+    def roots(self) -> list[int]:
+        ids = [c.node for clauses in self.filters.values() for c in clauses]
+        return ids + list(self.values.values())
+
+    def legs_used(self, node_id: int, memo: dict[int, frozenset] | None = None) -> frozenset:
+        """Which legs' fields a node reads (None stands for the row being filtered)."""
+        memo = {} if memo is None else memo
+        if node_id in memo:
+            return memo[node_id]
+        node = self.nodes[node_id]
+        if node.op == "field":
+            leg, name = node.value
+            found = frozenset({leg})
+        else:
+            found = frozenset().union(*(self.legs_used(a, memo) for a in node.args)) if node.args else frozenset()
+        memo[node_id] = found
+        return found
+
+    def fields_used(self, node_id: int) -> list[tuple[str | None, str]]:
+        seen, out, stack = set(), [], [node_id]
+        while stack:
+            current = stack.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            node = self.nodes[current]
+            if node.op == "field" and node.value not in out:
+                out.append(node.value)
+            stack.extend(node.args)
+        return out
+
+    def render(self, node_id: int) -> str:
+        """A node as readable infix text."""
+        node = self.nodes[node_id]
+        a = [self.render(i) for i in node.args]
+        if node.op == "const":
+            return _const_text(node.value)
+        if node.op == "field":
+            leg, name = node.value
+            return f"{leg}.{name}" if leg else name
+        if node.op == "series":
+            fn, series, n = node.value
+            return f"{fn}({series}, {n})" if series else f"{fn}({n})"
+        if node.op in INFIX:
+            return f"({a[0]} {INFIX[node.op]} {a[1]})"
+        if node.op == "neg":
+            return f"-{a[0]}"
+        if node.op == "not":
+            return f"not {a[0]}"
+        if node.op == "between":
+            return f"({a[0]} between {a[1]} and {a[2]})"
+        if node.op == "in":
+            return f"({a[0]} in [{', '.join(a[1:])}])"
+        if node.op in {"and", "or"}:
+            return "(" + f" {node.op} ".join(a) + ")"
+        return f"{node.op}({', '.join(a)})"
+
+
+INFIX = {
+    "add": "+", "sub": "-", "mul": "*", "div": "/",
+    "lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "==", "ne": "!=",
+}
+
+
+def _const_text(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, str):
+        return repr(value)
+    return str(value)
+
+
+def render_graph(graph: Graph) -> str:
+    """The whole graph as text: numbered nodes, then each filter and value root."""
+    lines = ["nodes:"]
+    for i, node in enumerate(graph.nodes):
+        detail = "" if node.value is None else f" {node.value!r}"
+        args = ", ".join(f"%{a}" for a in node.args)
+        lines.append(f"  %{i} = {node.op}{detail}{' (' + args + ')' if args else ''}")
+    for name, clauses in graph.filters.items():
+        lines.append(f"filter {name}:")
+        for clause in clauses:
+            lines.append(f"  %{clause.node}  {graph.render(clause.node)}    # {clause.origin}: {clause.label}")
+    for name, node_id in graph.values.items():
+        lines.append(f"value {name}: %{node_id}  {graph.render(node_id)}")
+    return "\n".join(lines)

@@ -1,0 +1,116 @@
+"""Checked program -> graph (a plain tree: sharing and folding are the passes' job)."""
+
+from __future__ import annotations
+
+from rulesengine.check.names import ENUMS
+from rulesengine.check.program import Checked, EnumLit, FieldRef, LetRef, Program, SeriesRef
+from rulesengine.compile.graph import Clause, Graph, Node
+from rulesengine.data.chain import to_seconds
+from rulesengine.language import ast
+
+_BINARY = {"+": "add", "-": "sub", "*": "mul", "/": "div", "of": "mul"}
+_COMPARE = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne"}
+_ENUM_OF_FIELD = {"type": "option_type", "style": "style", "settlement": "settlement", "weekday": "weekday"}
+
+
+class _Lowering:
+    def __init__(self, program: Program):
+        self.program = program
+        self.nodes: list[Node] = []
+        self.filters: dict[str, list[Clause]] = {}
+        self.values: dict[str, int] = {}
+
+    def add(self, op: str, args: tuple[int, ...] = (), value: object = None) -> int:
+        self.nodes.append(Node(op, args, value))
+        return len(self.nodes) - 1
+
+    def expr(self, node: ast.Node, leg: str | None = None, enum_of: str | None = None) -> int:
+        """Lower one expression; `leg` rebinds a let's own-row fields to a named leg."""
+        match node:
+            case ast.Number(value=v):
+                return self.add("const", value=float(v))
+            case ast.Bool(value=v):
+                return self.add("const", value=bool(v))
+            case ast.String(value=v):
+                return self.add("const", value=str(v))
+            case ast.DateLit(value=d):
+                return self.add("const", value=to_seconds(d))
+            case ast.TimeLit(minutes=m):
+                return self.add("const", value=float(m * 60))
+            case EnumLit(value=v):
+                return self.add("const", value=float(ENUMS[enum_of].index(v)) if enum_of else v)
+            case FieldRef(field=f, leg=own):
+                return self.add("field", value=(own if own is not None else leg, f.name))
+            case LetRef(name=name, leg=own):
+                return self.expr(self.program.lets[name].node, own if own is not None else leg)
+            case SeriesRef():
+                raise AssertionError("series only appear inside indicator calls")
+            case ast.Unary(op="-", operand=o):
+                return self.add("neg", (self.expr(o, leg),))
+            case ast.Unary(op="not", operand=o):
+                return self.add("not", (self.expr(o, leg),))
+            case ast.Binary(op=op, left=a, right=b):
+                return self.add(_BINARY[op], (self.expr(a, leg), self.expr(b, leg)))
+            case ast.Compare(op=op, left=a, right=b):
+                enum = _enum_name(a) or _enum_name(b)
+                return self.add(_COMPARE[op], (self.expr(a, leg, enum), self.expr(b, leg, enum)))
+            case ast.Between(subject=s, low=lo, high=hi, negated=neg):
+                out = self.add("between", (self.expr(s, leg), self.expr(lo, leg), self.expr(hi, leg)))
+                return self.add("not", (out,)) if neg else out
+            case ast.InList(subject=s, items=items, negated=neg):
+                enum = _enum_name(s)
+                args = (self.expr(s, leg), *(self.expr(i, leg, enum) for i in items))
+                out = self.add("in", args)
+                return self.add("not", (out,)) if neg else out
+            case ast.BoolOp(op=op, operands=ops):
+                return self.add(op, tuple(self.expr(o, leg) for o in ops))
+            case ast.Call(func=fn, args=args):
+                if args and isinstance(args[0], SeriesRef):
+                    return self.add("series", value=(fn, args[0].name, int(args[1].value)))
+                if fn in {"rsi", "hv"}:
+                    return self.add("series", value=(fn, "close", int(args[0].value)))
+                return self.add(fn, tuple(self.expr(a, leg) for a in args))
+        raise AssertionError(f"cannot lower {type(node).__name__}")
+
+    def clauses(self, checked: Checked, origin: str, node: ast.Node | None = None, leg: str | None = None) -> list[Clause]:
+        """A condition split into its top-level conjuncts, `let` conjunctions included."""
+        out: list[Clause] = []
+        for part in ast.conjuncts(checked.node if node is None else node):
+            if isinstance(part, LetRef):
+                let = self.program.lets[part.name]
+                if isinstance(let.node, ast.BoolOp) and let.node.op == "and":
+                    for sub in let.node.operands:
+                        label = f"{part.name}: {let.clause_text(sub.span)}"
+                        out.append(Clause(self.expr(sub, part.leg or leg), label, origin))
+                    continue
+            out.append(Clause(self.expr(part, leg), checked.clause_text(part.span), origin))
+        return out
+
+    def program_graph(self) -> Graph:
+        p = self.program
+        if p.underlying:
+            self.filters["underlying"] = [c for ch in p.underlying for c in self.clauses(ch, ch.label)]
+        for leg in p.legs:
+            clauses: list[Clause] = []
+            if leg.where is not None:
+                clauses = self.clauses(leg.where, leg.where.label)
+            self.filters[f"leg:{leg.name}"] = clauses
+            if leg.prefer is not None:
+                self.values[f"prefer:{leg.name}:key"] = self.expr(leg.prefer.key)
+                if leg.prefer.target is not None:
+                    self.values[f"prefer:{leg.name}:target"] = self.expr(leg.prefer.target)
+        if p.entry:
+            self.filters["entry"] = [c for ch in p.entry for c in self.clauses(ch, ch.label)]
+        if p.rank is not None:
+            self.values["rank"] = self.expr(p.rank.node)
+        return Graph(tuple(self.nodes), {k: tuple(v) for k, v in self.filters.items()}, dict(self.values))
+
+
+def _enum_name(node: ast.Node | None) -> str | None:
+    if isinstance(node, FieldRef) and node.field is not None:
+        return _ENUM_OF_FIELD.get(node.field.name)
+    return None
+
+
+def lower(program: Program) -> Graph:
+    return _Lowering(program).program_graph()

@@ -1,0 +1,124 @@
+"""Graph passes, each a pure function Graph -> Graph, run in PIPELINE order by compile()."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from rulesengine.compile.graph import Clause, Graph, Node
+
+FOLDABLE = {"neg", "not", "add", "sub", "mul", "div", "lt", "le", "gt", "ge", "eq", "ne", "abs", "min", "max", "round", "floor", "ceil", "sqrt", "log", "and", "or"}
+
+
+def fold_constants(graph: Graph) -> Graph:
+    """Replace operations whose arguments are all constants by their value."""
+    from rulesengine.runtime.operators import apply
+
+    nodes = list(graph.nodes)
+    for i, node in enumerate(nodes):  # nodes are in topological order: arguments come first
+        if node.op in FOLDABLE and node.args and all(nodes[a].op == "const" for a in node.args):
+            values = [nodes[a].value for a in node.args]
+            if all(isinstance(v, int | float | bool) for v in values):
+                with np.errstate(all="ignore"):
+                    result = apply(node.op, [np.asarray(v) for v in values])
+                nodes[i] = Node("const", (), _python(result))
+    return replace(graph, nodes=tuple(nodes))
+
+
+def _python(value: np.ndarray) -> object:
+    item = np.asarray(value).item()
+    return bool(item) if isinstance(item, bool | np.bool_) else float(item)
+
+
+def share_common_subexpressions(graph: Graph) -> Graph:
+    """Give identical computations one node, across every rule of the file."""
+    seen: dict[tuple, int] = {}
+    remap: dict[int, int] = {}
+    nodes: list[Node] = []
+    for i, node in enumerate(graph.nodes):
+        args = tuple(remap[a] for a in node.args)
+        if node.op in {"and", "or", "add", "mul", "eq", "ne", "min", "max"}:
+            args = tuple(sorted(args))  # commutative: a + b and b + a are one node
+        key = (node.op, args, _hashable(node.value))
+        if key not in seen:
+            seen[key] = len(nodes)
+            nodes.append(Node(node.op, args, node.value))
+        remap[i] = seen[key]
+    return _remapped(graph, tuple(nodes), remap)
+
+
+def _hashable(value: object) -> object:
+    return (type(value).__name__, value) if not isinstance(value, list) else tuple(value)
+
+
+# Cost of computing one node per row, in rough units of one numpy pass over a column.
+_COST = {"const": 0.0, "series": 4.0, "field": 1.0, "in": 2.0, "between": 2.0, "log": 3.0, "sqrt": 2.0}
+_STRUCTURE_FIELD_COST = {"pop": 30.0, "max_profit": 15.0, "max_loss": 15.0, "lower_breakeven": 15.0, "upper_breakeven": 15.0}
+# Share of rows a clause is expected to keep.
+_SELECTIVITY = {"eq": 0.1, "in": 0.2, "between": 0.3, "and": 0.25, "not": 0.5}
+
+
+def clause_cost(graph: Graph, node_id: int) -> float:
+    seen: set[int] = set()
+    total, stack = 0.0, [node_id]
+    while stack:
+        current = stack.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        node = graph.nodes[current]
+        if node.op == "field":
+            leg, name = node.value
+            total += _STRUCTURE_FIELD_COST.get(name, 2.0 if leg else 1.0)
+        else:
+            total += _COST.get(node.op, 1.0)
+        stack.extend(node.args)
+    return total
+
+
+def order_clauses(graph: Graph) -> Graph:
+    """Put cheap, selective clauses first so costly columns are computed only on survivors."""
+
+    def rank(clause: Clause) -> float:
+        keep = _SELECTIVITY.get(graph.nodes[clause.node].op, 0.5)
+        return clause_cost(graph, clause.node) / (1.0 - keep)
+
+    filters = {name: tuple(sorted(clauses, key=rank)) for name, clauses in graph.filters.items()}
+    return replace(graph, filters=filters)
+
+
+def prune(graph: Graph) -> Graph:
+    """Drop nodes no root reaches and renumber the rest in topological order."""
+    live: set[int] = set()
+    stack = graph.roots()
+    while stack:
+        current = stack.pop()
+        if current not in live:
+            live.add(current)
+            stack.extend(graph.nodes[current].args)
+    remap: dict[int, int] = {}
+    nodes: list[Node] = []
+    for i, node in enumerate(graph.nodes):
+        if i in live:
+            remap[i] = len(nodes)
+            nodes.append(Node(node.op, tuple(remap[a] for a in node.args), node.value))
+    return _remapped(graph, tuple(nodes), remap)
+
+
+def _remapped(graph: Graph, nodes: tuple[Node, ...], remap: dict[int, int]) -> Graph:
+    filters = {
+        name: tuple(Clause(remap[c.node], c.label, c.origin) for c in clauses)
+        for name, clauses in graph.filters.items()
+    }
+    values = {name: remap[i] for name, i in graph.values.items()}
+    return Graph(nodes, filters, values)
+
+
+PIPELINE = (fold_constants, share_common_subexpressions, order_clauses, prune)
+
+
+def optimise(graph: Graph) -> Graph:
+    for compile_pass in PIPELINE:
+        graph = compile_pass(graph)
+    return graph

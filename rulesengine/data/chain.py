@@ -1,0 +1,207 @@
+"""The normalised option chain: columns defined once, derived fields computed lazily and cached."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import numpy as np
+
+from rulesengine.check.names import ENUMS
+
+EPOCH = date(1970, 1, 1)
+DAY = 86_400.0
+
+# Every adapter produces exactly these columns (missing numbers as NaN, never -1 or -999).
+# Dates are float seconds since 1970-01-01 (so date - date is a duration in seconds);
+# enums are small integer codes in the order of check.names.ENUMS.
+COLUMNS: dict[str, str] = {
+    "underlying_symbol": "U",  # 'SPX'
+    "root": "U",  # 'SPX', 'SPXW', 'SPXPM'
+    "symbol": "U",  # OCC symbol as the source spells it
+    "type": "i1",  # 0 put, 1 call
+    "style": "i1",  # 0 european, 1 american
+    "settlement": "i1",  # 0 am, 1 pm
+    "strike": "f8",
+    "expiry": "f8",
+    "quote_date": "f8",
+    "bid": "f8",
+    "ask": "f8",
+    "last": "f8",
+    "volume": "f8",
+    "open_interest": "f8",
+    "iv": "f8",  # fraction
+    "delta": "f8",
+    "gamma": "f8",
+    "theta": "f8",  # $ per share per calendar day
+    "vega": "f8",  # $ per share per 1 vol point
+    "rho": "f8",  # $ per share per 1 rate point
+    "underlying_price": "f8",
+    "forward": "f8",
+    "interpolated": "?",
+    "multiplier": "f8",
+    "quote_age": "f8",  # seconds
+}
+
+
+def to_seconds(day: date) -> float:
+    return (day - EPOCH).days * DAY
+
+
+def from_seconds(seconds: float) -> date:
+    return EPOCH + timedelta(days=int(seconds // DAY))
+
+
+def enum_code(enum: str, value: str) -> int:
+    return ENUMS[enum].index(value)
+
+
+@dataclass
+class Bars:
+    """Daily bars of one underlying, oldest first; dates in seconds like every other date."""
+
+    dates: np.ndarray
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+
+    def until(self, seconds: float) -> Bars:
+        n = int(np.searchsorted(self.dates, seconds, side="right"))
+        return Bars(*(getattr(self, f)[:n] for f in ("dates", "open", "high", "low", "close", "volume")))
+
+
+@dataclass
+class Chain:
+    """A columnar option chain (one or several quote dates, many underlyings and expiries)."""
+
+    columns: dict[str, np.ndarray]
+    bars: dict[str, Bars] = field(default_factory=dict)
+    source: str = ""
+    _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        missing = set(COLUMNS) - set(self.columns)
+        if missing:
+            raise ValueError(f"chain is missing columns: {', '.join(sorted(missing))}")
+
+    def __len__(self) -> int:
+        return len(self.columns["strike"])
+
+    def column(self, name: str) -> np.ndarray:
+        """A stored or derived column, computed once."""
+        if name in self.columns:
+            return self.columns[name]
+        if name not in self._cache:
+            derive = DERIVED.get(name)
+            if derive is None:
+                raise KeyError(name)
+            self._cache[name] = derive(self)
+        return self._cache[name]
+
+    def has(self, name: str) -> bool:
+        return name in self.columns or name in DERIVED
+
+    def take(self, rows: np.ndarray) -> Chain:
+        return Chain({k: v[rows] for k, v in self.columns.items()}, self.bars, self.source)
+
+    def quote_dates(self) -> list[date]:
+        return [from_seconds(s) for s in np.unique(self.columns["quote_date"])]
+
+    def on(self, day: date) -> Chain:
+        """The snapshot quoted on one date, with bars up to that date."""
+        seconds = to_seconds(day)
+        rows = np.flatnonzero(self.columns["quote_date"] == seconds)
+        snapshot = self.take(rows)
+        snapshot.bars = {k: b.until(seconds) for k, b in self.bars.items()}
+        return snapshot
+
+    def underlyings(self) -> np.ndarray:
+        return np.unique(self.columns["underlying_symbol"])
+
+
+def _mid(c: Chain) -> np.ndarray:
+    return (c.columns["bid"] + c.columns["ask"]) / 2.0
+
+
+def _intrinsic(c: Chain) -> np.ndarray:
+    s, k, is_call = c.columns["underlying_price"], c.columns["strike"], c.columns["type"] == 1
+    return np.where(is_call, np.maximum(s - k, 0.0), np.maximum(k - s, 0.0))
+
+
+def _itm(c: Chain) -> np.ndarray:
+    s, k, is_call = c.columns["underlying_price"], c.columns["strike"], c.columns["type"] == 1
+    return np.where(is_call, s > k, k > s)
+
+
+def _underlying_codes(c: Chain) -> np.ndarray:
+    return np.unique(c.columns["underlying_symbol"], return_inverse=True)[1].astype(np.int64)
+
+
+def _quote_ok(c: Chain) -> np.ndarray:
+    """A usable two-sided quote: finite, non-negative, not crossed, some ask."""
+    bid, ask = c.columns["bid"], c.columns["ask"]
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(bid) & np.isfinite(ask) & (bid >= 0) & (ask > 0) & (ask >= bid)
+
+
+def _per_underlying(c: Chain, value_of: Callable[[Bars], float]) -> np.ndarray:
+    symbols = c.columns["underlying_symbol"]
+    unique, inverse = np.unique(symbols, return_inverse=True)
+    values = np.array([value_of(c.bars[str(s)]) if str(s) in c.bars else np.nan for s in unique])
+    return values[inverse] if len(unique) else np.zeros(0)
+
+
+def _last(series: str) -> Callable[[Chain], np.ndarray]:
+    def derive(c: Chain) -> np.ndarray:
+        return _per_underlying(c, lambda b: float(getattr(b, series)[-1]) if len(b.dates) else np.nan)
+
+    return derive
+
+
+def _change_pct(c: Chain) -> np.ndarray:
+    return _per_underlying(c, lambda b: float(b.close[-1] / b.close[-2] - 1.0) if len(b.close) > 1 else np.nan)
+
+
+def _atm_iv(c: Chain) -> np.ndarray:
+    """IV at the strike nearest the forward, in the expiry nearest 30 days, per underlying."""
+    cols = c.columns
+    codes = c.column("underlying_code")
+    out = np.full(len(c), np.nan)
+    dte = c.column("dte")
+    for code in np.unique(codes):
+        rows = np.flatnonzero((codes == code) & np.isfinite(cols["iv"]))
+        if not len(rows):
+            continue
+        target = rows[np.abs(dte[rows] - 30) == np.min(np.abs(dte[rows] - 30))]
+        anchor = np.where(np.isfinite(cols["forward"][target]), cols["forward"][target], cols["underlying_price"][target])
+        distance = np.abs(cols["strike"][target] - anchor)
+        nearest = target[distance == distance.min()]
+        out[codes == code] = float(np.mean(cols["iv"][nearest]))
+    return out
+
+
+DERIVED: dict[str, Callable[[Chain], np.ndarray]] = {
+    "mid": _mid,
+    "spread": lambda c: c.columns["ask"] - c.columns["bid"],
+    "dte": lambda c: np.round((c.columns["expiry"] - c.columns["quote_date"]) / DAY),
+    "moneyness": lambda c: c.columns["strike"] / c.columns["underlying_price"] - 1.0,
+    "distance": lambda c: c.columns["strike"] - c.columns["underlying_price"],
+    "itm": _itm,
+    "otm": lambda c: ~c.column("itm"),
+    "intrinsic": _intrinsic,
+    "extrinsic": lambda c: c.column("mid") - c.column("intrinsic"),
+    "price": lambda c: c.columns["underlying_price"],
+    "underlying_code": _underlying_codes,
+    "quote_ok": _quote_ok,
+    "today": lambda c: c.columns["quote_date"],
+    "close": _last("close"),
+    "open": _last("open"),
+    "high": _last("high"),
+    "low": _last("low"),
+    "volume_underlying": _last("volume"),
+    "change_pct": _change_pct,
+    "atm_iv": _atm_iv,
+}

@@ -1,0 +1,100 @@
+"""evaluate(graph, node, view): vectorised evaluation with memoised shared nodes, and filters
+that count survivors per clause (the funnel) and compute later clauses on survivors only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rulesengine.compile.graph import Clause, Graph
+from rulesengine.runtime.indicators import series_value
+from rulesengine.runtime.operators import apply
+from rulesengine.runtime.view import View
+
+# Once a filter keeps at most this share of rows, later clauses run on the survivors only.
+COMPRESS_BELOW = 0.3
+
+
+@dataclass(frozen=True)
+class FunnelStep:
+    stage: str  # 'leg:short', 'entry', ...
+    label: str  # the clause as written
+    origin: str
+    rows_in: int
+    rows_out: int
+
+
+class Evaluator:
+    """Evaluates nodes of one graph over one view, computing each shared node once."""
+
+    def __init__(self, graph: Graph, view: View):
+        self.graph = graph
+        self.view = view
+        self.memo: dict[int, np.ndarray] = {}
+
+    def value(self, node_id: int) -> np.ndarray:
+        cached = self.memo.get(node_id)
+        if cached is not None:
+            return cached
+        node = self.graph.nodes[node_id]
+        if node.op == "const":
+            result = node.value
+            if isinstance(result, str):
+                result = np.array(result)
+            else:
+                result = np.asarray(result)
+        elif node.op == "field":
+            leg, name = node.value
+            result = self.view.field(leg, name)
+        elif node.op == "series":
+            result = series_value(self.view, *node.value)
+        else:
+            with np.errstate(all="ignore"):
+                result = apply(node.op, [self.value(a) for a in node.args])
+        self.memo[node_id] = result
+        return result
+
+    def mask(self, node_id: int) -> np.ndarray:
+        result = np.asarray(self.value(node_id), dtype=bool)
+        return np.broadcast_to(result, (self.view.n,)) if result.ndim == 0 else result
+
+    def narrowed(self, keep: np.ndarray) -> Evaluator:
+        """An evaluator over a subset of rows that reuses every column already computed."""
+        child = Evaluator(self.graph, self.view.subset(keep))
+        for node_id, value in self.memo.items():
+            child.memo[node_id] = value[keep] if np.ndim(value) == 1 else value
+        return child
+
+
+def run_filter(
+    graph: Graph,
+    clauses: tuple[Clause, ...],
+    view: View,
+    stage: str,
+    funnel: list[FunnelStep] | None = None,
+) -> tuple[np.ndarray, Evaluator]:
+    """Positions (into `view`) of the rows that pass every clause, and the evaluator used."""
+    evaluator = Evaluator(graph, view)
+    rows = np.arange(view.n) if clauses else np.arange(view.n)
+    alive: np.ndarray | None = None  # mask over the evaluator's rows, None: all alive
+    count = view.n
+    for clause in clauses:
+        before = count
+        passed = evaluator.mask(clause.node)
+        alive = passed if alive is None else alive & passed
+        count = int(np.count_nonzero(alive))
+        if funnel is not None:
+            funnel.append(FunnelStep(stage, clause.label, clause.origin, before, count))
+        if count <= COMPRESS_BELOW * evaluator.view.n:
+            keep = np.flatnonzero(alive)
+            rows = rows[keep]
+            evaluator = evaluator.narrowed(keep)
+            alive = None
+        if count == 0:
+            break
+    if alive is not None:
+        keep = np.flatnonzero(alive)
+        rows = rows[keep]
+        evaluator = evaluator.narrowed(keep)
+    return rows, evaluator

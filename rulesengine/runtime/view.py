@@ -1,0 +1,73 @@
+"""A View: the rows being evaluated, as index arrays into the chain (one per leg)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import numpy as np
+
+from rulesengine.data.chain import Chain
+
+# Registry names whose data the chain stores under another name.
+CHAIN_ALIASES = {"underlying_volume": "volume_underlying"}
+
+
+class View:
+    """Rows of one evaluation domain.
+
+    `legs[None]` indexes the row being filtered (None there means every chain row, unindexed:
+    the fast path for whole-chain filters); `legs['short']` indexes leg short's contract.
+    `structure` supplies structure fields (credit, pop...) aligned with the rows.
+    """
+
+    def __init__(
+        self,
+        chain: Chain,
+        legs: Mapping[str | None, np.ndarray | None],
+        n: int,
+        structure: Callable[[str], np.ndarray] | None = None,
+        scalars: Mapping[str, float] | None = None,
+        structure_fields: frozenset[str] = frozenset(),
+    ):
+        self.chain = chain
+        self.legs = dict(legs)
+        self.n = n
+        self.structure = structure
+        self.scalars = scalars or {}
+        self.structure_fields = structure_fields
+        self.missing: set[str] = set()  # fields this data can't provide (read as NaN)
+
+    @classmethod
+    def whole_chain(cls, chain: Chain, scalars: Mapping[str, float] | None = None) -> View:
+        return cls(chain, {None: None}, len(chain), scalars=scalars)
+
+    def field(self, leg: str | None, name: str) -> np.ndarray:
+        if leg is None and name in self.structure_fields and self.structure is not None:
+            return self.structure(name)
+        if name in self.scalars:
+            return np.full(self.n, self.scalars[name], dtype=float)
+        name = CHAIN_ALIASES.get(name, name)
+        if not self.chain.has(name):
+            self.missing.add(name)
+            return np.full(self.n, np.nan)
+        column = self.chain.column(name)
+        rows = self.legs.get(leg)
+        return column if rows is None else column[rows]
+
+    def rows_of(self, leg: str | None) -> np.ndarray:
+        rows = self.legs.get(leg)
+        return np.arange(self.n) if rows is None else rows
+
+    def subset(self, keep: np.ndarray) -> View:
+        """The rows at positions `keep` (indices into this view)."""
+        legs = {leg: (keep if rows is None else rows[keep]) for leg, rows in self.legs.items()}
+        structure = None
+        if self.structure is not None:
+            parent = self.structure
+
+            def structure(name: str) -> np.ndarray:
+                return parent(name)[keep]
+
+        view = View(self.chain, legs, len(keep), structure, self.scalars, self.structure_fields)
+        view.missing = self.missing  # shared: what one view lacks, its subsets lack too
+        return view

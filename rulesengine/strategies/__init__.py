@@ -1,0 +1,1 @@
+"""Leg selection (vectorised joins between legs) and multi-leg structure fields."""

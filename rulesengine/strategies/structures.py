@@ -1,0 +1,221 @@
+"""Structure fields for many candidates at once: credit, width, max profit/loss, breakevens, POP.
+
+Prices are per share as quoted; max_profit and max_loss are dollars per structure (x multiplier).
+A stock leg is treated as a call struck at 0 bought at the underlying price (delta 1).
+POP is the probability that the payoff at the first expiry is above zero, with ln S_T normal
+around the forward and the volatility of the short legs' IV (all legs' where none is short).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rulesengine.analytics.bsm import black_price, lognormal_cdf
+from rulesengine.data.chain import Chain
+
+STRUCTURE_FIELDS = frozenset({
+    "credit", "debit", "natural_credit", "natural_debit", "width", "max_profit", "max_loss",
+    "lower_breakeven", "upper_breakeven", "pop", "risk_reward", "return_on_risk", "net_delta",
+    "net_gamma", "net_theta", "net_vega", "min_dte", "slippage",
+})
+MIN_YEARS = 0.25 / 365.0  # an expiring (0 DTE) leg still has about a quarter of a day to run
+GRID_POINTS = 241
+
+
+@dataclass(frozen=True)
+class LegShape:
+    name: str
+    weight: int  # +count bought, -count sold
+    kind: str  # 'put' | 'call' | 'stock'
+
+
+class Structures:
+    """Lazily computed structure columns for candidates given by one row index per leg."""
+
+    def __init__(self, chain: Chain, legs: list[LegShape], rows: dict[str, np.ndarray]):
+        self.chain, self.legs = chain, legs
+        self.n = len(next(iter(rows.values()))) if rows else 0
+        self.rows = rows
+        self._cache: dict[str, np.ndarray] = {}
+        self.w = np.array([leg.weight for leg in legs], dtype=float)
+        self.stock = np.array([leg.kind == "stock" for leg in legs])
+        self.call = np.array([leg.kind in {"call", "stock"} for leg in legs])
+
+    def __call__(self, name: str) -> np.ndarray:
+        if name not in self._cache:
+            self._compute(name)
+        return self._cache[name]
+
+    def leg_matrix(self, column: str) -> np.ndarray:
+        """(n, legs) matrix of one chain column; stock legs read the underlying instead."""
+        out = np.empty((self.n, len(self.legs)))
+        for j, leg in enumerate(self.legs):
+            values = self.chain.column(column)[self.rows[leg.name]]
+            out[:, j] = self._stock_value(column, leg.name) if leg.kind == "stock" else values
+        return out
+
+    def _stock_value(self, column: str, leg: str) -> np.ndarray:
+        price = self.chain.column("underlying_price")[self.rows[leg]]
+        constants = {"strike": 0.0, "delta": 1.0, "gamma": 0.0, "theta": 0.0, "vega": 0.0, "iv": np.nan}
+        if column in constants:
+            return np.full(self.n, constants[column])
+        if column in {"bid", "ask", "mid", "last"}:
+            return price
+        return self.chain.column(column)[self.rows[leg]]
+
+    # ---------------------------------------------------------------- computations
+    def _compute(self, name: str) -> None:
+        c = self._cache
+        if name in {"credit", "debit"}:
+            c["credit"] = -(self.leg_matrix("mid") @ self.w)
+            c["debit"] = -c["credit"]
+        elif name in {"natural_credit", "natural_debit", "slippage"}:
+            paid = np.where(self.w > 0, self.leg_matrix("ask"), self.leg_matrix("bid"))
+            c["natural_credit"] = -(paid @ self.w)
+            c["natural_debit"] = -c["natural_credit"]
+            c["slippage"] = self("credit") - c["natural_credit"]
+        elif name == "width":
+            c["width"] = self._width()
+        elif name.startswith("net_"):
+            c[name] = self.leg_matrix(name[4:]) @ self.w
+        elif name == "min_dte":
+            dte = np.where(self.stock, np.inf, self.leg_matrix("dte"))
+            c["min_dte"] = dte.min(axis=1) if self.legs else np.zeros(0)
+        elif name in {"risk_reward", "return_on_risk"}:
+            with np.errstate(all="ignore"):
+                c["risk_reward"] = self("max_loss") / self("max_profit")
+                c["return_on_risk"] = self("max_profit") / self("max_loss")
+        else:
+            self._payoff()
+
+    def _width(self) -> np.ndarray:
+        strikes = self.leg_matrix("strike")
+        width = np.zeros(self.n)
+        for is_call in (False, True):
+            cols = (self.call == is_call) & ~self.stock
+            if cols.sum() >= 2:
+                k = strikes[:, cols]
+                width = np.maximum(width, k.max(axis=1) - k.min(axis=1))
+        return width
+
+    def _payoff(self) -> None:
+        expiry = np.where(self.stock, np.nan, self.leg_matrix("expiry"))
+        same_expiry = np.all((expiry == np.nanmin(expiry, axis=1, keepdims=True)) | self.stock, axis=1) if self.n else np.zeros(0, bool)
+        out = {k: np.full(self.n, np.nan) for k in ("max_profit", "max_loss", "lower_breakeven", "upper_breakeven", "pop")}
+        for mask, method in ((same_expiry, self._exact), (~same_expiry, self._grid)):
+            rows = np.flatnonzero(mask)
+            if len(rows):
+                for key, values in method(rows).items():
+                    out[key][rows] = values
+        multiplier = self._multiplier()
+        out["max_profit"] *= multiplier
+        out["max_loss"] *= multiplier
+        self._cache.update(out)
+
+    def _multiplier(self) -> np.ndarray:
+        for leg in self.legs:
+            if leg.kind != "stock":
+                return self.chain.column("multiplier")[self.rows[leg.name]]
+        return np.full(self.n, 100.0)
+
+    def _inputs(self, rows: np.ndarray):
+        strikes = self.leg_matrix("strike")[rows]
+        credit = self("credit")[rows]
+        iv = self.leg_matrix("iv")[rows]
+        short_options = (self.w < 0) & ~self.stock
+        chosen = short_options if short_options.any() else ~self.stock
+        with np.errstate(all="ignore"):
+            vol = np.nanmean(np.where(chosen, iv, np.nan), axis=1)
+        option_cols = ~self.stock
+        dte = self.leg_matrix("dte")[rows][:, option_cols] if option_cols.any() else np.zeros((len(rows), 1))
+        years = np.maximum(dte.min(axis=1), 0.0) / 365.0
+        years = np.maximum(years, MIN_YEARS)
+        forward = self.leg_matrix("forward")[rows][:, option_cols][:, 0] if option_cols.any() else self.chain.column("underlying_price")[self.rows[self.legs[0].name]][rows]
+        spot = self.chain.column("underlying_price")[self.rows[self.legs[0].name]][rows]
+        forward = np.where(np.isfinite(forward), forward, spot)
+        return strikes, credit, vol, years, forward
+
+    def _value_at(self, s: np.ndarray, strikes: np.ndarray, credit: np.ndarray) -> np.ndarray:
+        """Payoff per share at expiry for prices s of shape (n, k)."""
+        k = strikes[:, None, :]
+        intrinsic = np.where(self.call, np.maximum(s[:, :, None] - k, 0.0), np.maximum(k - s[:, :, None], 0.0))
+        return credit[:, None] + intrinsic @ self.w
+
+    def _exact(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """Same-expiry structures: the payoff is piecewise linear with kinks at the strikes."""
+        strikes, credit, vol, years, forward = self._inputs(rows)
+        points = np.sort(np.concatenate([np.zeros((len(rows), 1)), strikes], axis=1), axis=1)
+        values = self._value_at(points, strikes, credit)
+        slope = float(self.w[self.call].sum())  # $ per $ above the highest strike
+        max_profit = np.inf if slope > 0 else values.max(axis=1)
+        max_loss = np.inf if slope < 0 else np.maximum(-values.min(axis=1), 0.0)
+        roots = self._roots(points, values, slope)
+        breaks = np.sort(np.concatenate([points, roots], axis=1), axis=1)
+        pop = self._probability(breaks, strikes, credit, vol, years, forward, slope)
+        with np.errstate(all="ignore"):
+            lower, upper = np.nanmin(roots, axis=1), np.nanmax(roots, axis=1)
+        return {
+            "max_profit": np.broadcast_to(max_profit, len(rows)).astype(float),
+            "max_loss": np.broadcast_to(max_loss, len(rows)).astype(float),
+            "lower_breakeven": lower,
+            "upper_breakeven": upper,
+            "pop": pop,
+        }
+
+    @staticmethod
+    def _roots(points: np.ndarray, values: np.ndarray, slope: float) -> np.ndarray:
+        a, b = points[:, :-1], points[:, 1:]
+        pa, pb = values[:, :-1], values[:, 1:]
+        with np.errstate(all="ignore"):
+            crossing = (pa * pb < 0) | ((pa == 0) & (pb != 0))
+            inner = np.where(crossing, a + (b - a) * pa / (pa - pb), np.nan)
+            last, p_last = points[:, -1], values[:, -1]
+            tail = np.where(p_last * slope < 0, last - p_last / slope if slope else np.nan, np.nan)
+        return np.concatenate([inner, tail[:, None]], axis=1)
+
+    def _probability(self, breaks, strikes, credit, vol, years, forward, slope) -> np.ndarray:
+        """P(payoff > 0): the lognormal mass of each interval between breakpoints in profit."""
+        lo, hi = breaks[:, :-1], breaks[:, 1:]
+        mids = np.where(np.isfinite(hi), (lo + hi) / 2.0, lo)
+        in_profit = self._value_at(np.nan_to_num(mids), strikes, credit) > 1e-12
+        cdf = lognormal_cdf(np.nan_to_num(breaks, nan=np.inf), forward[:, None], vol[:, None], years[:, None])
+        mass = np.diff(cdf, axis=1)
+        pop = np.sum(np.where(in_profit & np.isfinite(hi), mass, 0.0), axis=1)
+        last = np.nanmax(breaks, axis=1)
+        tail_profit = self._value_at((last + 1.0)[:, None], strikes, credit)[:, 0] > 1e-12
+        tail_mass = 1.0 - lognormal_cdf(last, forward, vol, years)
+        pop = pop + np.where(tail_profit, tail_mass, 0.0)
+        return np.where(np.isfinite(vol), np.clip(pop, 0.0, 1.0), np.nan)
+
+    def _grid(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """Mixed expiries (calendars, diagonals): value later legs with Black-Scholes at the
+        first expiry on a price grid, and read extremes, zero crossings and POP off it."""
+        strikes, credit, vol, years, forward = self._inputs(rows)
+        iv = self.leg_matrix("iv")[rows]
+        dte = np.where(self.stock, 0.0, self.leg_matrix("dte")[rows])
+        remaining = np.maximum(dte - dte[:, ~self.stock].min(axis=1, keepdims=True), 0.0) / 365.0
+        sd = np.where(np.isfinite(vol), vol, 0.2) * np.sqrt(years)
+        z = np.linspace(-5.0, 5.0, GRID_POINTS)
+        s = forward[:, None] * np.exp(sd[:, None] * z[None, :])  # (n, k)
+        legs_value = black_price(
+            s[:, :, None], strikes[:, None, :], np.nan_to_num(iv)[:, None, :], remaining[:, None, :],
+            self.call[None, None, :],
+        )
+        legs_value = np.where(self.stock[None, None, :], s[:, :, None], legs_value)
+        values = credit[:, None] + legs_value @ self.w
+        edges = np.concatenate([np.zeros((len(rows), 1)), (s[:, 1:] + s[:, :-1]) / 2, np.full((len(rows), 1), np.inf)], axis=1)
+        cdf = lognormal_cdf(edges, forward[:, None], vol[:, None], years[:, None])
+        pop = np.sum(np.where(values > 0, np.diff(cdf, axis=1), 0.0), axis=1)
+        sign_change = np.diff(np.sign(values), axis=1) != 0
+        crossing = np.where(sign_change, s[:, :-1], np.nan)
+        with np.errstate(all="ignore"):
+            lower, upper = np.nanmin(crossing, axis=1), np.nanmax(crossing, axis=1)
+        return {
+            "max_profit": values.max(axis=1),
+            "max_loss": np.maximum(-values.min(axis=1), 0.0),
+            "lower_breakeven": lower,
+            "upper_breakeven": upper,
+            "pop": np.where(np.isfinite(vol), pop, np.nan),
+        }

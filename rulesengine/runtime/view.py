@@ -51,6 +51,10 @@ class View:
             self.missing.add(name)
             return np.full(self.n, np.nan)
         column = self.chain.column(name)
+        if leg is None and None not in self.legs:
+            # A structure's own row: only underlying fields get here (the checker sees to it),
+            # and every leg of a structure shares the underlying, so read it off the first leg.
+            leg = next(iter(self.legs))
         rows = self.legs.get(leg)
         return column if rows is None else column[rows]
 

@@ -1,0 +1,37 @@
+# The first two targets are the README's: `make run` and `make test` work on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench schema clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)  ## scan every example rule over the bundled real SPX week (paper, no orders yet)
+	$(BIN)/rules lint rules/
+	$(BIN)/rules scan rules/ --date all --limit 3
+
+test: $(STAMP)  ## ruff, the example rules, and the whole test suite
+	$(BIN)/ruff check rulesengine tests bench
+	$(BIN)/rules lint --strict rules/
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check rulesengine tests bench
+	$(BIN)/rules lint rules/
+
+bench: $(STAMP)  ## benchmarks: figures go to the README, never asserted in tests
+	$(BIN)/python bench/scan.py
+	$(BIN)/python bench/lint.py
+
+schema: $(STAMP)  ## regenerate the committed JSON Schema and names reference
+	$(BIN)/rules schema --output schema/rules.schema.json
+	$(BIN)/rules names --format markdown > docs/names.md
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,140 @@
+"""`rules scan`: rank candidates of rule files over a recorded chain, with funnel and explain."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+
+from rich.console import Console
+from rich.table import Table
+
+from rulesengine.cli.lint import lint_paths, print_text
+from rulesengine.compile import compile_program
+from rulesengine.data.chain import Chain
+from rulesengine.data.formats import ChainFileError, load_chain
+from rulesengine.cli.paths import bundled_chain
+from rulesengine.strategies.explain import ExplainError, explain
+from rulesengine.strategies.scan import candidate_records, scan
+
+
+class UsageError(Exception):
+    pass
+
+
+def parse_sets(values: list[str]) -> dict[str, float]:
+    out = {}
+    for item in values or ():
+        name, _, raw = item.partition("=")
+        try:
+            out[name.strip()] = float(raw.replace("$", "").replace(",", ""))
+        except ValueError:
+            raise UsageError(f"--set {item}: expected name=number, e.g. --set net_liq=250000") from None
+    return out
+
+
+def snapshots(chain: Chain, when: str | None) -> list[Chain]:
+    dates = chain.quote_dates()
+    if when == "all":
+        return [chain.on(d) for d in dates]
+    if when is None:
+        return [chain.on(dates[0])]
+    try:
+        wanted = date.fromisoformat(when)
+    except ValueError:
+        raise UsageError(f"--date {when}: use YYYY-MM-DD or 'all'") from None
+    if wanted not in dates:
+        listed = ", ".join(d.isoformat() for d in dates[:10])
+        raise UsageError(f"--date {when}: the chain has no quotes that day (it has {listed})")
+    return [chain.on(wanted)]
+
+
+def run(args) -> int:
+    results = lint_paths(args.paths)
+    broken = [r for r in results if r.errors]
+    if broken or not results:
+        print_text(broken or results, out=sys.stderr)
+        return 1
+    try:
+        chain = load_chain(args.chain or bundled_chain())
+        days = snapshots(chain, args.date)
+        scalars = parse_sets(args.set)
+    except (ChainFileError, UsageError) as error:
+        print(f"rules scan: {error}", file=sys.stderr)
+        return 2
+    programs = [r.program for r in results if r.program.kind == "strategy"]
+    output = []
+    console = Console(width=args.width or (None if sys.stdout.isatty() else 132), highlight=False)
+    for snapshot in days:
+        for program in programs:
+            graph = compile_program(program)
+            result = scan(program, graph, snapshot, scalars)
+            record = {
+                "strategy": program.name,
+                "file": program.file,
+                "date": result.quote_date,
+                "candidates": candidate_records(result, program, snapshot, args.limit),
+                "matched": len(result),
+                "funnel": [
+                    {"stage": f.stage, "clause": f.label, "in": f.rows_in, "out": f.rows_out}
+                    for f in result.funnel
+                ],
+                "missing_data": result.missing,
+            }
+            if result.error:
+                record["error"] = result.error
+            if args.explain:
+                try:
+                    verdicts = explain(args.explain, program, graph, snapshot, result, scalars)
+                except ExplainError as error:
+                    print(f"rules scan --explain: {error}", file=sys.stderr)
+                    return 2
+                record["explain"] = [
+                    {"stage": v.stage, "clause": v.label, "passed": v.passed, "values": v.values}
+                    for v in verdicts
+                ]
+            output.append(record)
+            if args.format == "table":
+                print_table(console, record)
+    if args.format == "json":
+        print(json.dumps(output, indent=2, default=str))
+    return 0
+
+
+def _money(value) -> str:
+    return "" if value is None else f"{value:,.2f}"
+
+
+def print_table(console: Console, record: dict) -> None:
+    title = f"{record['strategy']}  {record['date']}  ({record['matched']} matched)"
+    table = Table(title=title, title_justify="left", show_lines=False)
+    for column in ("id", "legs", "credit", "natural", "width", "max loss", "max profit", "POP", "rank"):
+        table.add_column(column, justify="left" if column == "legs" else "right")
+    for c in record["candidates"]:
+        legs = "\n".join(_leg_text(leg) for leg in c["legs"])
+        pop = "" if c["pop"] is None else f"{c['pop']:.1%}"
+        rank = "" if c["rank"] is None else f"{c['rank']:.4g}"
+        table.add_row(c["id"], legs, _money(c["credit"]), _money(c["natural_credit"]), _money(c["width"]), _money(c["max_loss"]), _money(c["max_profit"]), pop, rank)
+    console.print(table)
+    if record.get("error"):
+        console.print(f"[bold red]error:[/] {record['error']}")
+    console.print("funnel:")
+    for step in record["funnel"]:
+        console.print(f"  {step['in']:>6} -> {step['out']:>6}  {step['stage']:<12} {step['clause']}", markup=False)
+    if record["missing_data"]:
+        console.print(f"note: this data has no {', '.join(record['missing_data'])}; clauses reading them match nothing", markup=False)
+    for verdict in record.get("explain", []):
+        mark = "pass" if verdict["passed"] else "FAIL"
+        values = ", ".join(f"{k}={v}" for k, v in verdict["values"].items())
+        console.print(f"  [{mark}] {verdict['stage']:<12} {verdict['clause']}    ({values})", markup=False)
+    console.print()
+
+
+def _leg_text(leg: dict) -> str:
+    side = "-" if leg["side"] == "sell" else "+"
+    count = leg["count"]
+    if leg["kind"] == "stock":
+        return f"{side}{count} {leg['symbol']} stock @ {leg['price']}"
+    kind = "P" if leg["kind"] == "put" else "C"
+    delta = "" if leg["delta"] is None else f" Δ{leg['delta']:+.2f}"
+    return f"{side}{count} {kind}{leg['strike']:g} {leg['expiry']}{delta}"

@@ -93,9 +93,14 @@ class _FileChecker:
         return self.at_offsets(node.start, end)
 
     def reporter(self, source: Source) -> Callable[[str, str, ast.Span, str | None], None]:
+        """A report function for one expression; it remembers the spans that had errors."""
+
         def report(code: str, message: str, span: ast.Span, hint: str | None) -> None:
+            if not code.startswith("W"):
+                report.broken += (span,)
             self.result.add(code, message, source.location(span), hint)
 
+        report.broken = ()
         return report
 
     def source(self, node: yaml_source.YNode | None, label: str) -> Source:
@@ -207,7 +212,7 @@ class _FileChecker:
         resolved, typ = check(body, ctx, report)
         self.used_lets |= ctx.used_lets
         if typ is None:
-            lints.lint_condition(resolved, report, source.text, leg_kind)
+            lints.lint_condition(resolved, report, source.text, leg_kind, report.broken)
             return None
         if want is BOOL and typ.kind is not Kind.BOOL:
             report("E202", f"{ctx.section} must be true or false, but this is a {typ}", body.span, "compare it, e.g. `credit >= $0.50`")
@@ -273,7 +278,7 @@ class _FileChecker:
             where = None
             if spec.where is not None:
                 resolved, typ = check(spec.where, ctx, report)
-                lints.lint_condition(resolved, report, source.text, kind)
+                lints.lint_condition(resolved, report, source.text, kind, report.broken)
                 if typ is not None and typ.kind is not Kind.BOOL:
                     report("E202", f"a leg's `where` must be true or false, but this is a {typ}", spec.where.span, None)
                 elif typ is not None:

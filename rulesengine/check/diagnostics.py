@@ -66,7 +66,9 @@ class Diagnostic:
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
     """The closest candidate to a misspelt word, phrased as a hint, or None."""
-    matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    candidates = list(candidates)
+    cutoff = 0.5 if len(word) <= 3 else 0.6  # one wrong letter in a short word is half of it
+    matches = difflib.get_close_matches(word, candidates, n=1, cutoff=cutoff)
     if not matches:
         lowered = {c.lower(): c for c in candidates}
         if word.lower() in lowered:

@@ -179,7 +179,7 @@ class _Checker:
             if owner in self.ctx.all_legs:
                 message = f"leg '{owner}' can't be used here"
                 hint = "a leg can only refer to legs defined above it"
-                if not self.ctx.legs and Scope.STRUCTURE not in self.ctx.scopes:
+                if not self.ctx.section.startswith("leg ") and Scope.STRUCTURE not in self.ctx.scopes:
                     hint = f"{self.ctx.section} can't refer to legs"
             else:
                 message = f"no leg named '{owner}'"

@@ -105,9 +105,16 @@ def field_domain(subject: ast.Node, leg_kind: str | None) -> Interval | None:
     return Interval(lo, hi)
 
 
-def lint_condition(node: ast.Node, report: Report, text: str, leg_kind: str | None = None) -> None:
-    """Every lint on one checked condition (a conjunction or a single clause)."""
-    operands = ast.conjuncts(node)
+def lint_condition(
+    node: ast.Node,
+    report: Report,
+    text: str,
+    leg_kind: str | None = None,
+    broken: tuple[ast.Span, ...] = (),
+) -> None:
+    """Every lint on one checked condition; clauses overlapping a `broken` span are skipped
+    (a clause with a type error would only repeat it as noise)."""
+    operands = [c for c in ast.conjuncts(node) if not any(_overlaps(c.span, b) for b in broken)]
     running: dict[str, tuple[Interval, ast.Node]] = {}
     for clause in operands:
         if isinstance(clause, ast.Between):
@@ -141,6 +148,10 @@ def lint_condition(node: ast.Node, report: Report, text: str, leg_kind: str | No
             running[key] = (combined, running[key][1])
         else:
             running[key] = (interval, clause)
+
+
+def _overlaps(a: ast.Span, b: ast.Span) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
 
 
 def _domain_lint(clause, subject, interval, domain, leg_kind, report, text) -> bool:

@@ -84,7 +84,10 @@ class YamlDocument:
 
 def load(text: str) -> YamlDocument:
     """Parse YAML text; raise SourceError (code E001) with a file offset on a syntax error."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as error:
+        return _reader_error(error)
     try:
         node = loader.get_single_node()
         document = YamlDocument(text, LineIndex(text), None)
@@ -96,10 +99,22 @@ def load(text: str) -> YamlDocument:
         offset = mark.index if mark is not None else 0
         problem = error.problem or error.context or "invalid YAML"
         raise SourceError("E001", f"YAML syntax: {problem}", (offset, offset + 1), _yaml_hint(problem)) from None
+    except yaml.reader.ReaderError as error:
+        return _reader_error(error)
     except yaml.YAMLError as error:
         raise SourceError("E001", f"YAML syntax: {error}", (0, 1)) from None
     finally:
         loader.dispose()
+
+
+def _reader_error(error: yaml.reader.ReaderError):
+    offset = max(error.position, 0)
+    raise SourceError(
+        "E001",
+        f"YAML can't contain the control character {error.character!r}",
+        (offset, offset + 1),
+        "delete it: rule files are plain text",
+    ) from None
 
 
 def _yaml_hint(problem: str) -> str | None:
@@ -114,8 +129,13 @@ def _yaml_hint(problem: str) -> str | None:
     return None
 
 
+_PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("map", "seq", "str", "int", "float", "bool", "null", "timestamp")}
+
+
 def _convert(node: yaml.Node, loader: yaml.SafeLoader, text: str, doc: YamlDocument) -> YNode:
     start, end = node.start_mark.index, node.end_mark.index
+    if node.tag not in _PLAIN_TAGS:
+        raise SourceError("E001", f"YAML tag '{node.tag}' is not allowed in rule files", (start, start + 1), "remove the `!` tag")
     if isinstance(node, yaml.MappingNode):
         out = YNode("map", start, end)
         seen: set[Any] = set()

@@ -1,0 +1,68 @@
+"""The real SPX file's dirt, normalised."""
+
+from datetime import date
+
+import numpy as np
+import pytest
+
+from rulesengine.data.chain import from_seconds
+from rulesengine.data.formats import ChainFileError, load_chain
+from rulesengine.data.normalised import save
+
+
+def test_shape_and_dates(spx):
+    assert len(spx) == 9832  # 1936 + 1942 + 1942 + 2006 + 2006 (the shared README says 9,831)
+    assert spx.quote_dates() == [date(2011, 1, d) for d in (3, 4, 5, 6, 7)]
+    assert len(spx.on(date(2011, 1, 3))) == 1936
+
+
+def test_missing_iv_becomes_nan_and_interpolated_rows_are_flagged(spx):
+    iv = spx.column("iv")
+    assert np.isnan(iv).sum() == 216
+    assert set(spx.column("root")[np.isnan(iv)]) == {"SPXPM"}
+    assert spx.column("interpolated").sum() == 3431
+
+
+def test_saturday_symbol_expires_on_friday_and_am_pm_settlement(spx):
+    row = int(np.flatnonzero(spx.column("symbol") == "SPX   110122C01200000")[0])
+    assert from_seconds(spx.column("expiry")[row]) == date(2011, 1, 21)
+    assert spx.column("settlement")[row] == 0  # am: SPX monthlies settle on the open
+    weekly = int(np.flatnonzero(spx.column("root") == "SPXW")[0])
+    assert spx.column("settlement")[weekly] == 1
+
+
+def test_vega_and_rho_are_per_point(spx):
+    row = int(np.flatnonzero(spx.column("symbol") == "SPX   110219P01200000")[0])
+    assert spx.column("vega")[row] == pytest.approx(spx.column("vega")[row])
+    assert 0 < spx.column("vega")[row] < 5  # per vol point, not per 1.00 of vol
+
+
+def test_zero_bids_are_kept_for_rules_to_judge(spx):
+    assert (spx.column("bid") == 0).sum() == 998
+
+
+def test_derived_fields(spx_day):
+    row = int(np.flatnonzero(spx_day.column("symbol") == "SPX   110219P01200000")[0])
+    assert spx_day.column("mid")[row] == pytest.approx(10.15)
+    assert spx_day.column("dte")[row] == 46
+    assert spx_day.column("moneyness")[row] == pytest.approx(1200 / 1271.87 - 1)
+    assert not spx_day.column("itm")[row]
+    assert spx_day.column("atm_iv")[0] == pytest.approx(spx_day.column("atm_iv")[-1])
+    assert 0.10 < spx_day.column("atm_iv")[0] < 0.25
+
+
+def test_normalised_format_round_trips(spx_day, tmp_path):
+    path = tmp_path / "chain.csv"
+    save(spx_day.take(np.arange(50)), path)
+    again = load_chain(path)
+    for name in ("strike", "expiry", "bid", "type", "settlement", "interpolated"):
+        assert np.array_equal(again.column(name), spx_day.column(name)[:50], equal_nan=True)
+
+
+def test_unreadable_chain_files_get_a_clear_error(tmp_path):
+    with pytest.raises(ChainFileError, match="not found"):
+        load_chain(tmp_path / "missing.csv")
+    odd = tmp_path / "odd.csv"
+    odd.write_text("a,b\n1,2\n")
+    with pytest.raises(ChainFileError, match="unrecognised chain format"):
+        load_chain(odd)

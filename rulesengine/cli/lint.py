@@ -22,7 +22,8 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def print_text(results: list[CheckResult], out=sys.stdout) -> None:
+def print_text(results: list[CheckResult], out=None) -> None:
+    out = out or sys.stdout  # looked up per call: tests and pipes swap sys.stdout
     for result in results:
         for diagnostic in result.diagnostics:
             print(render_text(diagnostic, result.lines), file=out)

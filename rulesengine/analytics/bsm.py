@@ -8,8 +8,12 @@ from scipy.special import ndtr
 
 def black_price(forward, strike, vol, years, is_call):
     """Undiscounted option value on a forward; at or past expiry, the intrinsic value."""
-    forward, strike, vol, years = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (forward, strike, vol, years)))
-    intrinsic = np.where(is_call, np.maximum(forward - strike, 0.0), np.maximum(strike - forward, 0.0))
+    forward, strike, vol, years = np.broadcast_arrays(
+        *(np.asarray(x, dtype=float) for x in (forward, strike, vol, years))
+    )
+    intrinsic = np.where(
+        is_call, np.maximum(forward - strike, 0.0), np.maximum(strike - forward, 0.0)
+    )
     with np.errstate(all="ignore"):
         sd = vol * np.sqrt(years)
         d1 = (np.log(forward / strike) + 0.5 * sd * sd) / sd

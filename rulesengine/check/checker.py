@@ -1,4 +1,4 @@
-"""Check one rule file end to end: YAML, schema, every expression, lints -> Program + Diagnostics."""
+"""Check one rule file end to end: YAML, schema, expressions, lints -> Program + Diagnostics."""
 
 from __future__ import annotations
 
@@ -38,10 +38,14 @@ class CheckResult:
     def errors(self) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.is_error]
 
-    def add(self, code: str, message: str, location: tuple[int, int, int, int], hint: str | None = None) -> None:
+    def add(
+        self, code: str, message: str, location: tuple[int, int, int, int], hint: str | None = None
+    ) -> None:
         severity = "warning" if code.startswith("W") else "error"
         line, col, end_line, end_col = location
-        diagnostic = Diagnostic(code, severity, message, self.file, line, col, end_line, end_col, hint)
+        diagnostic = Diagnostic(
+            code, severity, message, self.file, line, col, end_line, end_col, hint
+        )
         if diagnostic not in self.diagnostics:
             self.diagnostics.append(diagnostic)
 
@@ -53,17 +57,28 @@ def check_file(path: str | Path, display: str | None = None) -> CheckResult:
         raw = Path(path).read_bytes()
     except OSError as error:
         result = CheckResult(name, "", None)
-        result.add("E002", f"can't read the file: {error.strerror or error}", (1, 1, 1, 1), "check the path and permissions")
+        result.add(
+            "E002",
+            f"can't read the file: {error.strerror or error}",
+            (1, 1, 1, 1),
+            "check the path and permissions",
+        )
         return result
     if len(raw) > MAX_FILE_BYTES:
         result = CheckResult(name, "", None)
-        result.add("E002", f"file is {len(raw)} bytes; rule files are limited to {MAX_FILE_BYTES}", (1, 1, 1, 1))
+        result.add(
+            "E002",
+            f"file is {len(raw)} bytes; rule files are limited to {MAX_FILE_BYTES}",
+            (1, 1, 1, 1),
+        )
         return result
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         result = CheckResult(name, "", None)
-        result.add("E002", f"file is not UTF-8 text (byte {error.start})", (1, 1, 1, 1), "save it as UTF-8")
+        result.add(
+            "E002", f"file is not UTF-8 text (byte {error.start})", (1, 1, 1, 1), "save it as UTF-8"
+        )
         return result
     return check_text(text, name)
 
@@ -119,7 +134,9 @@ class _FileChecker:
         try:
             self._run()
         except RecursionError:
-            self.result.add("E303", "rule file is nested too deeply to check", (1, 1, 1, 1), "simplify it")
+            self.result.add(
+                "E303", "rule file is nested too deeply to check", (1, 1, 1, 1), "simplify it"
+            )
         return self.result
 
     def _run(self) -> None:
@@ -131,10 +148,20 @@ class _FileChecker:
         root = document.root
         if root is None or root.kind != "map":
             where = self.at_node(root) if root is not None else (1, 1, 1, 1)
-            self.result.add("E011", "a rule file is a YAML mapping of sections", where, "start with `strategy: my_strategy`")
+            self.result.add(
+                "E011",
+                "a rule file is a YAML mapping of sections",
+                where,
+                "start with `strategy: my_strategy`",
+            )
             return
         for key, node in document.duplicates:
-            self.result.add("E012", f"duplicate key '{key}': the later one would silently win", self.at_node(node), "remove or rename one of them")
+            self.result.add(
+                "E012",
+                f"duplicate key '{key}': the later one would silently win",
+                self.at_node(node),
+                "remove or rename one of them",
+            )
         model = self.validate(root)
         if model is None:
             return
@@ -166,29 +193,69 @@ class _FileChecker:
             node, key_node = _locate(root, loc)
             if issue["type"] == "extra_forbidden":
                 parent_fields = _fields_at(loc[:-1])
-                hint = did_you_mean(str(loc[-1]), parent_fields) or f"known keys: {', '.join(parent_fields)}"
+                hint = (
+                    did_you_mean(str(loc[-1]), parent_fields)
+                    or f"known keys: {', '.join(parent_fields)}"
+                )
                 where = "" if len(loc) == 1 else f" in `{'.'.join(map(str, loc[:-1]))}`"
                 what = "section" if len(loc) == 1 else "key"
-                self.result.add("E010", f"unknown {what} '{loc[-1]}'{where}", self.at_node(key_node or node or root), hint)
+                self.result.add(
+                    "E010",
+                    f"unknown {what} '{loc[-1]}'{where}",
+                    self.at_node(key_node or node or root),
+                    hint,
+                )
             elif issue["type"] == "missing":
-                self.result.add("E011", f"`{'.'.join(map(str, loc))}` is required", self.at_node(node or root))
+                self.result.add(
+                    "E011", f"`{'.'.join(map(str, loc))}` is required", self.at_node(node or root)
+                )
             else:
                 what = ".".join(str(p) for p in loc) or "file"
-                self.result.add("E011", f"`{what}`: {issue['msg'].lower()}", self.at_node(node or root), _shape_hint(issue))
+                self.result.add(
+                    "E011",
+                    f"`{what}`: {issue['msg'].lower()}",
+                    self.at_node(node or root),
+                    _shape_hint(issue),
+                )
         return broken
 
     # ---------------------------------------------------------------- program
     def build(self, model: RuleFile, root: yaml_source.YNode) -> Program | None:
         if bool(model.strategy) == bool(model.portfolio):
-            message = "a file names either a `strategy:` or a `portfolio:`" if model.strategy else "missing `strategy:` (or `portfolio:` for a risk file)"
-            self.result.add("E011", message, self.at_node(root.key_node("portfolio") or root.pairs[0][0]), "add `strategy: my_strategy` at the top")
+            message = (
+                "a file names either a `strategy:` or a `portfolio:`"
+                if model.strategy
+                else "missing `strategy:` (or `portfolio:` for a risk file)"
+            )
+            self.result.add(
+                "E011",
+                message,
+                self.at_node(root.key_node("portfolio") or root.pairs[0][0]),
+                "add `strategy: my_strategy` at the top",
+            )
             return None
         kind = "strategy" if model.strategy else "portfolio"
         if kind == "strategy" and not model.legs:
-            self.result.add("E011", "a strategy needs `legs`", self.at_node(root.key_node("strategy")), "e.g. `legs: {short: put where delta > -0.3}`")
+            self.result.add(
+                "E011",
+                "a strategy needs `legs`",
+                self.at_node(root.key_node("strategy")),
+                "e.g. `legs: {short: put where delta > -0.3}`",
+            )
         if kind == "portfolio" and (model.legs or model.entry):
-            self.result.add("E011", "a portfolio file holds limits and breakers, not legs or entries", self.at_node(root.key_node("legs") or root.key_node("entry")))
-        program = Program(self.file, self.text, model.strategy or model.portfolio or "", kind, model.description or "", tuple(model.universe))
+            self.result.add(
+                "E011",
+                "a portfolio file holds limits and breakers, not legs or entries",
+                self.at_node(root.key_node("legs") or root.key_node("entry")),
+            )
+        program = Program(
+            self.file,
+            self.text,
+            model.strategy or model.portfolio or "",
+            kind,
+            model.description or "",
+            tuple(model.universe),
+        )
         lets = self.check_lets(model, root, program)
         leg_names = tuple(model.legs)
         self.check_legs(model, root, program, lets, leg_names)
@@ -199,7 +266,12 @@ class _FileChecker:
         for name in lets:
             if name not in self.used_lets:
                 key = root.get("let").key_node(name)
-                self.result.add("W305", f"`let` '{name}' is never used", self.at_node(key), "remove it, or use it in a condition")
+                self.result.add(
+                    "W305",
+                    f"`let` '{name}' is never used",
+                    self.at_node(key),
+                    "remove it, or use it in a condition",
+                )
         return program
 
     def checked(self, node, start, ctx, label, want: Type | None, leg_kind=None) -> Checked | None:
@@ -215,7 +287,12 @@ class _FileChecker:
             lints.lint_condition(resolved, report, source.text, leg_kind, report.broken)
             return None
         if want is BOOL and typ.kind is not Kind.BOOL:
-            report("E202", f"{ctx.section} must be true or false, but this is a {typ}", body.span, "compare it, e.g. `credit >= $0.50`")
+            report(
+                "E202",
+                f"{ctx.section} must be true or false, but this is a {typ}",
+                body.span,
+                "compare it, e.g. `credit >= $0.50`",
+            )
             return None
         if want is not None and want is not BOOL and not _fits(typ, want):
             report("E201", f"{ctx.section} must be {want}, but this is {typ}", body.span, None)
@@ -239,7 +316,12 @@ class _FileChecker:
                 parsed[name] = (tree, source)
         order, cyclic = _let_order({n: tree for n, (tree, _) in parsed.items()})
         for name in cyclic:
-            self.result.add("E108", f"`let` '{name}' refers to itself through {' -> '.join(cyclic[name])}", self.at_node(section.key_node(name)), "break the cycle")
+            self.result.add(
+                "E108",
+                f"`let` '{name}' refers to itself through {' -> '.join(cyclic[name])}",
+                self.at_node(section.key_node(name)),
+                "break the cycle",
+            )
         infos: dict[str, LetInfo] = {}
         for name in order:
             tree, source = parsed[name]
@@ -250,8 +332,16 @@ class _FileChecker:
                 continue
             if typ.kind is Kind.BOOL:
                 lints.lint_condition(resolved, self.reporter(source), source.text)
-            if Scope.POSITION in ctx.used_scopes and len(ctx.used_scopes - {Scope.UNDERLYING, Scope.PORTFOLIO}) > 1:
-                self.result.add("E107", f"`let` '{name}' mixes {' and '.join(sorted(ctx.used_scopes))} fields", source.location(tree.span), None)
+            if (
+                Scope.POSITION in ctx.used_scopes
+                and len(ctx.used_scopes - {Scope.UNDERLYING, Scope.PORTFOLIO}) > 1
+            ):
+                self.result.add(
+                    "E107",
+                    f"`let` '{name}' mixes {' and '.join(sorted(ctx.used_scopes))} fields",
+                    source.location(tree.span),
+                    None,
+                )
                 continue
             infos[name] = LetInfo(typ.plain(), frozenset(ctx.used_scopes))
             program.lets[name] = Checked(resolved, typ.plain(), source.text, source, f"let.{name}")
@@ -268,11 +358,22 @@ class _FileChecker:
                 continue
             kind = LEG_KINDS.get(spec.kind)
             if kind is None:
-                report("E105", f"unknown leg kind '{spec.kind}'", spec.kind_span, did_you_mean(spec.kind, ["put", "call", "stock"]) or "use put, call or stock")
+                report(
+                    "E105",
+                    f"unknown leg kind '{spec.kind}'",
+                    spec.kind_span,
+                    did_you_mean(spec.kind, ["put", "call", "stock"]) or "use put, call or stock",
+                )
                 continue
             side = spec.side or _side_from_name(name)
             if side is None:
-                report("E109", f"can't tell whether leg '{name}' is bought or sold", spec.kind_span, f"write `sell {spec.kind} ...` or `buy {spec.kind} ...`, or name the leg short_* / long_*")
+                report(
+                    "E109",
+                    f"can't tell whether leg '{name}' is bought or sold",
+                    spec.kind_span,
+                    f"write `sell {spec.kind} ...` or `buy {spec.kind} ...`,"
+                    " or name the leg short_* / long_*",
+                )
                 continue
             ctx = self.context(f"leg '{name}'", LEG_SCOPES, lets, leg_names[:index], leg_names)
             where = None
@@ -280,16 +381,44 @@ class _FileChecker:
                 resolved, typ = check(spec.where, ctx, report)
                 lints.lint_condition(resolved, report, source.text, kind, report.broken)
                 if typ is not None and typ.kind is not Kind.BOOL:
-                    report("E202", f"a leg's `where` must be true or false, but this is a {typ}", spec.where.span, None)
+                    report(
+                        "E202",
+                        f"a leg's `where` must be true or false, but this is a {typ}",
+                        spec.where.span,
+                        None,
+                    )
                 elif typ is not None:
                     where = Checked(resolved, typ, source.text, source, f"legs.{name}")
             prefer = self.check_prefer(spec.prefer, ctx, report)
             self.used_lets |= ctx.used_lets
-            if index > 0 and where is not None and spec.prefer is None and not lints.has_equality_join(where.node):
-                report("W304", f"leg '{name}' pairs with every earlier candidate", spec.span, f"add an equality such as `expiry == {leg_names[0]}.expiry`, or a `prefer`")
+            if (
+                index > 0
+                and where is not None
+                and spec.prefer is None
+                and not lints.has_equality_join(where.node)
+            ):
+                report(
+                    "W304",
+                    f"leg '{name}' pairs with every earlier candidate",
+                    spec.span,
+                    f"add an equality such as `expiry == {leg_names[0]}.expiry`, or a `prefer`",
+                )
             if kind == "stock" and spec.where is not None:
                 pass  # conditions on the stock leg read the underlying's fields
-            program.legs.append(Leg(name, side, spec.count, kind, where, prefer, Checked(prefer, BOOL, source.text, source, f"legs.{name}.prefer") if prefer else None, tuple(sorted(ctx.used_legs))))
+            program.legs.append(
+                Leg(
+                    name,
+                    side,
+                    spec.count,
+                    kind,
+                    where,
+                    prefer,
+                    Checked(prefer, BOOL, source.text, source, f"legs.{name}.prefer")
+                    if prefer
+                    else None,
+                    tuple(sorted(ctx.used_legs)),
+                )
+            )
 
     def check_prefer(self, prefer: ast.Prefer | None, ctx: Context, report) -> ast.Prefer | None:
         if prefer is None:
@@ -308,13 +437,24 @@ class _FileChecker:
             from rulesengine.check.types import comparable
 
             if not comparable(key_type, target_type, "<"):
-                report("E201", f"`nearest` compares {key_type} with {target_type}", prefer.target.span, None)
+                report(
+                    "E201",
+                    f"`nearest` compares {key_type} with {target_type}",
+                    prefer.target.span,
+                    None,
+                )
                 return None
         return replace(prefer, key=key, target=target)
 
     def check_lists(self, model, root, program, lets, leg_names) -> None:
         for i, node in enumerate(root.get("underlying").items if model.underlying else ()):
-            ctx = self.context("underlying conditions", frozenset({Scope.UNDERLYING, Scope.PORTFOLIO}), lets, (), leg_names)
+            ctx = self.context(
+                "underlying conditions",
+                frozenset({Scope.UNDERLYING, Scope.PORTFOLIO}),
+                lets,
+                (),
+                leg_names,
+            )
             checked = self.checked(node, "expr", ctx, f"underlying[{i + 1}]", BOOL)
             if checked:
                 program.underlying.append(checked)
@@ -335,9 +475,19 @@ class _FileChecker:
             checked = self.checked(section.get(name), "expr", ctx, f"exit.{name}", BOOL)
             if checked:
                 program.exits[name] = checked
-        if program.kind == "strategy" and model.legs and not any(lints.limits_loss(c.node) for c in program.exits.values()) and len(program.exits) == len(model.exit):
+        if (
+            program.kind == "strategy"
+            and model.legs
+            and not any(lints.limits_loss(c.node) for c in program.exits.values())
+            and len(program.exits) == len(model.exit)
+        ):
             anchor = root.key_node("exit") or root.key_node("legs")
-            self.result.add("W303", "no exit limits the loss of this strategy", self.at_node(anchor), "add e.g. `stop_loss: pnl <= -2 * entry_credit`")
+            self.result.add(
+                "W303",
+                "no exit limits the loss of this strategy",
+                self.at_node(anchor),
+                "add e.g. `stop_loss: pnl <= -2 * entry_credit`",
+            )
 
     def check_account(self, model, root, program, lets) -> None:
         for section_name, section_model, scopes in (
@@ -352,7 +502,11 @@ class _FileChecker:
                 if isinstance(value, int):
                     target[key] = value
                     continue
-                want = MONEY if key == "risk" else (PERCENT if key in {"max_buying_power", "max_heat"} else Type(Kind.NUMBER))
+                want = (
+                    MONEY
+                    if key == "risk"
+                    else (PERCENT if key in {"max_buying_power", "max_heat"} else Type(Kind.NUMBER))
+                )
                 ctx = self.context(f"{section_name}.{key}", scopes, lets)
                 checked = self.checked(section.get(key), "expr", ctx, f"{section_name}.{key}", want)
                 if checked:
@@ -366,8 +520,13 @@ class _FileChecker:
                 continue
             breaker: ast.Breaker = checked.node
             if breaker.action not in BREAKER_ACTIONS:
-                hint = did_you_mean(breaker.action, BREAKER_ACTIONS) or f"one of: {', '.join(BREAKER_ACTIONS)}"
-                self.reporter(checked.source)("E402", f"unknown breaker action '{breaker.action}'", breaker.action_span, hint)
+                hint = (
+                    did_you_mean(breaker.action, BREAKER_ACTIONS)
+                    or f"one of: {', '.join(BREAKER_ACTIONS)}"
+                )
+                self.reporter(checked.source)(
+                    "E402", f"unknown breaker action '{breaker.action}'", breaker.action_span, hint
+                )
                 continue
             program.breakers[name] = (breaker, checked)
 
@@ -375,14 +534,19 @@ class _FileChecker:
         if model.schedule is None:
             return
         section = root.get("schedule")
-        for key, value in model.schedule.model_dump(exclude_none=True).items():
+        for key in model.schedule.model_dump(exclude_none=True):
             source = self.source(section.get(key), f"schedule.{key}")
             schedule = self.parse(source, "schedule")
             if not isinstance(schedule, ast.Schedule):
                 continue
             if schedule.window is not None and schedule.window not in WINDOWS:
                 hint = did_you_mean(schedule.window, WINDOWS) or f"one of: {', '.join(WINDOWS)}"
-                self.reporter(source)("E401", f"unknown session window '{schedule.window}'", schedule.window_span, hint)
+                self.reporter(source)(
+                    "E401",
+                    f"unknown session window '{schedule.window}'",
+                    schedule.window_span,
+                    hint,
+                )
                 continue
             program.schedules[key] = schedule
 
@@ -427,7 +591,7 @@ def _let_order(trees: dict[str, ast.Node]) -> tuple[list[str], dict[str, list[st
         if state.get(name) == 2:
             return
         if state.get(name) == 1:
-            cycle = [*path[path.index(name):], name]
+            cycle = [*path[path.index(name) :], name]
             for member in cycle[:-1]:
                 cyclic.setdefault(member, cycle)
             return
@@ -443,7 +607,9 @@ def _let_order(trees: dict[str, ast.Node]) -> tuple[list[str], dict[str, list[st
     return [n for n in order if n not in cyclic and not any(d in cyclic for d in deps[n])], cyclic
 
 
-def _locate(root: yaml_source.YNode, loc: tuple) -> tuple[yaml_source.YNode | None, yaml_source.YNode | None]:
+def _locate(
+    root: yaml_source.YNode, loc: tuple
+) -> tuple[yaml_source.YNode | None, yaml_source.YNode | None]:
     node, key_node = root, None
     for part in loc:
         if node is None:
@@ -464,7 +630,11 @@ def _fields_at(path: tuple) -> list[str]:
     model: type[BaseModel] = RuleFile
     for part in path:
         annotation = model.model_fields[str(part)].annotation
-        inner = [a for a in getattr(annotation, "__args__", (annotation,)) if isinstance(a, type) and issubclass(a, BaseModel)]
+        inner = [
+            a
+            for a in getattr(annotation, "__args__", (annotation,))
+            if isinstance(a, type) and issubclass(a, BaseModel)
+        ]
         if not inner:
             return []
         model = inner[0]
@@ -484,4 +654,3 @@ def _shape_hint(issue: dict) -> str | None:
     if kind == "string_pattern_mismatch":
         return "names use letters, digits and _ and start with a letter"
     return None
-

@@ -78,7 +78,8 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
 
 def render_text(diagnostic: Diagnostic, lines: LineIndex | None) -> str:
     """rustc-style: `file:line:col: error[E102]: message`, the source line, a caret, help."""
-    head = f"{diagnostic.file}:{diagnostic.line}:{diagnostic.col}: {diagnostic.severity}[{diagnostic.code}]: {diagnostic.message}"
+    d = diagnostic
+    head = f"{d.file}:{d.line}:{d.col}: {d.severity}[{d.code}]: {d.message}"
     out = [head]
     if lines is not None and 1 <= diagnostic.line <= len(lines.starts):
         source = lines.line_text(diagnostic.line).replace("\t", " ")
@@ -109,8 +110,7 @@ def render_json(diagnostics: list[Diagnostic]) -> str:
 def render_sarif(diagnostics: list[Diagnostic], version: str) -> str:
     """SARIF 2.1.0, the format code-scanning tools read."""
     rules = [
-        {"id": code, "shortDescription": {"text": text}}
-        for code, text in sorted(CODES.items())
+        {"id": code, "shortDescription": {"text": text}} for code, text in sorted(CODES.items())
     ]
     results = []
     for d in diagnostics:

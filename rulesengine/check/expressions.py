@@ -57,7 +57,9 @@ class _Checker:
     def visit(self, node: ast.Node, enum_hint: Type | None = None) -> tuple[ast.Node, Type | None]:
         match node:
             case ast.Number(unit=unit):
-                kind = {"$": t.MONEY, "%": t.PERCENT, "duration": t.DURATION}.get(unit, t.LITERAL_NUMBER)
+                kind = {"$": t.MONEY, "%": t.PERCENT, "duration": t.DURATION}.get(
+                    unit, t.LITERAL_NUMBER
+                )
                 return node, kind
             case ast.Bool():
                 return node, t.BOOL
@@ -150,12 +152,25 @@ class _Checker:
     def let_ref(self, node: ast.Node, name: str, leg: str | None) -> tuple[ast.Node, Type | None]:
         info = self.ctx.lets[name]
         self.ctx.used_lets.add(name)
-        allowed = self.ctx.scopes if leg is None else frozenset({Scope.CONTRACT, Scope.UNDERLYING, Scope.PORTFOLIO})
+        allowed = (
+            self.ctx.scopes
+            if leg is None
+            else frozenset({Scope.CONTRACT, Scope.UNDERLYING, Scope.PORTFOLIO})
+        )
         missing = info.scopes - allowed
         if missing:
             scope = sorted(missing)[0]
-            hint = f"use it in a leg's `where`, or as {self.ctx.legs[0]}.{name}" if scope == Scope.CONTRACT and self.ctx.legs else None
-            self.report("E107", f"`let` '{name}' uses {scope} fields, not available in {self.ctx.section}", node.span, hint)
+            hint = (
+                f"use it in a leg's `where`, or as {self.ctx.legs[0]}.{name}"
+                if scope == Scope.CONTRACT and self.ctx.legs
+                else None
+            )
+            self.report(
+                "E107",
+                f"`let` '{name}' uses {scope} fields, not available in {self.ctx.section}",
+                node.span,
+                hint,
+            )
             return node, None
         self.ctx.used_scopes.update(info.scopes)
         return LetRef(node.span, name, leg), info.type
@@ -179,7 +194,10 @@ class _Checker:
             if owner in self.ctx.all_legs:
                 message = f"leg '{owner}' can't be used here"
                 hint = "a leg can only refer to legs defined above it"
-                if not self.ctx.section.startswith("leg ") and Scope.STRUCTURE not in self.ctx.scopes:
+                if (
+                    not self.ctx.section.startswith("leg ")
+                    and Scope.STRUCTURE not in self.ctx.scopes
+                ):
                     hint = f"{self.ctx.section} can't refer to legs"
             else:
                 message = f"no leg named '{owner}'"
@@ -192,7 +210,9 @@ class _Checker:
         found = FIELDS_BY_NAME.get(name)
         if found is None or found.scope is not Scope.CONTRACT:
             hint = did_you_mean(name, [f.name for f in FIELDS if f.scope is Scope.CONTRACT])
-            self.report("E102", f"unknown contract field '{name}' on leg '{owner}'", node.name_span, hint)
+            self.report(
+                "E102", f"unknown contract field '{name}' on leg '{owner}'", node.name_span, hint
+            )
             return node, None
         return FieldRef(node.span, found, owner), found.type
 
@@ -202,16 +222,35 @@ class _Checker:
 
         func = FUNCTIONS.get(node.func)
         if func is None:
-            self.report("E103", f"unknown function '{node.func}'", node.func_span, did_you_mean(node.func, FUNCTIONS))
+            self.report(
+                "E103",
+                f"unknown function '{node.func}'",
+                node.func_span,
+                did_you_mean(node.func, FUNCTIONS),
+            )
             return node, None
         if func.scope is not None and func.scope not in self.ctx.scopes:
-            self.report("E107", f"'{func.name}' reads {func.scope} data, not available in {self.ctx.section}", node.func_span, None)
+            self.report(
+                "E107",
+                f"'{func.name}' reads {func.scope} data, not available in {self.ctx.section}",
+                node.func_span,
+                None,
+            )
             return node, None
-        arity_ok = len(node.args) >= len(func.params) if func.variadic else len(node.args) == len(func.params)
+        arity_ok = (
+            len(node.args) >= len(func.params)
+            if func.variadic
+            else len(node.args) == len(func.params)
+        )
         if not arity_ok:
             wanted = f"at least {len(func.params)}" if func.variadic else str(len(func.params))
             signature = f"{func.name}({', '.join(func.params)})"
-            self.report("E104", f"'{func.name}' takes {wanted} arguments, got {len(node.args)}", node.span, f"write {signature}")
+            self.report(
+                "E104",
+                f"'{func.name}' takes {wanted} arguments, got {len(node.args)}",
+                node.span,
+                f"write {signature}",
+            )
             return node, None
         params = func.params + (func.params[-1],) * (len(node.args) - len(func.params))
         args, arg_types = [], []
@@ -240,12 +279,24 @@ class _Checker:
             if isinstance(arg, ast.Name) and arg.name in SERIES:
                 self.ctx.used_scopes.add(Scope.UNDERLYING)
                 return SeriesRef(arg.span, arg.name), FIELDS_BY_NAME[arg.name].type
-            self.report("E104", f"'{func}' needs a bar series here", arg.span, f"one of: {', '.join(SERIES)}")
+            self.report(
+                "E104",
+                f"'{func}' needs a bar series here",
+                arg.span,
+                f"one of: {', '.join(SERIES)}",
+            )
             return arg, None
         if param == "n":
-            if isinstance(arg, ast.Number) and not arg.unit and arg.value == int(arg.value) and 1 <= arg.value <= 5000:
+            if (
+                isinstance(arg, ast.Number)
+                and not arg.unit
+                and arg.value == int(arg.value)
+                and 1 <= arg.value <= 5000
+            ):
                 return arg, t.LITERAL_NUMBER
-            self.report("E104", f"'{func}' needs a whole number of bars (1-5000) here", arg.span, None)
+            self.report(
+                "E104", f"'{func}' needs a whole number of bars (1-5000) here", arg.span, None
+            )
             return arg, None
         resolved, typ = self.visit(arg)
         if typ is not None and typ.kind not in t.NUMERIC:
@@ -283,7 +334,12 @@ class _Checker:
         """Check two operands of a comparison; a bare name opposite an enum is a literal."""
         left, lt = self.visit(a)
         right, rt = self.visit(b, enum_hint=lt)
-        if lt is None and rt is not None and isinstance(a, ast.Name) and rt.kind in {Kind.ENUM, Kind.STRING}:
+        if (
+            lt is None
+            and rt is not None
+            and isinstance(a, ast.Name)
+            and rt.kind in {Kind.ENUM, Kind.STRING}
+        ):
             pass  # the left name was already reported as unknown
         return left, lt, right, rt
 
@@ -306,7 +362,9 @@ class _Checker:
             return node, None
         for bound, bt in ((low, lo_t), (high, hi_t)):
             if not t.comparable(st, bt, "<"):
-                self.report("E201", f"can't compare {st} with {bt}", bound.span, _compare_hint(st, bt))
+                self.report(
+                    "E201", f"can't compare {st} with {bt}", bound.span, _compare_hint(st, bt)
+                )
                 return node, None
         return node, t.BOOL
 
@@ -332,14 +390,19 @@ class _Checker:
         for operand in node.operands:
             resolved, typ = self.visit(operand)
             operands.append(resolved)
-            if typ is None or self.require_bool(resolved, typ, f"`{node.op}` joins conditions") is None:
+            if (
+                typ is None
+                or self.require_bool(resolved, typ, f"`{node.op}` joins conditions") is None
+            ):
                 ok = False
         return replace(node, operands=tuple(operands)), (t.BOOL if ok else None)
 
     def require_bool(self, node: ast.Node, typ: Type, why: str) -> Type | None:
         if typ.kind is Kind.BOOL:
             return typ
-        self.report("E202", f"{why}, but this is a {typ}", node.span, "compare it, e.g. `... >= 0.5`")
+        self.report(
+            "E202", f"{why}, but this is a {typ}", node.span, "compare it, e.g. `... >= 0.5`"
+        )
         return None
 
 
@@ -356,7 +419,9 @@ def _unit_hint(node: ast.Binary, lt: Type, rt: Type) -> str | None:
 def _compare_hint(lt: Type, rt: Type) -> str | None:
     kinds = {lt.kind, rt.kind}
     if Kind.MONEY in kinds and kinds & t.RATIO:
-        return "one side is money and the other a plain number: drop the `$`, or compare money with money"
+        return (
+            "one side is money, the other a plain number: drop the `$`, or compare money with money"
+        )
     if Kind.DURATION in kinds:
         return "durations need a unit: 30s, 5m, 2h, 1d"
     if Kind.ENUM in kinds:

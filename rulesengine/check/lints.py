@@ -1,4 +1,4 @@
-"""Lints over checked expressions: empty ranges, contradictions, always-true and implausible clauses."""
+"""Lints on checked conditions: empty ranges, contradictions, always-true, implausible values."""
 
 from __future__ import annotations
 
@@ -64,8 +64,12 @@ class Interval:
         return self.lo > self.hi or (self.lo == self.hi and not (self.lo_closed and self.hi_closed))
 
     def covers(self, other: Interval) -> bool:
-        low_ok = self.lo < other.lo or (self.lo == other.lo and (self.lo_closed or not other.lo_closed))
-        high_ok = self.hi > other.hi or (self.hi == other.hi and (self.hi_closed or not other.hi_closed))
+        low_ok = self.lo < other.lo or (
+            self.lo == other.lo and (self.lo_closed or not other.lo_closed)
+        )
+        high_ok = self.hi > other.hi or (
+            self.hi == other.hi and (self.hi_closed or not other.hi_closed)
+        )
         return low_ok and high_ok
 
 
@@ -120,8 +124,15 @@ def lint_condition(
         if isinstance(clause, ast.Between):
             lo, hi = const_value(clause.low), const_value(clause.high)
             if lo is not None and hi is not None and lo > hi:
-                low_text, high_text = (text[n.span[0] : n.span[1]] for n in (clause.low, clause.high))
-                report("E301", f"empty range: nothing is between {low_text} and {high_text}", clause.span, f"write `between {high_text} and {low_text}`")
+                low_text, high_text = (
+                    text[n.span[0] : n.span[1]] for n in (clause.low, clause.high)
+                )
+                report(
+                    "E301",
+                    f"empty range: nothing is between {low_text} and {high_text}",
+                    clause.span,
+                    f"write `between {high_text} and {low_text}`",
+                )
                 continue
         found = clause_interval(clause)
         if found is None:
@@ -132,7 +143,9 @@ def lint_condition(
         if key is None:
             continue
         domain = field_domain(subject, leg_kind)
-        if domain is not None and _domain_lint(clause, subject, interval, domain, leg_kind, report, text):
+        if domain is not None and _domain_lint(
+            clause, subject, interval, domain, leg_kind, report, text
+        ):
             continue
         if key in running:
             combined = running[key][0].intersect(interval)
@@ -140,7 +153,8 @@ def lint_condition(
                 first = running[key][1]
                 report(
                     "E302",
-                    f"contradiction: this can't hold together with `{text[first.span[0]:first.span[1]]}`",
+                    "contradiction: this can't hold together with "
+                    f"`{text[first.span[0] : first.span[1]]}`",
                     clause.span,
                     "one of the two bounds is probably reversed",
                 )
@@ -158,16 +172,40 @@ def _domain_lint(clause, subject, interval, domain, leg_kind, report, text) -> b
     name = subject.field.name
     if interval.intersect(domain).empty:
         if name == "delta" and leg_kind in {"put", "call"}:
-            flipped = f"-{interval.hi:g}..-{interval.lo:g}" if leg_kind == "put" else f"{-interval.hi:g}..{-interval.lo:g}"
+            flipped = (
+                f"-{interval.hi:g}..-{interval.lo:g}"
+                if leg_kind == "put"
+                else f"{-interval.hi:g}..{-interval.lo:g}"
+            )
             sign = "negative" if leg_kind == "put" else "positive"
-            report("W302", f"{leg_kind} deltas are {sign}: this never matches", clause.span, f"did you mean {flipped}?")
+            report(
+                "W302",
+                f"{leg_kind} deltas are {sign}: this never matches",
+                clause.span,
+                f"did you mean {flipped}?",
+            )
         elif subject.field.type.kind.value == "percent" and interval.lo >= 1:
-            report("W302", f"{name} is a share between 0% and 100%: this never matches", clause.span, f"did you mean {interval.lo:g}%?")
+            report(
+                "W302",
+                f"{name} is a share between 0% and 100%: this never matches",
+                clause.span,
+                f"did you mean {interval.lo:g}%?",
+            )
         else:
-            report("W302", f"{name} is always between {domain.lo:g} and {domain.hi:g}: this never matches", clause.span, None)
+            report(
+                "W302",
+                f"{name} is always between {domain.lo:g} and {domain.hi:g}: this never matches",
+                clause.span,
+                None,
+            )
         return True
     if interval.covers(domain):
-        report("W301", f"always true: {name} is always between {domain.lo:g} and {domain.hi:g}", clause.span, "remove it, or tighten the bound")
+        report(
+            "W301",
+            f"always true: {name} is always between {domain.lo:g} and {domain.hi:g}",
+            clause.span,
+            "remove it, or tighten the bound",
+        )
         return True
     return False
 
@@ -176,9 +214,19 @@ def _constant_clause(clause: ast.Node, report: Report) -> None:
     """A clause made only of constants (`2 > 1`, `true`) decides nothing."""
     if isinstance(clause, ast.Bool):
         report("W301", f"always {'true' if clause.value else 'false'}", clause.span, None)
-    elif isinstance(clause, ast.Compare) and const_value(clause.left) is not None and const_value(clause.right) is not None:
-        report("W301", "this compares two constants: it never depends on the market", clause.span, None)
-    elif isinstance(clause, ast.Compare) and clause.op in {"==", "<=", ">="} and clause.left == clause.right:
+    elif (
+        isinstance(clause, ast.Compare)
+        and const_value(clause.left) is not None
+        and const_value(clause.right) is not None
+    ):
+        report(
+            "W301", "this compares two constants: it never depends on the market", clause.span, None
+        )
+    elif (
+        isinstance(clause, ast.Compare)
+        and clause.op in {"==", "<=", ">="}
+        and clause.left == clause.right
+    ):
         report("W301", "always true: both sides are the same", clause.span, None)
 
 
@@ -188,11 +236,20 @@ def limits_loss(node: ast.Node) -> bool:
         if isinstance(sub, ast.Compare) and sub.op in {"<", "<=", ">", ">="}:
             low_side = sub.left if sub.op in {"<", "<="} else sub.right
             for part in ast.walk(low_side):
-                if isinstance(part, FieldRef) and part.field is not None and part.field.scope is Scope.POSITION and part.field.name in {"pnl", "pnl_pct"}:
+                if (
+                    isinstance(part, FieldRef)
+                    and part.field is not None
+                    and part.field.scope is Scope.POSITION
+                    and part.field.name in {"pnl", "pnl_pct"}
+                ):
                     return True
             high_side = sub.right if sub.op in {"<", "<="} else sub.left
             for part in ast.walk(high_side):
-                if isinstance(part, FieldRef) and part.field is not None and part.field.name in {"mark", "max_loss"}:
+                if (
+                    isinstance(part, FieldRef)
+                    and part.field is not None
+                    and part.field.name in {"mark", "max_loss"}
+                ):
                     return True
     return False
 
@@ -205,7 +262,9 @@ def has_equality_join(where: ast.Node | None) -> bool:
         if isinstance(clause, ast.Compare) and clause.op == "==":
             sides = (clause.left, clause.right)
             own = any(isinstance(s, FieldRef) and s.leg is None for s in sides)
-            other = any(isinstance(p, FieldRef) and p.leg is not None for s in sides for p in ast.walk(s))
+            other = any(
+                isinstance(p, FieldRef) and p.leg is not None for s in sides for p in ast.walk(s)
+            )
             if own and other:
                 return True
     return False

@@ -61,7 +61,9 @@ FIELDS: tuple[Field, ...] = (
     Field("style", C, enum("style"), "", "european or american exercise"),
     Field("settlement", C, enum("settlement"), "", "am (settles on the open) or pm (on the close)"),
     Field("strike", C, MONEY, "$", "strike price", (0, INF)),
-    Field("expiry", C, DATE, "", "expiration date (the Friday, even where the symbol says Saturday)"),
+    Field(
+        "expiry", C, DATE, "", "expiration date (the Friday, even where the symbol says Saturday)"
+    ),
     Field("dte", C, NUMBER, "days", "calendar days from the quote date to expiry", (0, INF)),
     Field("bid", C, MONEY, "$/share", "best bid", (0, INF)),
     Field("ask", C, MONEY, "$/share", "best ask", (0, INF)),
@@ -70,7 +72,14 @@ FIELDS: tuple[Field, ...] = (
     Field("spread", C, MONEY, "$/share", "ask - bid", (0, INF)),
     Field("volume", C, NUMBER, "contracts", "contracts traded today", (0, INF)),
     Field("open_interest", C, NUMBER, "contracts", "open interest", (0, INF)),
-    Field("iv", C, PERCENT, "", "implied volatility (a fraction: 20% is 0.20); NaN when unknown", (0, INF)),
+    Field(
+        "iv",
+        C,
+        PERCENT,
+        "",
+        "implied volatility (a fraction: 20% is 0.20); NaN when unknown",
+        (0, INF),
+    ),
     Field("delta", C, NUMBER, "per $1", "delta per share (puts negative)", (-1, 1)),
     Field("gamma", C, NUMBER, "per $1", "gamma per share", (0, INF)),
     Field("theta", C, MONEY, "$/day", "theta per share per calendar day"),
@@ -92,18 +101,44 @@ FIELDS: tuple[Field, ...] = (
     Field("high", U, MONEY, "$", "today's high (a series inside sma/ema)", (0, INF)),
     Field("low", U, MONEY, "$", "today's low (a series inside sma/ema)", (0, INF)),
     Field("underlying_volume", U, NUMBER, "shares", "underlying volume today", (0, INF)),
-    Field("forward", U, MONEY, "$", "forward price of the nearest expiry (vendor's where given)", (0, INF)),
+    Field(
+        "forward",
+        U,
+        MONEY,
+        "$",
+        "forward price of the nearest expiry (vendor's where given)",
+        (0, INF),
+    ),
     Field("atm_iv", U, PERCENT, "", "at-the-money IV of the expiry nearest 30 days", (0, INF)),
-    Field("iv_rank", U, PERCENT, "", "IV rank over the last 252 sessions (needs IV history)", (0, 1)),
-    Field("iv_percentile", U, PERCENT, "", "IV percentile over 252 sessions (needs IV history)", (0, 1)),
+    Field(
+        "iv_rank", U, PERCENT, "", "IV rank over the last 252 sessions (needs IV history)", (0, 1)
+    ),
+    Field(
+        "iv_percentile",
+        U,
+        PERCENT,
+        "",
+        "IV percentile over 252 sessions (needs IV history)",
+        (0, 1),
+    ),
     Field("change_pct", U, PERCENT, "", "change since the previous close"),
     # ---------------------------------------------------------------- structure
     Field("credit", S, MONEY, "$/share", "net credit at mid (negative for a debit)"),
     Field("debit", S, MONEY, "$/share", "net debit at mid (negative for a credit)"),
-    Field("natural_credit", S, MONEY, "$/share", "net credit selling at the bid, buying at the ask"),
+    Field(
+        "natural_credit", S, MONEY, "$/share", "net credit selling at the bid, buying at the ask"
+    ),
     Field("natural_debit", S, MONEY, "$/share", "net debit at the natural prices"),
-    Field("width", S, MONEY, "$", "distance between the widest strikes of same-type legs", (0, INF)),
-    Field("max_profit", S, MONEY, "$/structure", "most the structure can make at expiry (x multiplier)"),
+    Field(
+        "width", S, MONEY, "$", "distance between the widest strikes of same-type legs", (0, INF)
+    ),
+    Field(
+        "max_profit",
+        S,
+        MONEY,
+        "$/structure",
+        "most the structure can make at expiry (x multiplier)",
+    ),
     Field("max_loss", S, MONEY, "$/structure", "most it can lose at expiry, as a positive amount"),
     Field("lower_breakeven", S, MONEY, "$", "lowest underlying price at expiry where P&L is 0"),
     Field("upper_breakeven", S, MONEY, "$", "highest underlying price at expiry where P&L is 0"),
@@ -193,4 +228,11 @@ FUNCTIONS: dict[str, Function] = {
 # Session windows a schedule may name after `during`.
 WINDOWS = ("regular_hours", "extended_hours", "opening_hour", "closing_hour", "all_day")
 BREAKER_ACTIONS = ("halt", "block_entries", "reduce_only", "close_all")
-LEG_KINDS = {"put": "put", "puts": "put", "call": "call", "calls": "call", "stock": "stock", "shares": "stock"}
+LEG_KINDS = {
+    "put": "put",
+    "puts": "put",
+    "call": "call",
+    "calls": "call",
+    "stock": "stock",
+    "shares": "stock",
+}

@@ -32,9 +32,17 @@ def print_text(results: list[CheckResult], out=None) -> None:
     warnings = sum(len(r.diagnostics) - len(r.errors) for r in results)
     files = len(results)
     if errors or warnings:
-        print(f"{files} file{'s' * (files != 1)} checked: {errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}", file=out)
+        print(
+            f"{_count(files, 'file')} checked: {_count(errors, 'error')}, "
+            f"{_count(warnings, 'warning')}",
+            file=out,
+        )
     else:
-        print(f"{files} file{'s' * (files != 1)} checked: no problems", file=out)
+        print(f"{_count(files, 'file')} checked: no problems", file=out)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' * (n != 1)}"
 
 
 def run(args) -> int:

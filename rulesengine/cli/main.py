@@ -27,8 +27,15 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--date", help="quote date YYYY-MM-DD, or 'all' (default: the first)")
     scan.add_argument("--format", choices=("table", "json"), default="table")
     scan.add_argument("--limit", type=int, default=10, help="candidates to show (default 10)")
-    scan.add_argument("--explain", metavar="ID", help="'#N', an OCC symbol, or leg symbols joined by commas")
-    scan.add_argument("--set", action="append", metavar="NAME=VALUE", help="account/market value, e.g. net_liq=250000")
+    scan.add_argument(
+        "--explain", metavar="ID", help="'#N', an OCC symbol, or leg symbols joined by commas"
+    )
+    scan.add_argument(
+        "--set",
+        action="append",
+        metavar="NAME=VALUE",
+        help="account/market value, e.g. net_liq=250000",
+    )
     scan.add_argument("--width", type=int, help=argparse.SUPPRESS)
 
     graph = sub.add_parser("graph", help="print the evaluation graph a rule file compiles to")
@@ -53,7 +60,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # a bug, not a user error: say so plainly
         if os.environ.get("RULES_DEBUG"):
             traceback.print_exc()
-        print(f"rules: internal error ({type(error).__name__}: {error}). Please report it; RULES_DEBUG=1 shows details.", file=sys.stderr)
+        print(
+            f"rules: internal error ({type(error).__name__}: {error}). "
+            "Please report it; RULES_DEBUG=1 shows details.",
+            file=sys.stderr,
+        )
         return 3
 
 

@@ -24,7 +24,9 @@ def rule_files(paths: list[str]) -> list[Path]:
         path = Path(raw)
         if path.is_dir():
             found += sorted(
-                p for p in path.rglob("*") if p.suffix in {".yaml", ".yml"} and "tests" not in p.relative_to(path).parts
+                p
+                for p in path.rglob("*")
+                if p.suffix in {".yaml", ".yml"} and "tests" not in p.relative_to(path).parts
             )
         else:
             found.append(path)

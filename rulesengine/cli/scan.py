@@ -10,10 +10,10 @@ from rich.console import Console
 from rich.table import Table
 
 from rulesengine.cli.lint import lint_paths, print_text
+from rulesengine.cli.paths import bundled_chain
 from rulesengine.compile import compile_program
 from rulesengine.data.chain import Chain
 from rulesengine.data.formats import ChainFileError, load_chain
-from rulesengine.cli.paths import bundled_chain
 from rulesengine.strategies.explain import ExplainError, explain
 from rulesengine.strategies.scan import candidate_records, scan
 
@@ -29,7 +29,9 @@ def parse_sets(values: list[str]) -> dict[str, float]:
         try:
             out[name.strip()] = float(raw.replace("$", "").replace(",", ""))
         except ValueError:
-            raise UsageError(f"--set {item}: expected name=number, e.g. --set net_liq=250000") from None
+            raise UsageError(
+                f"--set {item}: expected name=number, e.g. --set net_liq=250000"
+            ) from None
     return out
 
 
@@ -108,25 +110,54 @@ def _money(value) -> str:
 def print_table(console: Console, record: dict) -> None:
     title = f"{record['strategy']}  {record['date']}  ({record['matched']} matched)"
     table = Table(title=title, title_justify="left", show_lines=False)
-    for column in ("id", "legs", "credit", "natural", "width", "max loss", "max profit", "POP", "rank"):
+    for column in (
+        "id",
+        "legs",
+        "credit",
+        "natural",
+        "width",
+        "max loss",
+        "max profit",
+        "POP",
+        "rank",
+    ):
         table.add_column(column, justify="left" if column == "legs" else "right")
     for c in record["candidates"]:
         legs = "\n".join(_leg_text(leg) for leg in c["legs"])
         pop = "" if c["pop"] is None else f"{c['pop']:.1%}"
         rank = "" if c["rank"] is None else f"{c['rank']:.4g}"
-        table.add_row(c["id"], legs, _money(c["credit"]), _money(c["natural_credit"]), _money(c["width"]), _money(c["max_loss"]), _money(c["max_profit"]), pop, rank)
+        table.add_row(
+            c["id"],
+            legs,
+            _money(c["credit"]),
+            _money(c["natural_credit"]),
+            _money(c["width"]),
+            _money(c["max_loss"]),
+            _money(c["max_profit"]),
+            pop,
+            rank,
+        )
     console.print(table)
     if record.get("error"):
         console.print(f"[bold red]error:[/] {record['error']}")
     console.print("funnel:")
     for step in record["funnel"]:
-        console.print(f"  {step['in']:>6} -> {step['out']:>6}  {step['stage']:<12} {step['clause']}", markup=False)
+        console.print(
+            f"  {step['in']:>6} -> {step['out']:>6}  {step['stage']:<12} {step['clause']}",
+            markup=False,
+        )
     if record["missing_data"]:
-        console.print(f"note: this data has no {', '.join(record['missing_data'])}; clauses reading them match nothing", markup=False)
+        console.print(
+            f"note: this data has no {', '.join(record['missing_data'])}; "
+            "clauses reading them match nothing",
+            markup=False,
+        )
     for verdict in record.get("explain", []):
         mark = "pass" if verdict["passed"] else "FAIL"
         values = ", ".join(f"{k}={v}" for k, v in verdict["values"].items())
-        console.print(f"  [{mark}] {verdict['stage']:<12} {verdict['clause']}    ({values})", markup=False)
+        console.print(
+            f"  [{mark}] {verdict['stage']:<12} {verdict['clause']}    ({values})", markup=False
+        )
     console.print()
 
 

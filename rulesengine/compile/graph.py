@@ -26,7 +26,9 @@ class Clause:
 @dataclass(frozen=True)
 class Graph:
     nodes: tuple[Node, ...]
-    filters: dict[str, tuple[Clause, ...]] = field(default_factory=dict)  # 'underlying', 'leg:short', 'entry'
+    filters: dict[str, tuple[Clause, ...]] = field(
+        default_factory=dict
+    )  # 'underlying', 'leg:short', 'entry'
     values: dict[str, int] = field(default_factory=dict)  # 'rank', 'prefer:short:key', ...
 
     def roots(self) -> list[int]:
@@ -40,10 +42,13 @@ class Graph:
             return memo[node_id]
         node = self.nodes[node_id]
         if node.op == "field":
-            leg, name = node.value
-            found = frozenset({leg})
+            found = frozenset({node.value[0]})
         else:
-            found = frozenset().union(*(self.legs_used(a, memo) for a in node.args)) if node.args else frozenset()
+            found = (
+                frozenset().union(*(self.legs_used(a, memo) for a in node.args))
+                if node.args
+                else frozenset()
+            )
         memo[node_id] = found
         return found
 
@@ -88,8 +93,16 @@ class Graph:
 
 
 INFIX = {
-    "add": "+", "sub": "-", "mul": "*", "div": "/",
-    "lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "==", "ne": "!=",
+    "add": "+",
+    "sub": "-",
+    "mul": "*",
+    "div": "/",
+    "lt": "<",
+    "le": "<=",
+    "gt": ">",
+    "ge": ">=",
+    "eq": "==",
+    "ne": "!=",
 }
 
 
@@ -111,7 +124,10 @@ def render_graph(graph: Graph) -> str:
     for name, clauses in graph.filters.items():
         lines.append(f"filter {name}:")
         for clause in clauses:
-            lines.append(f"  %{clause.node}  {graph.render(clause.node)}    # {clause.origin}: {clause.label}")
+            lines.append(
+                f"  %{clause.node}  {graph.render(clause.node)}"
+                f"    # {clause.origin}: {clause.label}"
+            )
     for name, node_id in graph.values.items():
         lines.append(f"value {name}: %{node_id}  {graph.render(node_id)}")
     return "\n".join(lines)

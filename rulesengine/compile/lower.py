@@ -10,7 +10,12 @@ from rulesengine.language import ast
 
 _BINARY = {"+": "add", "-": "sub", "*": "mul", "/": "div", "of": "mul"}
 _COMPARE = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne"}
-_ENUM_OF_FIELD = {"type": "option_type", "style": "style", "settlement": "settlement", "weekday": "weekday"}
+_ENUM_OF_FIELD = {
+    "type": "option_type",
+    "style": "style",
+    "settlement": "settlement",
+    "weekday": "weekday",
+}
 
 
 class _Lowering:
@@ -55,7 +60,9 @@ class _Lowering:
                 enum = _enum_name(a) or _enum_name(b)
                 return self.add(_COMPARE[op], (self.expr(a, leg, enum), self.expr(b, leg, enum)))
             case ast.Between(subject=s, low=lo, high=hi, negated=neg):
-                out = self.add("between", (self.expr(s, leg), self.expr(lo, leg), self.expr(hi, leg)))
+                out = self.add(
+                    "between", (self.expr(s, leg), self.expr(lo, leg), self.expr(hi, leg))
+                )
                 return self.add("not", (out,)) if neg else out
             case ast.InList(subject=s, items=items, negated=neg):
                 enum = _enum_name(s)
@@ -72,7 +79,9 @@ class _Lowering:
                 return self.add(fn, tuple(self.expr(a, leg) for a in args))
         raise AssertionError(f"cannot lower {type(node).__name__}")
 
-    def clauses(self, checked: Checked, origin: str, node: ast.Node | None = None, leg: str | None = None) -> list[Clause]:
+    def clauses(
+        self, checked: Checked, origin: str, node: ast.Node | None = None, leg: str | None = None
+    ) -> list[Clause]:
         """A condition split into its top-level conjuncts, `let` conjunctions included."""
         out: list[Clause] = []
         for part in ast.conjuncts(checked.node if node is None else node):
@@ -89,7 +98,9 @@ class _Lowering:
     def program_graph(self) -> Graph:
         p = self.program
         if p.underlying:
-            self.filters["underlying"] = [c for ch in p.underlying for c in self.clauses(ch, ch.label)]
+            self.filters["underlying"] = [
+                c for ch in p.underlying for c in self.clauses(ch, ch.label)
+            ]
         for leg in p.legs:
             clauses: list[Clause] = []
             if leg.where is not None:
@@ -103,7 +114,9 @@ class _Lowering:
             self.filters["entry"] = [c for ch in p.entry for c in self.clauses(ch, ch.label)]
         if p.rank is not None:
             self.values["rank"] = self.expr(p.rank.node)
-        return Graph(tuple(self.nodes), {k: tuple(v) for k, v in self.filters.items()}, dict(self.values))
+        return Graph(
+            tuple(self.nodes), {k: tuple(v) for k, v in self.filters.items()}, dict(self.values)
+        )
 
 
 def _enum_name(node: ast.Node | None) -> str | None:

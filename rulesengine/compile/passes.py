@@ -8,7 +8,30 @@ import numpy as np
 
 from rulesengine.compile.graph import Clause, Graph, Node
 
-FOLDABLE = {"neg", "not", "add", "sub", "mul", "div", "lt", "le", "gt", "ge", "eq", "ne", "abs", "min", "max", "round", "floor", "ceil", "sqrt", "log", "and", "or"}
+FOLDABLE = {
+    "neg",
+    "not",
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "eq",
+    "ne",
+    "abs",
+    "min",
+    "max",
+    "round",
+    "floor",
+    "ceil",
+    "sqrt",
+    "log",
+    "and",
+    "or",
+}
 
 
 def fold_constants(graph: Graph) -> Graph:
@@ -53,8 +76,22 @@ def _hashable(value: object) -> object:
 
 
 # Cost of computing one node per row, in rough units of one numpy pass over a column.
-_COST = {"const": 0.0, "series": 4.0, "field": 1.0, "in": 2.0, "between": 2.0, "log": 3.0, "sqrt": 2.0}
-_STRUCTURE_FIELD_COST = {"pop": 30.0, "max_profit": 15.0, "max_loss": 15.0, "lower_breakeven": 15.0, "upper_breakeven": 15.0}
+_COST = {
+    "const": 0.0,
+    "series": 4.0,
+    "field": 1.0,
+    "in": 2.0,
+    "between": 2.0,
+    "log": 3.0,
+    "sqrt": 2.0,
+}
+_STRUCTURE_FIELD_COST = {
+    "pop": 30.0,
+    "max_profit": 15.0,
+    "max_loss": 15.0,
+    "lower_breakeven": 15.0,
+    "upper_breakeven": 15.0,
+}
 # Share of rows a clause is expected to keep.
 _SELECTIVITY = {"eq": 0.1, "in": 0.2, "between": 0.3, "and": 0.25, "not": 0.5}
 

@@ -70,7 +70,9 @@ class Bars:
 
     def until(self, seconds: float) -> Bars:
         n = int(np.searchsorted(self.dates, seconds, side="right"))
-        return Bars(*(getattr(self, f)[:n] for f in ("dates", "open", "high", "low", "close", "volume")))
+        return Bars(
+            *(getattr(self, f)[:n] for f in ("dates", "open", "high", "low", "close", "volume"))
+        )
 
 
 @dataclass
@@ -156,13 +158,17 @@ def _per_underlying(c: Chain, value_of: Callable[[Bars], float]) -> np.ndarray:
 
 def _last(series: str) -> Callable[[Chain], np.ndarray]:
     def derive(c: Chain) -> np.ndarray:
-        return _per_underlying(c, lambda b: float(getattr(b, series)[-1]) if len(b.dates) else np.nan)
+        return _per_underlying(
+            c, lambda b: float(getattr(b, series)[-1]) if len(b.dates) else np.nan
+        )
 
     return derive
 
 
 def _change_pct(c: Chain) -> np.ndarray:
-    return _per_underlying(c, lambda b: float(b.close[-1] / b.close[-2] - 1.0) if len(b.close) > 1 else np.nan)
+    return _per_underlying(
+        c, lambda b: float(b.close[-1] / b.close[-2] - 1.0) if len(b.close) > 1 else np.nan
+    )
 
 
 def _atm_iv(c: Chain) -> np.ndarray:
@@ -176,7 +182,11 @@ def _atm_iv(c: Chain) -> np.ndarray:
         if not len(rows):
             continue
         target = rows[np.abs(dte[rows] - 30) == np.min(np.abs(dte[rows] - 30))]
-        anchor = np.where(np.isfinite(cols["forward"][target]), cols["forward"][target], cols["underlying_price"][target])
+        anchor = np.where(
+            np.isfinite(cols["forward"][target]),
+            cols["forward"][target],
+            cols["underlying_price"][target],
+        )
         distance = np.abs(cols["strike"][target] - anchor)
         nearest = target[distance == distance.min()]
         out[codes == code] = float(np.mean(cols["iv"][nearest]))

@@ -23,7 +23,9 @@ def load_chain(path: str | Path, format: str | None = None) -> Chain:
     try:
         if format is not None:
             if format not in ADAPTERS:
-                raise ChainFileError(f"unknown chain format '{format}' (known: {', '.join(ADAPTERS)})")
+                raise ChainFileError(
+                    f"unknown chain format '{format}' (known: {', '.join(ADAPTERS)})"
+                )
             return ADAPTERS[format].load(path)
         opener = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rt", encoding="utf-8", newline="") as handle:

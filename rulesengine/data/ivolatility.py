@@ -50,9 +50,15 @@ def load(path: Path) -> Chain:
         out["underlying_symbol"].append(row["symbol"].strip())
         out["root"].append(root)
         out["symbol"].append(row["option_symbol"])
-        out["type"].append(enum_code("option_type", "call" if row["call/put"].strip() == "C" else "put"))
-        out["style"].append(enum_code("style", "american" if row["style"].strip() == "A" else "european"))
-        out["settlement"].append(enum_code("settlement", "am" if root in AM_SETTLED_ROOTS else "pm"))
+        out["type"].append(
+            enum_code("option_type", "call" if row["call/put"].strip() == "C" else "put")
+        )
+        out["style"].append(
+            enum_code("style", "american" if row["style"].strip() == "A" else "european")
+        )
+        out["settlement"].append(
+            enum_code("settlement", "am" if root in AM_SETTLED_ROOTS else "pm")
+        )
         out["strike"].append(float(row["strike"]))
         out["expiry"].append(_date(row["option_expiration"]))
         out["quote_date"].append(_date(row["date"]))
@@ -79,7 +85,12 @@ def load(path: Path) -> Chain:
 def _bars(columns: dict[str, np.ndarray]) -> dict[str, Bars]:
     """Daily closes of each underlying, taken from the chain's own quote dates."""
     closes: dict[str, dict[float, float]] = defaultdict(dict)
-    for sym, day, price in zip(columns["underlying_symbol"], columns["quote_date"], columns["underlying_price"], strict=True):
+    for sym, day, price in zip(
+        columns["underlying_symbol"],
+        columns["quote_date"],
+        columns["underlying_price"],
+        strict=True,
+    ):
         closes[str(sym)][float(day)] = float(price)
     bars = {}
     for sym, by_day in closes.items():

@@ -29,15 +29,23 @@ class Strict(BaseModel):
 
 
 class ScheduleSection(Strict):
-    scan: Expr | None = Field(None, description="when to look for entries, e.g. `every 5m during regular_hours`")
-    monitor: Expr | None = Field(None, description="when to evaluate exits, e.g. `every 1m during regular_hours`")
+    scan: Expr | None = Field(
+        None, description="when to look for entries, e.g. `every 5m during regular_hours`"
+    )
+    monitor: Expr | None = Field(
+        None, description="when to evaluate exits, e.g. `every 1m during regular_hours`"
+    )
 
 
 class SizeSection(Strict):
     risk: Expr | None = Field(None, description="money at risk per trade, e.g. `1% of net_liq`")
-    contracts: PositiveInt | None = Field(None, description="a fixed number of structures per trade")
+    contracts: PositiveInt | None = Field(
+        None, description="a fixed number of structures per trade"
+    )
     max_contracts: PositiveInt | None = Field(None, description="cap on structures per trade")
-    max_buying_power: Expr | None = Field(None, description="cap on buying power per trade, e.g. `5%`")
+    max_buying_power: Expr | None = Field(
+        None, description="cap on buying power per trade, e.g. `5%`"
+    )
 
 
 class LimitsSection(Strict):
@@ -45,7 +53,9 @@ class LimitsSection(Strict):
     max_per_symbol: PositiveInt | None = Field(None, description="open positions per underlying")
     max_per_expiry: PositiveInt | None = Field(None, description="open positions per expiry")
     max_new_per_day: PositiveInt | None = Field(None, description="entries per session")
-    max_buying_power: Expr | None = Field(None, description="share of buying power in use, e.g. `50%`")
+    max_buying_power: Expr | None = Field(
+        None, description="share of buying power in use, e.g. `50%`"
+    )
     max_heat: Expr | None = Field(None, description="sum of max losses / net_liq, e.g. `25%`")
     max_portfolio_delta: Expr | None = Field(None, description="absolute net delta of the account")
 

@@ -127,7 +127,9 @@ def _number(token: Token) -> ast.Number:
 def _time(token: Token) -> int:
     hours, minutes = (int(part) for part in str(token).split(":"))
     if hours > 23 or minutes > 59:
-        raise SourceError("E204", f"'{token}' is not a time of day", _token_span(token), "use HH:MM, 24-hour")
+        raise SourceError(
+            "E204", f"'{token}' is not a time of day", _token_span(token), "use HH:MM, 24-hour"
+        )
     return hours * 60 + minutes
 
 
@@ -144,7 +146,9 @@ def _duration(number: ast.Number, what: str) -> float:
 
 def _integer(number: ast.Number, what: str) -> int:
     if number.unit or number.value != int(number.value) or number.value < 1:
-        raise SourceError("E204", f"{what} must be a whole number >= 1, not '{number.text}'", number.span)
+        raise SourceError(
+            "E204", f"{what} must be a whole number >= 1, not '{number.text}'", number.span
+        )
     return int(number.value)
 
 
@@ -193,7 +197,7 @@ class _ToAst(Transformer):
         return ast.Call(_span(meta), str(func), args, _token_span(func))
 
     # operators ----------------------------------------------------------
-    def _binary(op):  # noqa: N805 - a factory used while the class body runs
+    def _binary(op):
         def build(self, meta, children):
             return ast.Binary(_span(meta), op, children[0], children[1])
 
@@ -229,7 +233,7 @@ class _ToAst(Transformer):
     def not_in(self, meta, children):
         return ast.InList(_span(meta), children[0], children[1], negated=True)
 
-    def _flatten(op):  # noqa: N805
+    def _flatten(op):
         def build(self, meta, children):
             operands: list[ast.Node] = []
             for child in children:
@@ -289,7 +293,9 @@ class _ToAst(Transformer):
     def between_times(self, meta, children):
         low, high = (_time(t) for t in children)
         if high <= low:
-            raise SourceError("E301", "the time window is empty", _span(meta), "put the earlier time first")
+            raise SourceError(
+                "E301", "the time window is empty", _span(meta), "put the earlier time first"
+            )
         return ("between", (low, high), _span(meta))
 
     def _window(self, window, **fields):
@@ -304,7 +310,9 @@ class _ToAst(Transformer):
         interval = _duration(_number(children[0]), "`every`")
         if interval <= 0:
             raise SourceError("E204", "`every` needs a positive interval", _span(meta))
-        return ast.Schedule(_span(meta), **self._window(children[1], kind="every", interval_s=interval))
+        return ast.Schedule(
+            _span(meta), **self._window(children[1], kind="every", interval_s=interval)
+        )
 
     def at(self, meta, children):
         *times, window = children
@@ -332,10 +340,21 @@ class _ToAst(Transformer):
         return ast.Breaker(_span(meta), condition, str(action), _token_span(action), seconds)
 
 
-_CRON_FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 7))
+_CRON_FIELDS = (
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day of month", 1, 31),
+    ("month", 1, 12),
+    ("day of week", 0, 7),
+)
 _CRON_NAMES = {
     **{d: i for i, d in enumerate(("sun", "mon", "tue", "wed", "thu", "fri", "sat"))},
-    **{m: i + 1 for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"))},
+    **{
+        m: i + 1
+        for i, m in enumerate(
+            ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+        )
+    },
 }
 
 
@@ -345,7 +364,8 @@ def _check_cron(text: str, span: ast.Span) -> None:
     if len(fields) != 5:
         raise SourceError(
             "E401",
-            f"a cron schedule has 5 fields (minute hour day month weekday), this one has {len(fields)}",
+            "a cron schedule has 5 fields (minute hour day month weekday), "
+            f"this one has {len(fields)}",
             span,
             'for example: cron "*/5 9-15 * * mon-fri"',
         )
@@ -366,9 +386,18 @@ def _check_cron(text: str, span: ast.Span) -> None:
 
 # ---------------------------------------------------------------- syntax errors
 _TOKEN_WORDS = {
-    "AND": "`and`", "OR": "`or`", "RPAR": "`)`", "LPAR": "`(`", "RSQB": "`]`", "COMMA": "`,`",
-    "COMPARE": "a comparison such as `>`", "NUMBER": "a number", "NAME": "a name",
-    "WHERE": "`where`", "PREFER": "`prefer`", "__ANON_0": "`->`",
+    "AND": "`and`",
+    "OR": "`or`",
+    "RPAR": "`)`",
+    "LPAR": "`(`",
+    "RSQB": "`]`",
+    "COMMA": "`,`",
+    "COMPARE": "a comparison such as `>`",
+    "NUMBER": "a number",
+    "NAME": "a name",
+    "WHERE": "`where`",
+    "PREFER": "`prefer`",
+    "__ANON_0": "`->`",
 }
 
 
@@ -397,7 +426,12 @@ def _friendly(error: UnexpectedInput, text: str, start: str) -> SourceError:
                 f"write `and` (or `or`) before '{token}'",
             )
         if value_token and start == "leg" and "WHERE" in expected:
-            return SourceError("E101", "missing `where` after the leg's kind", span, "e.g. `put where delta > -0.3`")
+            return SourceError(
+                "E101",
+                "missing `where` after the leg's kind",
+                span,
+                "e.g. `put where delta > -0.3`",
+            )
         return SourceError("E101", f"unexpected '{token}'", span, f"expected {_describe(expected)}")
     if isinstance(error, UnexpectedCharacters):
         pos = error.pos_in_stream
@@ -430,7 +464,9 @@ def _unexpected_end(error, text: str, start: str) -> SourceError:
     end = len(text.rstrip())
     expected = set(getattr(error, "expected", ()) or ())
     if "RPAR" in expected and text.count("(") > text.count(")"):
-        return SourceError("E101", "missing `)`", (max(end - 1, 0), end), "close every `(` you open")
+        return SourceError(
+            "E101", "missing `)`", (max(end - 1, 0), end), "close every `(` you open"
+        )
     if "RSQB" in expected:
         return SourceError("E101", "missing `]`", (max(end - 1, 0), end), "close the list with `]`")
     if start == "breaker" and "__ANON_0" in expected:
@@ -440,4 +476,9 @@ def _unexpected_end(error, text: str, start: str) -> SourceError:
             (0, end),
             "append `-> halt`, `-> block_entries`, `-> reduce_only` or `-> close_all`",
         )
-    return SourceError("E101", "the expression ends too early", (max(end - 1, 0), end), f"expected {_describe(expected)}")
+    return SourceError(
+        "E101",
+        "the expression ends too early",
+        (max(end - 1, 0), end),
+        f"expected {_describe(expected)}",
+    )

@@ -1,4 +1,4 @@
-"""Load a YAML rule file into a tree that remembers the line:col of every key, value and character."""
+"""Load a YAML rule file into a tree that knows the line:col of every key, value and character."""
 
 from __future__ import annotations
 
@@ -98,7 +98,9 @@ def load(text: str) -> YamlDocument:
         mark = error.problem_mark or error.context_mark
         offset = mark.index if mark is not None else 0
         problem = error.problem or error.context or "invalid YAML"
-        raise SourceError("E001", f"YAML syntax: {problem}", (offset, offset + 1), _yaml_hint(problem)) from None
+        raise SourceError(
+            "E001", f"YAML syntax: {problem}", (offset, offset + 1), _yaml_hint(problem)
+        ) from None
     except yaml.reader.ReaderError as error:
         return _reader_error(error)
     except yaml.YAMLError as error:
@@ -129,13 +131,21 @@ def _yaml_hint(problem: str) -> str | None:
     return None
 
 
-_PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("map", "seq", "str", "int", "float", "bool", "null", "timestamp")}
+_PLAIN_TAGS = {
+    f"tag:yaml.org,2002:{t}"
+    for t in ("map", "seq", "str", "int", "float", "bool", "null", "timestamp")
+}
 
 
 def _convert(node: yaml.Node, loader: yaml.SafeLoader, text: str, doc: YamlDocument) -> YNode:
     start, end = node.start_mark.index, node.end_mark.index
     if node.tag not in _PLAIN_TAGS:
-        raise SourceError("E001", f"YAML tag '{node.tag}' is not allowed in rule files", (start, start + 1), "remove the `!` tag")
+        raise SourceError(
+            "E001",
+            f"YAML tag '{node.tag}' is not allowed in rule files",
+            (start, start + 1),
+            "remove the `!` tag",
+        )
     if isinstance(node, yaml.MappingNode):
         out = YNode("map", start, end)
         seen: set[Any] = set()
@@ -149,7 +159,9 @@ def _convert(node: yaml.Node, loader: yaml.SafeLoader, text: str, doc: YamlDocum
     if isinstance(node, yaml.SequenceNode):
         return YNode("seq", start, end, items=[_convert(n, loader, text, doc) for n in node.value])
     value = loader.construct_object(node, deep=True)
-    offsets = _align(text[start:end], str(node.value), start) if isinstance(node.value, str) else None
+    offsets = (
+        _align(text[start:end], str(node.value), start) if isinstance(node.value, str) else None
+    )
     return YNode("scalar", start, end, value=value, offsets=offsets)
 
 

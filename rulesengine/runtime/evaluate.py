@@ -39,11 +39,7 @@ class Evaluator:
             return cached
         node = self.graph.nodes[node_id]
         if node.op == "const":
-            result = node.value
-            if isinstance(result, str):
-                result = np.array(result)
-            else:
-                result = np.asarray(result)
+            result = np.asarray(node.value)
         elif node.op == "field":
             leg, name = node.value
             result = self.view.field(leg, name)
@@ -76,7 +72,7 @@ def run_filter(
 ) -> tuple[np.ndarray, Evaluator]:
     """Positions (into `view`) of the rows that pass every clause, and the evaluator used."""
     evaluator = Evaluator(graph, view)
-    rows = np.arange(view.n) if clauses else np.arange(view.n)
+    rows = np.arange(view.n)
     alive: np.ndarray | None = None  # mask over the evaluator's rows, None: all alive
     count = view.n
     for clause in clauses:

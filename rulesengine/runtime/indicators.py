@@ -41,20 +41,34 @@ def hv(values: np.ndarray, n: int) -> float:
     """Annualised close-to-close volatility over n returns (252 sessions a year)."""
     if len(values) <= n:
         return np.nan
-    returns = np.diff(np.log(values[-(n + 1):]))
+    returns = np.diff(np.log(values[-(n + 1) :]))
     return float(np.std(returns, ddof=1) * np.sqrt(252.0))
 
 
 INDICATORS = {"sma": sma, "ema": ema, "rsi": rsi, "hv": hv}
-_SERIES_ATTR = {"close": "close", "open": "open", "high": "high", "low": "low", "underlying_volume": "volume"}
+_SERIES_ATTR = {
+    "close": "close",
+    "open": "open",
+    "high": "high",
+    "low": "low",
+    "underlying_volume": "volume",
+}
 
 
 def series_value(view: View, fn: str, series: str, n: int) -> np.ndarray:
     """fn(series, n) for each row's underlying (NaN where the bars are too short)."""
-    symbols = view.field(None, "underlying_symbol") if None in view.legs else view.field(next(iter(view.legs)), "underlying_symbol")
+    symbols = (
+        view.field(None, "underlying_symbol")
+        if None in view.legs
+        else view.field(next(iter(view.legs)), "underlying_symbol")
+    )
     unique, inverse = np.unique(symbols, return_inverse=True)
-    per_underlying = np.array([
-        INDICATORS[fn](getattr(view.chain.bars[str(s)], _SERIES_ATTR[series]), n) if str(s) in view.chain.bars else np.nan
-        for s in unique
-    ])
+    per_underlying = np.array(
+        [
+            INDICATORS[fn](getattr(view.chain.bars[str(s)], _SERIES_ATTR[series]), n)
+            if str(s) in view.chain.bars
+            else np.nan
+            for s in unique
+        ]
+    )
     return per_underlying[inverse] if len(unique) else np.full(view.n, np.nan)

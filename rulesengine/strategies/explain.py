@@ -11,9 +11,8 @@ from rulesengine.compile.graph import Clause, Graph
 from rulesengine.data.chain import Chain, from_seconds
 from rulesengine.runtime.evaluate import Evaluator
 from rulesengine.runtime.view import View
-from rulesengine.strategies.scan import DEFAULT_SCALARS, ScanResult, structure_view
 from rulesengine.strategies.legs import Selection
-
+from rulesengine.strategies.scan import DEFAULT_SCALARS, ScanResult, structure_view
 
 DATE_FIELDS = {"expiry", "today"}
 
@@ -30,7 +29,9 @@ class Verdict:
     values: dict[str, float | str | None]
 
 
-def _clause_verdicts(graph: Graph, stage: str, clauses: tuple[Clause, ...], view: View) -> list[Verdict]:
+def _clause_verdicts(
+    graph: Graph, stage: str, clauses: tuple[Clause, ...], view: View
+) -> list[Verdict]:
     evaluator = Evaluator(graph, view)
     verdicts = []
     for clause in clauses:
@@ -62,12 +63,21 @@ def _rows_of(chain: Chain, symbol: str) -> int:
     return int(found[0])
 
 
-def explain(target: str, program: Program, graph: Graph, chain: Chain, result: ScanResult | None, scalars=None) -> list[Verdict]:
+def explain(
+    target: str,
+    program: Program,
+    graph: Graph,
+    chain: Chain,
+    result: ScanResult | None,
+    scalars=None,
+) -> list[Verdict]:
     """`target` is '#N' (a ranked candidate), one OCC symbol, or leg symbols joined by commas."""
     scalars = {**DEFAULT_SCALARS, **(scalars or {})}
     if target.startswith("#"):
         if result is None or not target[1:].isdigit() or not 1 <= int(target[1:]) <= len(result):
-            raise ExplainError(f"no candidate {target}: the scan ranked {0 if result is None else len(result)}")
+            raise ExplainError(
+                f"no candidate {target}: the scan ranked {0 if result is None else len(result)}"
+            )
         pos = int(result.order[int(target[1:]) - 1])
         rows = {leg: int(r[pos]) for leg, r in result.selection.rows.items()}
         return _explain_structure(program, graph, chain, rows, scalars)
@@ -75,7 +85,11 @@ def explain(target: str, program: Program, graph: Graph, chain: Chain, result: S
     if len(symbols) == 1:
         return _explain_contract(program, graph, chain, _rows_of(chain, symbols[0]), scalars)
     if len(symbols) != len(program.legs):
-        raise ExplainError(f"this strategy has {len(program.legs)} legs ({', '.join(l.name for l in program.legs)}); pass one symbol per leg, comma-separated")
+        raise ExplainError(
+            f"this strategy has {len(program.legs)} legs "
+            f"({', '.join(leg.name for leg in program.legs)}): "
+            "pass one symbol per leg, comma-separated"
+        )
     rows = {leg.name: _rows_of(chain, s) for leg, s in zip(program.legs, symbols, strict=True)}
     return _explain_structure(program, graph, chain, rows, scalars)
 
@@ -100,7 +114,9 @@ def _explain_structure(program, graph, chain, rows: dict[str, int], scalars) -> 
     arrays = {leg: np.array([row]) for leg, row in rows.items()}
     for leg in program.legs:
         view = View(chain, {None: arrays[leg.name], **arrays}, 1, scalars=scalars)
-        verdicts += _clause_verdicts(graph, f"leg:{leg.name}", graph.filters.get(f"leg:{leg.name}", ()), view)
+        verdicts += _clause_verdicts(
+            graph, f"leg:{leg.name}", graph.filters.get(f"leg:{leg.name}", ()), view
+        )
     view, _ = structure_view(chain, program, Selection(arrays), scalars)
     verdicts += _clause_verdicts(graph, "entry", graph.filters.get("entry", ()), view)
     return verdicts

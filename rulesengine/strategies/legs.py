@@ -70,22 +70,37 @@ def plan_join(graph: Graph, clauses: tuple[Clause, ...]) -> tuple[list[Clause], 
             local.append(clause)
             continue
         node = graph.nodes[clause.node]
-        a, b = (node.args + (None, None))[:2]
+        a, b = (*node.args, None, None)[:2]
         if node.op == "eq" and own_field(a) and others_only(b):
             equal.append((own_field(a), b))
             joins.append(clause)
         elif node.op == "eq" and own_field(b) and others_only(a):
             equal.append((own_field(b), a))
             joins.append(clause)
-        elif node.op in _RANGE_OPS and own_field(a) and others_only(b) and range_column in (None, own_field(a)):
+        elif (
+            node.op in _RANGE_OPS
+            and own_field(a)
+            and others_only(b)
+            and range_column in (None, own_field(a))
+        ):
             range_column = own_field(a)
             bounds.append((node.op, b))
             joins.append(clause)
-        elif node.op in _RANGE_OPS and own_field(b) and others_only(a) and range_column in (None, own_field(b)):
+        elif (
+            node.op in _RANGE_OPS
+            and own_field(b)
+            and others_only(a)
+            and range_column in (None, own_field(b))
+        ):
             range_column = own_field(b)
             bounds.append((_FLIP[node.op], a))
             joins.append(clause)
-        elif node.op == "between" and own_field(a) and all(others_only(x) or graph.nodes[x].op == "const" for x in node.args[1:]) and range_column in (None, own_field(a)):
+        elif (
+            node.op == "between"
+            and own_field(a)
+            and all(others_only(x) or graph.nodes[x].op == "const" for x in node.args[1:])
+            and range_column in (None, own_field(a))
+        ):
             range_column = own_field(a)
             bounds += [("ge", node.args[1]), ("le", node.args[2])]
             joins.append(clause)
@@ -101,14 +116,21 @@ def _codes(*columns: np.ndarray) -> tuple[np.ndarray, int]:
     return inverse.astype(np.int64), len(unique)
 
 
-def join(graph: Graph, plan: JoinPlan, parents: Selection, parent_view: View, own_rows: np.ndarray, chain) -> tuple[np.ndarray, np.ndarray]:
+def join(
+    graph: Graph, plan: JoinPlan, parents: Selection, parent_view: View, own_rows: np.ndarray, chain
+) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (parent position, own chain row) that satisfy the plan's equality and range keys."""
     evaluator = Evaluator(graph, parent_view)
     n_parents, n_own = parents.n, len(own_rows)
     first_leg = next(iter(parents.rows))
     key_parent = np.zeros(n_parents, dtype=np.int64)
     key_own = np.zeros(n_own, dtype=np.int64)
-    pairs_of = [(chain.column("underlying_code")[parents.rows[first_leg]], chain.column("underlying_code")[own_rows])]
+    pairs_of = [
+        (
+            chain.column("underlying_code")[parents.rows[first_leg]],
+            chain.column("underlying_code")[own_rows],
+        )
+    ]
     for column, node_id in plan.equal:
         target = np.broadcast_to(evaluator.value(node_id), (n_parents,))
         pairs_of.append((target, chain.column(column)[own_rows]))
@@ -126,9 +148,13 @@ def join(graph: Graph, plan: JoinPlan, parents: Selection, parent_view: View, ow
         for op, node_id in plan.range_bounds:
             bound = np.broadcast_to(evaluator.value(node_id), (n_parents,))
             if op in {"gt", "ge"}:
-                lo = np.maximum(lo, np.searchsorted(levels, bound, side="right" if op == "gt" else "left"))
+                lo = np.maximum(
+                    lo, np.searchsorted(levels, bound, side="right" if op == "gt" else "left")
+                )
             else:
-                hi = np.minimum(hi, np.searchsorted(levels, bound, side="left" if op == "lt" else "right"))
+                hi = np.minimum(
+                    hi, np.searchsorted(levels, bound, side="left" if op == "lt" else "right")
+                )
         width = len(levels) + 1
     else:
         rank_own = np.zeros(n_own, dtype=np.int64)
@@ -154,14 +180,18 @@ def keep_best(score: np.ndarray, groups: np.ndarray, keep: int) -> np.ndarray:
     order = order[np.isfinite(score[order])]
     g = groups[order]
     first = np.r_[True, g[1:] != g[:-1]] if len(g) else np.zeros(0, bool)
-    group_start = np.maximum.accumulate(np.where(first, np.arange(len(g)), 0)) if len(g) else np.zeros(0, int)
+    group_start = (
+        np.maximum.accumulate(np.where(first, np.arange(len(g)), 0)) if len(g) else np.zeros(0, int)
+    )
     rank = np.arange(len(g)) - group_start
     return np.sort(order[rank < keep])
 
 
 def _prefer(graph: Graph, leg: Leg, view: View, groups: np.ndarray) -> np.ndarray:
     evaluator = Evaluator(graph, view)
-    key = np.broadcast_to(evaluator.value(graph.values[f"prefer:{leg.name}:key"]), (view.n,)).astype(float)
+    key = np.broadcast_to(
+        evaluator.value(graph.values[f"prefer:{leg.name}:key"]), (view.n,)
+    ).astype(float)
     if leg.prefer.mode == "nearest":
         target = evaluator.value(graph.values[f"prefer:{leg.name}:target"])
         score = np.abs(key - target)
@@ -170,7 +200,9 @@ def _prefer(graph: Graph, leg: Leg, view: View, groups: np.ndarray) -> np.ndarra
     return keep_best(score, groups, leg.prefer.keep)
 
 
-def select(graph: Graph, legs: list[Leg], chain, eligible: np.ndarray, scalars, funnel: list[FunnelStep]) -> Selection:
+def select(
+    graph: Graph, legs: list[Leg], chain, eligible: np.ndarray, scalars, funnel: list[FunnelStep]
+) -> Selection:
     """Every leg in order: candidates, local filter, join with the legs above, prefer."""
     selection: Selection | None = None
     type_column = chain.column("type")
@@ -183,44 +215,71 @@ def select(graph: Graph, legs: list[Leg], chain, eligible: np.ndarray, scalars, 
         else:
             code = ENUMS["option_type"].index(leg.kind)
             is_kind = eligible[type_column[eligible] == code]
-            funnel.append(FunnelStep(stage, f"is a {leg.kind}", "legs", len(eligible), len(is_kind)))
+            funnel.append(
+                FunnelStep(stage, f"is a {leg.kind}", "legs", len(eligible), len(is_kind))
+            )
             own = is_kind[quote_ok[is_kind]]
-            funnel.append(FunnelStep(stage, "valid two-sided quote (finite, not crossed)", "data", len(is_kind), len(own)))
+            funnel.append(
+                FunnelStep(
+                    stage,
+                    "valid two-sided quote (finite, not crossed)",
+                    "data",
+                    len(is_kind),
+                    len(own),
+                )
+            )
         clauses = graph.filters.get(stage, ())
         local, plan = plan_join(graph, clauses)
-        positions, _ = run_filter(graph, tuple(local), View(chain, {None: own}, len(own), scalars=scalars), stage, funnel)
+        positions, _ = run_filter(
+            graph, tuple(local), View(chain, {None: own}, len(own), scalars=scalars), stage, funnel
+        )
         own = own[positions]
         if selection is None:
             selection = Selection({leg.name: own})
             pair_view = View(chain, {None: own, leg.name: own}, len(own), scalars=scalars)
-            groups = _codes(chain.column("underlying_code")[own] * 1e6 + chain.column("expiry")[own] / 86400)[0]
+            groups = _codes(
+                chain.column("underlying_code")[own] * 1e6 + chain.column("expiry")[own] / 86400
+            )[0]
         else:
             parent_view = View(chain, dict(selection.rows), selection.n, scalars=scalars)
             parent_pos, own_rows = join(graph, plan, selection, parent_view, own, chain)
             if plan.join_clauses:
                 label = " and ".join(c.label for c in plan.join_clauses)
-                funnel.append(FunnelStep(stage, f"join: {label}", "legs", selection.n, len(own_rows)))
+                funnel.append(
+                    FunnelStep(stage, f"join: {label}", "legs", selection.n, len(own_rows))
+                )
             distinct = np.ones(len(own_rows), bool)
             for rows in selection.rows.values():
                 distinct &= rows[parent_pos] != own_rows
             parent_pos, own_rows = parent_pos[distinct], own_rows[distinct]
-            selection = Selection({**{k: v[parent_pos] for k, v in selection.rows.items()}, leg.name: own_rows})
-            pair_view = View(chain, {None: own_rows, **selection.rows}, selection.n, scalars=scalars)
+            selection = Selection(
+                {**{k: v[parent_pos] for k, v in selection.rows.items()}, leg.name: own_rows}
+            )
+            pair_view = View(
+                chain, {None: own_rows, **selection.rows}, selection.n, scalars=scalars
+            )
             if plan.residual:
                 positions, _ = run_filter(graph, tuple(plan.residual), pair_view, stage, funnel)
                 selection = selection.take(positions)
                 parent_pos = parent_pos[positions]
-                pair_view = View(chain, {None: selection.rows[leg.name], **selection.rows}, selection.n, scalars=scalars)
+                pair_view = View(
+                    chain,
+                    {None: selection.rows[leg.name], **selection.rows},
+                    selection.n,
+                    scalars=scalars,
+                )
             groups = parent_pos
         if leg.prefer is not None and selection.n:
             before = selection.n
             best = _prefer(graph, leg, pair_view, groups)
             selection = selection.take(best)
-            funnel.append(FunnelStep(stage, f"prefer: {_prefer_text(leg)}", "legs", before, selection.n))
+            funnel.append(
+                FunnelStep(stage, f"prefer: {_prefer_text(leg)}", "legs", before, selection.n)
+            )
     return selection or Selection({})
 
 
 def _prefer_text(leg: Leg) -> str:
     text = leg.prefer_source.text if leg.prefer_source else ""
     at = text.find("prefer")
-    return text[at + len("prefer"):].strip() if at >= 0 else leg.prefer.mode
+    return text[at + len("prefer") :].strip() if at >= 0 else leg.prefer.mode

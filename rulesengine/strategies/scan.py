@@ -51,18 +51,30 @@ def legs_shapes(program: Program) -> list[LegShape]:
     return [LegShape(leg.name, leg.sign * leg.count, leg.kind) for leg in program.legs]
 
 
-def structure_view(chain: Chain, program: Program, selection: Selection, scalars) -> tuple[View, Structures]:
+def structure_view(
+    chain: Chain, program: Program, selection: Selection, scalars
+) -> tuple[View, Structures]:
     structures = Structures(chain, legs_shapes(program), selection.rows)
     view = View(chain, dict(selection.rows), selection.n, structures, scalars, STRUCTURE_FIELDS)
     return view, structures
 
 
-def eligible_rows(graph: Graph, program: Program, chain: Chain, scalars, funnel: list[FunnelStep]) -> np.ndarray:
+def eligible_rows(
+    graph: Graph, program: Program, chain: Chain, scalars, funnel: list[FunnelStep]
+) -> np.ndarray:
     """Chain rows whose underlying is in the universe and passes the underlying conditions."""
     rows = np.arange(len(chain))
     if program.universe:
         in_universe = np.isin(chain.column("underlying_symbol"), list(program.universe))
-        funnel.append(FunnelStep("universe", f"underlying in {list(program.universe)}", "universe", len(rows), int(in_universe.sum())))
+        funnel.append(
+            FunnelStep(
+                "universe",
+                f"underlying in {list(program.universe)}",
+                "universe",
+                len(rows),
+                int(in_universe.sum()),
+            )
+        )
         rows = rows[in_universe]
     clauses = graph.filters.get("underlying", ())
     if clauses and len(rows):
@@ -75,13 +87,17 @@ def eligible_rows(graph: Graph, program: Program, chain: Chain, scalars, funnel:
     return rows
 
 
-def scan(program: Program, graph: Graph, chain: Chain, scalars: dict[str, float] | None = None) -> ScanResult:
+def scan(
+    program: Program, graph: Graph, chain: Chain, scalars: dict[str, float] | None = None
+) -> ScanResult:
     """Evaluate a strategy over one chain snapshot and rank what passes."""
     scalars = {**DEFAULT_SCALARS, **(scalars or {})}
     funnel: list[FunnelStep] = []
     dates = chain.quote_dates()
     quote_date = dates[0].isoformat() if len(dates) == 1 else f"{len(dates)} dates"
-    empty = ScanResult(program.name, quote_date, Selection({}), None, np.zeros(0, int), np.zeros(0), funnel)
+    empty = ScanResult(
+        program.name, quote_date, Selection({}), None, np.zeros(0, int), np.zeros(0), funnel
+    )
     rows = eligible_rows(graph, program, chain, scalars, funnel)
     try:
         selection = select(graph, program.legs, chain, rows, scalars, funnel)
@@ -93,26 +109,53 @@ def scan(program: Program, graph: Graph, chain: Chain, scalars: dict[str, float]
     rank = _rank(graph, evaluator, len(positions))
     order = np.lexsort((positions, -np.nan_to_num(rank, nan=-np.inf)))
     missing = sorted(view.missing | evaluator.view.missing)
-    return ScanResult(program.name, quote_date, selection, structures, positions[order], rank[order], funnel, missing)
+    return ScanResult(
+        program.name,
+        quote_date,
+        selection,
+        structures,
+        positions[order],
+        rank[order],
+        funnel,
+        missing,
+    )
 
 
 def _rank(graph: Graph, evaluator: Evaluator, n: int) -> np.ndarray:
     if "rank" not in graph.values:
         return np.zeros(n)
-    return np.broadcast_to(np.asarray(evaluator.value(graph.values["rank"]), dtype=float), (n,)).copy()
+    return np.broadcast_to(
+        np.asarray(evaluator.value(graph.values["rank"]), dtype=float), (n,)
+    ).copy()
 
 
-def candidate_records(result: ScanResult, program: Program, chain: Chain, limit: int | None = None) -> list[dict]:
+def candidate_records(
+    result: ScanResult, program: Program, chain: Chain, limit: int | None = None
+) -> list[dict]:
     """Ranked candidates as plain records (legs, prices, structure numbers, rank score)."""
     records = []
     s = result.structures
-    for place, (pos, score) in enumerate(zip(result.order[:limit], result.rank[:limit], strict=False), start=1):
+    for place, (pos, score) in enumerate(
+        zip(result.order[:limit], result.rank[:limit], strict=False), start=1
+    ):
         legs = []
         for leg in program.legs:
             row = int(result.selection.rows[leg.name][pos])
             legs.append(_leg_record(chain, leg, row))
         record = {"id": f"#{place}", "legs": legs, "rank": _num(score)}
-        for name in ("credit", "natural_credit", "width", "max_profit", "max_loss", "pop", "lower_breakeven", "upper_breakeven", "net_delta", "net_theta", "min_dte"):
+        for name in (
+            "credit",
+            "natural_credit",
+            "width",
+            "max_profit",
+            "max_loss",
+            "pop",
+            "lower_breakeven",
+            "upper_breakeven",
+            "net_delta",
+            "net_theta",
+            "min_dte",
+        ):
             record[name] = _num(s(name)[pos])
         records.append(record)
     return records
@@ -121,7 +164,14 @@ def candidate_records(result: ScanResult, program: Program, chain: Chain, limit:
 def _leg_record(chain: Chain, leg, row: int) -> dict:
     col = chain.column
     if leg.kind == "stock":
-        return {"leg": leg.name, "side": leg.side, "count": leg.count, "kind": "stock", "symbol": str(col("underlying_symbol")[row]), "price": _num(col("underlying_price")[row])}
+        return {
+            "leg": leg.name,
+            "side": leg.side,
+            "count": leg.count,
+            "kind": "stock",
+            "symbol": str(col("underlying_symbol")[row]),
+            "price": _num(col("underlying_price")[row]),
+        }
     return {
         "leg": leg.name,
         "side": leg.side,

@@ -15,11 +15,28 @@ import numpy as np
 from rulesengine.analytics.bsm import black_price, lognormal_cdf
 from rulesengine.data.chain import Chain
 
-STRUCTURE_FIELDS = frozenset({
-    "credit", "debit", "natural_credit", "natural_debit", "width", "max_profit", "max_loss",
-    "lower_breakeven", "upper_breakeven", "pop", "risk_reward", "return_on_risk", "net_delta",
-    "net_gamma", "net_theta", "net_vega", "min_dte", "slippage",
-})
+STRUCTURE_FIELDS = frozenset(
+    {
+        "credit",
+        "debit",
+        "natural_credit",
+        "natural_debit",
+        "width",
+        "max_profit",
+        "max_loss",
+        "lower_breakeven",
+        "upper_breakeven",
+        "pop",
+        "risk_reward",
+        "return_on_risk",
+        "net_delta",
+        "net_gamma",
+        "net_theta",
+        "net_vega",
+        "min_dte",
+        "slippage",
+    }
+)
 MIN_YEARS = 0.25 / 365.0  # an expiring (0 DTE) leg still has about a quarter of a day to run
 GRID_POINTS = 241
 
@@ -58,7 +75,14 @@ class Structures:
 
     def _stock_value(self, column: str, leg: str) -> np.ndarray:
         price = self.chain.column("underlying_price")[self.rows[leg]]
-        constants = {"strike": 0.0, "delta": 1.0, "gamma": 0.0, "theta": 0.0, "vega": 0.0, "iv": np.nan}
+        constants = {
+            "strike": 0.0,
+            "delta": 1.0,
+            "gamma": 0.0,
+            "theta": 0.0,
+            "vega": 0.0,
+            "iv": np.nan,
+        }
         if column in constants:
             return np.full(self.n, constants[column])
         if column in {"bid", "ask", "mid", "last"}:
@@ -102,8 +126,15 @@ class Structures:
 
     def _payoff(self) -> None:
         expiry = np.where(self.stock, np.nan, self.leg_matrix("expiry"))
-        same_expiry = np.all((expiry == np.nanmin(expiry, axis=1, keepdims=True)) | self.stock, axis=1) if self.n else np.zeros(0, bool)
-        out = {k: np.full(self.n, np.nan) for k in ("max_profit", "max_loss", "lower_breakeven", "upper_breakeven", "pop")}
+        same_expiry = (
+            np.all((expiry == np.nanmin(expiry, axis=1, keepdims=True)) | self.stock, axis=1)
+            if self.n
+            else np.zeros(0, bool)
+        )
+        out = {
+            k: np.full(self.n, np.nan)
+            for k in ("max_profit", "max_loss", "lower_breakeven", "upper_breakeven", "pop")
+        }
         for mask, method in ((same_expiry, self._exact), (~same_expiry, self._grid)):
             rows = np.flatnonzero(mask)
             if len(rows):
@@ -129,10 +160,18 @@ class Structures:
         with np.errstate(all="ignore"):
             vol = np.nanmean(np.where(chosen, iv, np.nan), axis=1)
         option_cols = ~self.stock
-        dte = self.leg_matrix("dte")[rows][:, option_cols] if option_cols.any() else np.zeros((len(rows), 1))
+        dte = (
+            self.leg_matrix("dte")[rows][:, option_cols]
+            if option_cols.any()
+            else np.zeros((len(rows), 1))
+        )
         years = np.maximum(dte.min(axis=1), 0.0) / 365.0
         years = np.maximum(years, MIN_YEARS)
-        forward = self.leg_matrix("forward")[rows][:, option_cols][:, 0] if option_cols.any() else self.chain.column("underlying_price")[self.rows[self.legs[0].name]][rows]
+        forward = (
+            self.leg_matrix("forward")[rows][:, option_cols][:, 0]
+            if option_cols.any()
+            else self.chain.column("underlying_price")[self.rows[self.legs[0].name]][rows]
+        )
         spot = self.chain.column("underlying_price")[self.rows[self.legs[0].name]][rows]
         forward = np.where(np.isfinite(forward), forward, spot)
         return strikes, credit, vol, years, forward
@@ -140,7 +179,9 @@ class Structures:
     def _value_at(self, s: np.ndarray, strikes: np.ndarray, credit: np.ndarray) -> np.ndarray:
         """Payoff per share at expiry for prices s of shape (n, k)."""
         k = strikes[:, None, :]
-        intrinsic = np.where(self.call, np.maximum(s[:, :, None] - k, 0.0), np.maximum(k - s[:, :, None], 0.0))
+        intrinsic = np.where(
+            self.call, np.maximum(s[:, :, None] - k, 0.0), np.maximum(k - s[:, :, None], 0.0)
+        )
         return credit[:, None] + intrinsic @ self.w
 
     def _exact(self, rows: np.ndarray) -> dict[str, np.ndarray]:
@@ -180,7 +221,9 @@ class Structures:
         lo, hi = breaks[:, :-1], breaks[:, 1:]
         mids = np.where(np.isfinite(hi), (lo + hi) / 2.0, lo)
         in_profit = self._value_at(np.nan_to_num(mids), strikes, credit) > 1e-12
-        cdf = lognormal_cdf(np.nan_to_num(breaks, nan=np.inf), forward[:, None], vol[:, None], years[:, None])
+        cdf = lognormal_cdf(
+            np.nan_to_num(breaks, nan=np.inf), forward[:, None], vol[:, None], years[:, None]
+        )
         mass = np.diff(cdf, axis=1)
         pop = np.sum(np.where(in_profit & np.isfinite(hi), mass, 0.0), axis=1)
         last = np.nanmax(breaks, axis=1)
@@ -200,12 +243,18 @@ class Structures:
         z = np.linspace(-5.0, 5.0, GRID_POINTS)
         s = forward[:, None] * np.exp(sd[:, None] * z[None, :])  # (n, k)
         legs_value = black_price(
-            s[:, :, None], strikes[:, None, :], np.nan_to_num(iv)[:, None, :], remaining[:, None, :],
+            s[:, :, None],
+            strikes[:, None, :],
+            np.nan_to_num(iv)[:, None, :],
+            remaining[:, None, :],
             self.call[None, None, :],
         )
         legs_value = np.where(self.stock[None, None, :], s[:, :, None], legs_value)
         values = credit[:, None] + legs_value @ self.w
-        edges = np.concatenate([np.zeros((len(rows), 1)), (s[:, 1:] + s[:, :-1]) / 2, np.full((len(rows), 1), np.inf)], axis=1)
+        edges = np.concatenate(
+            [np.zeros((len(rows), 1)), (s[:, 1:] + s[:, :-1]) / 2, np.full((len(rows), 1), np.inf)],
+            axis=1,
+        )
         cdf = lognormal_cdf(edges, forward[:, None], vol[:, None], years[:, None])
         pop = np.sum(np.where(values > 0, np.diff(cdf, axis=1), 0.0), axis=1)
         sign_change = np.diff(np.sign(values), axis=1) != 0

@@ -25,9 +25,22 @@ CASES = {
     "E103": (strategy("  short: put where smaa(delta) > 1\n"), 3, 20, "did you mean 'sma'?"),
     "E104": (strategy("  short: put where abs(delta, 2) > 1\n"), 3, 20, "abs(x)"),
     "E105": (strategy("  short: pt where delta > -0.3\n"), 3, 10, "did you mean 'put'?"),
-    "E106": (strategy("  short: put where strike > long.strike\n  long: put where strike < short.strike prefer strike nearest 1\n"), 3, 29, "above it"),
+    "E106": (
+        strategy(
+            "  short: put where strike > long.strike\n"
+            "  long: put where strike < short.strike prefer strike nearest 1\n"
+        ),
+        3,
+        29,
+        "above it",
+    ),
     "E107": (STRATEGY_HEAD + "entry:\n  - delta > -0.3\n", 7, 5, "short.delta"),
-    "E108": ("strategy: t\nlet:\n  a: b > 1\n  b: a\nlegs:\n  short: put where a\n" + STOP, 3, 3, "cycle"),
+    "E108": (
+        "strategy: t\nlet:\n  a: b > 1\n  b: a\nlegs:\n  short: put where a\n" + STOP,
+        3,
+        3,
+        "cycle",
+    ),
     "E109": (strategy("  wing: put where delta > -0.3\n"), 3, 9, "sell put"),
     "E201": (strategy("  short: put where delta > $5\n"), 3, 20, "drop the `$`"),
     "E202": (STRATEGY_HEAD + "entry:\n  - credit\n", 7, 5, "compare it"),
@@ -35,13 +48,43 @@ CASES = {
     "E301": (strategy("  short: put where dte between 45 and 25\n"), 3, 20, "between 25 and 45"),
     "E302": (strategy("  short: call where delta > 0.5 and delta < 0.3\n"), 3, 37, "reversed"),
     "E303": (strategy("  short: put where " + " + ".join(["dte"] * 600) + " > 1\n"), 3, 10, "let"),
-    "E401": (STRATEGY_HEAD + "schedule:\n  scan: every 5m during regular_hour\n", 7, 25, "did you mean 'regular_hours'?"),
-    "E402": (STRATEGY_HEAD + "breakers:\n  x: day_pnl < -$100 -> hault\n", 7, 25, "did you mean 'halt'?"),
+    "E401": (
+        STRATEGY_HEAD + "schedule:\n  scan: every 5m during regular_hour\n",
+        7,
+        25,
+        "did you mean 'regular_hours'?",
+    ),
+    "E402": (
+        STRATEGY_HEAD + "breakers:\n  x: day_pnl < -$100 -> hault\n",
+        7,
+        25,
+        "did you mean 'halt'?",
+    ),
     "W301": (strategy("  short: put where dte >= 0 and delta > -0.3\n"), 3, 20, "remove it"),
-    "W302": (strategy("  short: put where delta between 0.20 and 0.30\n"), 3, 20, "did you mean -0.3..-0.2?"),
-    "W303": ("strategy: t\nlegs:\n  short: put where delta > -0.3\nexit:\n  t: dte <= 21\n", 4, 1, "stop_loss"),
-    "W304": (strategy("  short: put where delta > -0.3\n  long: put where strike < short.strike\n"), 4, 9, "expiry == short.expiry"),
-    "W305": ("strategy: t\nlet:\n  unused: bid > 0\nlegs:\n  short: put where delta > -0.3\n" + STOP, 3, 3, "remove it"),
+    "W302": (
+        strategy("  short: put where delta between 0.20 and 0.30\n"),
+        3,
+        20,
+        "did you mean -0.3..-0.2?",
+    ),
+    "W303": (
+        "strategy: t\nlegs:\n  short: put where delta > -0.3\nexit:\n  t: dte <= 21\n",
+        4,
+        1,
+        "stop_loss",
+    ),
+    "W304": (
+        strategy("  short: put where delta > -0.3\n  long: put where strike < short.strike\n"),
+        4,
+        9,
+        "expiry == short.expiry",
+    ),
+    "W305": (
+        "strategy: t\nlet:\n  unused: bid > 0\nlegs:\n  short: put where delta > -0.3\n" + STOP,
+        3,
+        3,
+        "remove it",
+    ),
 }
 
 
@@ -71,7 +114,10 @@ def test_unreadable_files_are_e002(tmp_path):
 
 
 def test_reports_every_error_in_a_file():
-    text = strategy("  short: put where delat > -0.3 and dte between 45 and 25\n", "entry:\n  - credit > $5 and pop >= $1\n")
+    text = strategy(
+        "  short: put where delat > -0.3 and dte between 45 and 25\n",
+        "entry:\n  - credit > $5 and pop >= $1\n",
+    )
     codes = sorted(d.code for d in check_text(text).diagnostics)
     assert codes == ["E102", "E201", "E301"]
 
@@ -101,7 +147,9 @@ def test_sarif_is_a_valid_log():
 
 def test_type_rules_from_the_issue():
     # `delta > $5` is a type error; `10%` is 0.10; bare numbers adopt units in sums
-    assert [d.code for d in check_text(strategy("  short: put where delta > $5\n")).diagnostics] == ["E201"]
+    assert [
+        d.code for d in check_text(strategy("  short: put where delta > $5\n")).diagnostics
+    ] == ["E201"]
     ok = check_text(strategy("  short: put where spread < 10% of mid and strike > price - 100\n"))
     assert not ok.errors
     assert check_text(strategy("  short: put where quote_age < 30\n")).errors[0].code == "E201"
@@ -109,12 +157,19 @@ def test_type_rules_from_the_issue():
 
 
 def test_enum_values_resolve_and_misspellings_are_caught():
-    assert not check_text(strategy("  short: put where settlement == pm and type in [put]\n")).errors
+    assert not check_text(
+        strategy("  short: put where settlement == pm and type in [put]\n")
+    ).errors
     bad = check_text(strategy("  short: put where settlement == pn\n"))
     assert bad.errors[0].code == "E102" and "'pm'" in bad.errors[0].hint
 
 
 def test_leg_qualified_lets_and_underlying_fields():
-    text = "strategy: t\nlet:\n  liquid: bid > 0 and open_interest > 10\nlegs:\n  short: put where liquid\n  long: put where expiry == short.expiry and strike == short.strike - 5\nentry:\n  - long.liquid and underlying.price > $10\n" + STOP
+    text = (
+        "strategy: t\nlet:\n  liquid: bid > 0 and open_interest > 10\nlegs:\n"
+        "  short: put where liquid\n"
+        "  long: put where expiry == short.expiry and strike == short.strike - 5\n"
+        "entry:\n  - long.liquid and underlying.price > $10\n" + STOP
+    )
     result = check_text(text)
     assert not result.diagnostics, [d.message for d in result.diagnostics]

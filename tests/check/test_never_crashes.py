@@ -9,7 +9,37 @@ from rulesengine.check.checker import check_file, check_text
 from tests.conftest import RULES
 
 EXAMPLES = [p.read_text() for p in sorted(RULES.glob("*.yaml"))]
-PIECES = ["(", ")", " and ", " or ", "$", "%", "->", ":", "\n", "  ", "- ", "'", '"', "#", "[", "]", "{", "}", "*", "&", "!", "\t", "not ", " between ", "\u00e9", "\x00", "5m", "short.", "1e309"]
+PIECES = [
+    "(",
+    ")",
+    " and ",
+    " or ",
+    "$",
+    "%",
+    "->",
+    ":",
+    "\n",
+    "  ",
+    "- ",
+    "'",
+    '"',
+    "#",
+    "[",
+    "]",
+    "{",
+    "}",
+    "*",
+    "&",
+    "!",
+    "\t",
+    "not ",
+    " between ",
+    "\u00e9",
+    "\x00",
+    "5m",
+    "short.",
+    "1e309",
+]
 
 
 @st.composite
@@ -56,4 +86,6 @@ def test_no_code_execution_from_rule_files():
     result = check_text(text)
     assert result.program is None
     assert {d.code for d in result.errors} <= {"E101", "E102", "E103"}
-    assert check_text("strategy: !!python/object/apply:os.system ['true']\n").errors[0].code == "E001"
+    assert (
+        check_text("strategy: !!python/object/apply:os.system ['true']\n").errors[0].code == "E001"
+    )

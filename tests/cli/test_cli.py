@@ -50,7 +50,13 @@ def test_lint_json_and_sarif(capsys, tmp_path):
     code, out, _ = run(capsys, "lint", "--format", "json", str(bad))
     (record,) = json.loads(out)
     assert code == 1
-    assert {k: record[k] for k in ("line", "col", "code", "severity", "hint")} == {"line": 3, "col": 20, "code": "E102", "severity": "error", "hint": "did you mean 'delta'?"}
+    assert {k: record[k] for k in ("line", "col", "code", "severity", "hint")} == {
+        "line": 3,
+        "col": 20,
+        "code": "E102",
+        "severity": "error",
+        "hint": "did you mean 'delta'?",
+    }
     assert record["end"] == {"line": 3, "col": 25}
     sarif = json.loads(run(capsys, "lint", "--format", "sarif", str(bad))[1])
     assert sarif["runs"][0]["results"][0]["ruleId"] == "E102"
@@ -72,11 +78,24 @@ def test_scan_table_shows_candidates_and_funnel(capsys):
 
 
 def test_scan_explain_structure_and_contract(capsys):
-    code, out, _ = run(capsys, "scan", "rules/bull_put_spread.yaml", "--format", "json", "--explain", "#1")
+    code, out, _ = run(
+        capsys, "scan", "rules/bull_put_spread.yaml", "--format", "json", "--explain", "#1"
+    )
     verdicts = json.loads(out)[0]["explain"]
     assert code == 0 and all(v["passed"] for v in verdicts)
-    assert {"clause": "pop >= 65%", "passed": True} == {k: verdicts[-1][k] for k in ("clause", "passed")} or any(v["clause"] == "pop >= 65%" for v in verdicts)
-    code, out, _ = run(capsys, "scan", "rules/bull_put_spread.yaml", "--format", "json", "--explain", "SPX   110219P01300000")
+    assert {k: verdicts[-1][k] for k in ("clause", "passed")} == {
+        "clause": "pop >= 65%",
+        "passed": True,
+    } or any(v["clause"] == "pop >= 65%" for v in verdicts)
+    code, out, _ = run(
+        capsys,
+        "scan",
+        "rules/bull_put_spread.yaml",
+        "--format",
+        "json",
+        "--explain",
+        "SPX   110219P01300000",
+    )
     verdicts = json.loads(out)[0]["explain"]
     failed = [v for v in verdicts if not v["passed"]]
     assert any(v["clause"] == "delta between -0.30 and -0.20" for v in failed)
@@ -85,7 +104,9 @@ def test_scan_explain_structure_and_contract(capsys):
 def test_scan_user_errors_are_messages(capsys, tmp_path):
     code, _, err = run(capsys, "scan", "rules/bull_put_spread.yaml", "--date", "2011-02-01")
     assert code == 2 and "no quotes that day" in err
-    code, _, err = run(capsys, "scan", "rules/bull_put_spread.yaml", "--chain", str(tmp_path / "x.csv"))
+    code, _, err = run(
+        capsys, "scan", "rules/bull_put_spread.yaml", "--chain", str(tmp_path / "x.csv")
+    )
     assert code == 2 and "not found" in err
     code, _, err = run(capsys, "scan", "rules/bull_put_spread.yaml", "--explain", "#99")
     assert code == 2 and "no candidate #99" in err
@@ -105,11 +126,14 @@ def test_graph_names_and_schema(capsys):
 
 
 def test_committed_schema_and_names_are_current(capsys):
-    run(capsys, "schema")
-    code, out, _ = run(capsys, "schema")
-    assert json.loads(out) == json.loads((ROOT / "schema" / "rules.schema.json").read_text()), "run `make schema`"
+    _, out, _ = run(capsys, "schema")
+    assert json.loads(out) == json.loads((ROOT / "schema" / "rules.schema.json").read_text()), (
+        "run `make schema`"
+    )
     _, names, _ = run(capsys, "names", "--format", "markdown")
-    assert names.rstrip("\n") == (ROOT / "docs" / "names.md").read_text().rstrip("\n"), "run `make schema`"
+    assert names.rstrip("\n") == (ROOT / "docs" / "names.md").read_text().rstrip("\n"), (
+        "run `make schema`"
+    )
 
 
 def test_examples_validate_against_the_schema():

@@ -20,7 +20,11 @@ def filter_graph(bounds):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.one_of(st.floats(0, 200), st.just(float("nan"))), min_size=1, max_size=300), st.floats(0, 200), st.floats(0, 200))
+@given(
+    st.lists(st.one_of(st.floats(0, 200), st.just(float("nan"))), min_size=1, max_size=300),
+    st.floats(0, 200),
+    st.floats(0, 200),
+)
 def test_filter_matches_numpy_and_funnel_counts(strikes, a, b):
     n = len(strikes)
     chain = synthetic_chain(strikes, [1] * n, [0] * n, ["A"] * n)

@@ -15,11 +15,19 @@ STOP = "exit:\n  s: pnl <= -$100\n"
 
 def synthetic_chain(strikes, expiries, types, symbols):
     n = len(strikes)
-    cols = {name: np.zeros(n, dtype=dtype if dtype != "U" else "U8") for name, dtype in COLUMNS.items()}
+    cols = {
+        name: np.zeros(n, dtype=dtype if dtype != "U" else "U8") for name, dtype in COLUMNS.items()
+    }
     cols.update(
-        strike=np.asarray(strikes, float), expiry=np.asarray(expiries, float) * 86400, type=np.asarray(types, "i1"),
-        underlying_symbol=np.asarray(symbols, "U8"), bid=np.ones(n), ask=np.full(n, 1.2), underlying_price=np.full(n, 100.0),
-        delta=np.linspace(-0.5, 0.5, n) if n else np.zeros(0), multiplier=np.full(n, 100.0),
+        strike=np.asarray(strikes, float),
+        expiry=np.asarray(expiries, float) * 86400,
+        type=np.asarray(types, "i1"),
+        underlying_symbol=np.asarray(symbols, "U8"),
+        bid=np.ones(n),
+        ask=np.full(n, 1.2),
+        underlying_price=np.full(n, 100.0),
+        delta=np.linspace(-0.5, 0.5, n) if n else np.zeros(0),
+        multiplier=np.full(n, 100.0),
         symbol=np.array([f"S{i}" for i in range(n)], "U8"),
     )
     return Chain(cols)
@@ -33,17 +41,27 @@ def selection_pairs(text, chain):
     return set(zip(*(sel.rows[leg.name].tolist() for leg in program.legs), strict=True))
 
 
-rows = st.lists(st.tuples(st.integers(90, 110), st.integers(0, 3), st.integers(0, 1), st.sampled_from(["A", "B"])), min_size=0, max_size=40)
+rows = st.lists(
+    st.tuples(
+        st.integers(90, 110), st.integers(0, 3), st.integers(0, 1), st.sampled_from(["A", "B"])
+    ),
+    min_size=0,
+    max_size=40,
+)
 
 
 @settings(max_examples=80, deadline=None)
 @given(rows)
 def test_equality_join_matches_brute_force(data):
     chain = synthetic_chain(*zip(*data, strict=True)) if data else synthetic_chain([], [], [], [])
-    text = "strategy: t\nlegs:\n  short: put\n  long: put where expiry == short.expiry and strike == short.strike - 5\n" + STOP
+    text = (
+        "strategy: t\nlegs:\n  short: put\n"
+        "  long: put where expiry == short.expiry and strike == short.strike - 5\n" + STOP
+    )
     expected = {
         (i, j)
-        for i, a in enumerate(data) for j, b in enumerate(data)
+        for i, a in enumerate(data)
+        for j, b in enumerate(data)
         if a[2] == 0 and b[2] == 0 and a[1] == b[1] and b[0] == a[0] - 5 and a[3] == b[3]
     }
     assert selection_pairs(text, chain) == expected
@@ -53,10 +71,15 @@ def test_equality_join_matches_brute_force(data):
 @given(rows)
 def test_range_join_matches_brute_force(data):
     chain = synthetic_chain(*zip(*data, strict=True)) if data else synthetic_chain([], [], [], [])
-    text = "strategy: t\nlegs:\n  short: put\n  long: put where expiry == short.expiry and strike < short.strike and strike >= short.strike - 10\n" + STOP
+    text = (
+        "strategy: t\nlegs:\n  short: put\n"
+        "  long: put where expiry == short.expiry and strike < short.strike"
+        " and strike >= short.strike - 10\n" + STOP
+    )
     expected = {
         (i, j)
-        for i, a in enumerate(data) for j, b in enumerate(data)
+        for i, a in enumerate(data)
+        for j, b in enumerate(data)
         if a[2] == 0 and b[2] == 0 and a[1] == b[1] and a[0] - 10 <= b[0] < a[0] and a[3] == b[3]
     }
     assert selection_pairs(text, chain) == expected
@@ -65,13 +88,19 @@ def test_range_join_matches_brute_force(data):
 def test_calendar_joins_on_strike_with_later_expiry():
     data = [(100, 1, 1, "A"), (100, 2, 1, "A"), (100, 3, 1, "A"), (105, 2, 1, "A")]
     chain = synthetic_chain(*zip(*data, strict=True))
-    text = "strategy: t\nlegs:\n  short: call where expiry <= 1970-01-03\n  long: call where strike == short.strike and expiry > short.expiry\n" + STOP
+    text = (
+        "strategy: t\nlegs:\n  short: call where expiry <= 1970-01-03\n"
+        "  long: call where strike == short.strike and expiry > short.expiry\n" + STOP
+    )
     assert selection_pairs(text, chain) == {(0, 1), (0, 2), (1, 2)}
 
 
 def test_a_contract_is_never_used_twice_in_one_structure():
     chain = synthetic_chain([100, 100], [1, 1], [0, 0], ["A", "A"])
-    text = "strategy: t\nlegs:\n  short: put\n  long: put where strike == short.strike and expiry == short.expiry\n" + STOP
+    text = (
+        "strategy: t\nlegs:\n  short: put\n"
+        "  long: put where strike == short.strike and expiry == short.expiry\n" + STOP
+    )
     assert selection_pairs(text, chain) == {(0, 1), (1, 0)}
 
 
@@ -86,6 +115,8 @@ def test_keep_best_keeps_the_k_lowest_per_group(items, k):
 
 
 def test_legs_are_declared_in_order():
-    program = checked("strategy: t\nlegs:\n  short: put\n  long: put where expiry == short.expiry\n" + STOP).program
+    program = checked(
+        "strategy: t\nlegs:\n  short: put\n  long: put where expiry == short.expiry\n" + STOP
+    ).program
     assert [type(leg) for leg in program.legs] == [Leg, Leg]
     assert program.legs[1].depends_on == ("short",)

@@ -19,7 +19,11 @@ def rows_of(chain, symbol):
 def test_bull_put_vertical_on_real_spx_rows(spx_day):
     short = rows_of(spx_day, "SPX   110219P01200000")  # bid 9.5 ask 10.8 iv 0.196017
     long = rows_of(spx_day, "SPX   110219P01195000")  # bid 8.6 ask 10.6
-    s = Structures(spx_day, [LegShape("short", -1, "put"), LegShape("long", 1, "put")], {"short": np.array([short]), "long": np.array([long])})
+    s = Structures(
+        spx_day,
+        [LegShape("short", -1, "put"), LegShape("long", 1, "put")],
+        {"short": np.array([short]), "long": np.array([long])},
+    )
     credit = (9.5 + 10.8) / 2 - (8.6 + 10.6) / 2
     assert s("credit")[0] == pytest.approx(credit)
     assert s("natural_credit")[0] == pytest.approx(9.5 - 10.6)
@@ -34,7 +38,9 @@ def test_bull_put_vertical_on_real_spx_rows(spx_day):
     sd = vol * math.sqrt(years)
     expected = N.cdf((math.log(forward / breakeven) - sd * sd / 2) / sd)
     assert s("pop")[0] == pytest.approx(expected, abs=1e-9)
-    assert s("net_delta")[0] == pytest.approx(-spx_day.column("delta")[short] + spx_day.column("delta")[long])
+    assert s("net_delta")[0] == pytest.approx(
+        -spx_day.column("delta")[short] + spx_day.column("delta")[long]
+    )
     assert s("risk_reward")[0] == pytest.approx((5 - credit) / credit)
 
 
@@ -45,7 +51,12 @@ def iron_condor(mids):
     chain.columns["ask"] = np.asarray(mids, float)
     chain.columns["iv"] = np.full(4, 0.2)
     chain.columns["forward"] = np.full(4, 100.0)
-    legs = [LegShape("lp", 1, "put"), LegShape("sp", -1, "put"), LegShape("sc", -1, "call"), LegShape("lc", 1, "call")]
+    legs = [
+        LegShape("lp", 1, "put"),
+        LegShape("sp", -1, "put"),
+        LegShape("sc", -1, "call"),
+        LegShape("lc", 1, "call"),
+    ]
     return Structures(chain, legs, {leg.name: np.array([i]) for i, leg in enumerate(legs)})
 
 
@@ -55,7 +66,10 @@ def test_iron_condor_numbers():
     assert s("width")[0] == pytest.approx(5.0)
     assert s("max_profit")[0] == pytest.approx(200.0)
     assert s("max_loss")[0] == pytest.approx(300.0)
-    assert (s("lower_breakeven")[0], s("upper_breakeven")[0]) == (pytest.approx(93.0), pytest.approx(107.0))
+    assert (s("lower_breakeven")[0], s("upper_breakeven")[0]) == (
+        pytest.approx(93.0),
+        pytest.approx(107.0),
+    )
     sd = 0.2 * math.sqrt(30 / 365)
     cdf = lambda x: N.cdf((math.log(x / 100) + sd * sd / 2) / sd)  # noqa: E731
     assert s("pop")[0] == pytest.approx(cdf(107) - cdf(93), abs=1e-9)
@@ -78,7 +92,11 @@ def test_covered_call_uses_the_underlying_for_the_stock_leg():
     chain = synthetic_chain([105], [30], [1], ["A"])
     chain.columns["bid"], chain.columns["ask"] = np.array([2.0]), np.array([2.0])
     chain.columns["iv"], chain.columns["forward"] = np.array([0.2]), np.array([100.0])
-    s = Structures(chain, [LegShape("stock", 1, "stock"), LegShape("call", -1, "call")], {"stock": np.array([0]), "call": np.array([0])})
+    s = Structures(
+        chain,
+        [LegShape("stock", 1, "stock"), LegShape("call", -1, "call")],
+        {"stock": np.array([0]), "call": np.array([0])},
+    )
     assert s("credit")[0] == pytest.approx(-98.0)  # pay 100 for shares, take 2 for the call
     assert s("max_profit")[0] == pytest.approx((105 - 100 + 2) * 100)
     assert s("max_loss")[0] == pytest.approx(98 * 100)
@@ -90,7 +108,11 @@ def test_calendar_max_loss_is_about_the_debit():
     chain.columns["bid"], chain.columns["ask"] = np.array([2.3, 3.3]), np.array([2.3, 3.3])
     chain.columns["iv"], chain.columns["forward"] = np.array([0.2, 0.2]), np.array([100.0, 100.0])
     chain.columns["quote_date"] = np.zeros(2)
-    s = Structures(chain, [LegShape("near", -1, "call"), LegShape("far", 1, "call")], {"near": np.array([0]), "far": np.array([1])})
+    s = Structures(
+        chain,
+        [LegShape("near", -1, "call"), LegShape("far", 1, "call")],
+        {"near": np.array([0]), "far": np.array([1])},
+    )
     assert s("debit")[0] == pytest.approx(1.0)
     assert s("max_loss")[0] == pytest.approx(100.0, rel=0.05)
     assert s("max_profit")[0] > 0

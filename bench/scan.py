@@ -70,17 +70,20 @@ def filter_benchmark() -> None:
         chain = synthetic_chain(n_under, 2000)
         n = len(chain)
 
-        def engine():
+        def engine(chain=chain):
             chain._cache.clear()  # derived columns (dte) are recomputed each time, as by hand
             return run_filter(graph, clauses, View.whole_chain(chain), "bench")[0]
 
         assert np.array_equal(engine(), by_hand(chain.columns))
         engine_ms = best_ms(engine, 7)
-        numpy_ms = best_ms(lambda: by_hand(chain.columns), 7)
+        numpy_ms = best_ms(lambda chain=chain: by_hand(chain.columns), 7)
         print(
-            f"scan N={n} engine_ms={engine_ms:.1f} numpy_ms={numpy_ms:.1f} ratio={engine_ms / numpy_ms:.2f}"
+            f"scan N={n} engine_ms={engine_ms:.1f} numpy_ms={numpy_ms:.1f}"
+            f" ratio={engine_ms / numpy_ms:.2f}"
         )
-        funnel_ms = best_ms(lambda: run_filter(graph, clauses, View.whole_chain(chain), "b", []), 7)
+        funnel_ms = best_ms(
+            lambda chain=chain: run_filter(graph, clauses, View.whole_chain(chain), "b", []), 7
+        )
         if n_under == 500:
             print(f"scan explain_overhead N={n} ratio={funnel_ms / engine_ms:.2f}")
 
@@ -93,7 +96,7 @@ def spx_benchmark() -> None:
             continue
         graph = compile_program(program)
 
-        def run():
+        def run(program=program, graph=graph):
             day._cache.clear()
             return scan(program, graph, day)
 
@@ -114,7 +117,8 @@ def scale_benchmark() -> None:
 
     found = len(run())
     print(
-        f"scan contracts={len(chain)} underlyings=500 strategy=bull_put_spread candidates={found} ms={best_ms(run, 5):.0f}"
+        f"scan contracts={len(chain)} underlyings=500 strategy=bull_put_spread"
+        f" candidates={found} ms={best_ms(run, 5):.0f}"
     )
 
 

@@ -14,7 +14,7 @@ from rulesengine.check.diagnostics import Diagnostic, did_you_mean
 from rulesengine.check.expressions import Context, LetInfo, check
 from rulesengine.check.names import BREAKER_ACTIONS, LEG_KINDS, WINDOWS, Scope
 from rulesengine.check.program import Checked, Leg, Program, Source
-from rulesengine.check.types import BOOL, MONEY, PERCENT, Kind, Type
+from rulesengine.check.types import BOOL, MONEY, PERCENT, RATIO, Kind, Type, comparable
 from rulesengine.language import ast, yaml_source
 from rulesengine.language.errors import SourceError
 from rulesengine.language.model import RuleFile
@@ -375,7 +375,9 @@ class _FileChecker:
                     " or name the leg short_* / long_*",
                 )
                 continue
-            ctx = self.context(f"leg '{name}'", LEG_SCOPES, lets, leg_names[:index], leg_names)
+            # A stock leg has no contract row: its conditions read the underlying and account.
+            scopes = LEG_SCOPES - {Scope.CONTRACT} if kind == "stock" else LEG_SCOPES
+            ctx = self.context(f"leg '{name}'", scopes, lets, leg_names[:index], leg_names)
             where = None
             if spec.where is not None:
                 resolved, typ = check(spec.where, ctx, report)
@@ -403,21 +405,9 @@ class _FileChecker:
                     spec.span,
                     f"add an equality such as `expiry == {leg_names[0]}.expiry`, or a `prefer`",
                 )
-            if kind == "stock" and spec.where is not None:
-                pass  # conditions on the stock leg read the underlying's fields
+            depends_on = tuple(sorted(ctx.used_legs))
             program.legs.append(
-                Leg(
-                    name,
-                    side,
-                    spec.count,
-                    kind,
-                    where,
-                    prefer,
-                    Checked(prefer, BOOL, source.text, source, f"legs.{name}.prefer")
-                    if prefer
-                    else None,
-                    tuple(sorted(ctx.used_legs)),
-                )
+                Leg(name, side, spec.count, kind, where, prefer, source.text, depends_on)
             )
 
     def check_prefer(self, prefer: ast.Prefer | None, ctx: Context, report) -> ast.Prefer | None:
@@ -434,8 +424,6 @@ class _FileChecker:
             target, target_type = check(prefer.target, ctx, report)
             if target_type is None:
                 return None
-            from rulesengine.check.types import comparable
-
             if not comparable(key_type, target_type, "<"):
                 report(
                     "E201",
@@ -559,8 +547,6 @@ def _scalar_text(value: Any) -> str:
 
 
 def _fits(actual: Type, want: Type) -> bool:
-    from rulesengine.check.types import RATIO
-
     if want.kind is Kind.NUMBER:
         return actual.kind in RATIO or actual.kind is Kind.MONEY
     if actual.literal:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from rulesengine.check import types as t
+from rulesengine.check.diagnostics import did_you_mean
 from rulesengine.check.names import (
     ENUMS,
     FIELDS,
@@ -128,8 +129,6 @@ class _Checker:
         return message, span, hint
 
     def suggest(self, name: str) -> str | None:
-        from rulesengine.check.diagnostics import did_you_mean
-
         visible = [f.name for f in FIELDS if self.field_visible(f)]
         if Scope.POSITION in self.ctx.scopes:
             visible += list(POSITION_ALIASES)
@@ -142,8 +141,6 @@ class _Checker:
         members = ENUMS[hint_type.enum or ""]
         if node.name.lower() in members:
             return EnumLit(node.span, node.name.lower()), hint_type
-        from rulesengine.check.diagnostics import did_you_mean
-
         choices = ", ".join(members)
         hint = did_you_mean(node.name, members) or f"one of: {choices}"
         self.report("E102", f"'{node.name}' is not a {hint_type}", node.span, hint)
@@ -176,8 +173,6 @@ class _Checker:
         return LetRef(node.span, name, leg), info.type
 
     def attr(self, node: ast.Attr) -> tuple[ast.Node, Type | None]:
-        from rulesengine.check.diagnostics import did_you_mean
-
         owner, name = node.owner, node.name
         if owner == "underlying":
             found = FIELDS_BY_NAME.get(name)
@@ -218,8 +213,6 @@ class _Checker:
 
     # ---------------------------------------------------------------- calls
     def call(self, node: ast.Call) -> tuple[ast.Node, Type | None]:
-        from rulesengine.check.diagnostics import did_you_mean
-
         func = FUNCTIONS.get(node.func)
         if func is None:
             self.report(

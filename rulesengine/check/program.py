@@ -82,8 +82,15 @@ class Leg:
     kind: str  # 'put' | 'call' | 'stock'
     where: Checked | None
     prefer: ast.Prefer | None  # resolved key/target nodes
-    prefer_source: Checked | None
+    text: str  # the leg as written, for funnels and explain
     depends_on: tuple[str, ...]  # earlier legs this leg's conditions mention
+
+    @property
+    def prefer_text(self) -> str:
+        """`delta nearest -0.25` from `put where ... prefer delta nearest -0.25`."""
+        if self.prefer is None:
+            return ""
+        return self.text[self.prefer.span[0] : self.prefer.span[1]].removeprefix("prefer").strip()
 
     @property
     def sign(self) -> int:

@@ -57,11 +57,7 @@ _SERIES_ATTR = {
 
 def series_value(view: View, fn: str, series: str, n: int) -> np.ndarray:
     """fn(series, n) for each row's underlying (NaN where the bars are too short)."""
-    symbols = (
-        view.field(None, "underlying_symbol")
-        if None in view.legs
-        else view.field(next(iter(view.legs)), "underlying_symbol")
-    )
+    symbols = view.field(None, "underlying_symbol")
     unique, inverse = np.unique(symbols, return_inverse=True)
     per_underlying = np.array(
         [

@@ -237,9 +237,7 @@ def select(
         if selection is None:
             selection = Selection({leg.name: own})
             pair_view = View(chain, {None: own, leg.name: own}, len(own), scalars=scalars)
-            groups = _codes(
-                chain.column("underlying_code")[own] * 1e6 + chain.column("expiry")[own] / 86400
-            )[0]
+            groups = _group_codes(chain.column("underlying_code")[own], chain.column("expiry")[own])
         else:
             parent_view = View(chain, dict(selection.rows), selection.n, scalars=scalars)
             parent_pos, own_rows = join(graph, plan, selection, parent_view, own, chain)
@@ -274,12 +272,14 @@ def select(
             best = _prefer(graph, leg, pair_view, groups)
             selection = selection.take(best)
             funnel.append(
-                FunnelStep(stage, f"prefer: {_prefer_text(leg)}", "legs", before, selection.n)
+                FunnelStep(stage, f"prefer: {leg.prefer_text}", "legs", before, selection.n)
             )
     return selection or Selection({})
 
 
-def _prefer_text(leg: Leg) -> str:
-    text = leg.prefer_source.text if leg.prefer_source else ""
-    at = text.find("prefer")
-    return text[at + len("prefer") :].strip() if at >= 0 else leg.prefer.mode
+def _group_codes(*columns: np.ndarray) -> np.ndarray:
+    """One integer per distinct combination of the columns' values (e.g. underlying, expiry)."""
+    if not len(columns[0]):
+        return np.zeros(0, dtype=np.int64)
+    stacked = np.stack([np.asarray(c, dtype=float) for c in columns], axis=1)
+    return np.unique(stacked, axis=0, return_inverse=True)[1].reshape(-1)

@@ -173,3 +173,11 @@ def test_leg_qualified_lets_and_underlying_fields():
     )
     result = check_text(text)
     assert not result.diagnostics, [d.message for d in result.diagnostics]
+
+
+def test_stock_legs_read_the_underlying_not_a_contract():
+    text = "strategy: t\nlegs:\n  long_stock: buy stock where delta > 0\n" + STOP
+    assert check_text(text).errors[0].code == "E107"
+    assert not check_text(
+        "strategy: t\nlegs:\n  long_stock: buy stock where price > $10\n" + STOP
+    ).errors

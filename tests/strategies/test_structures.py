@@ -118,3 +118,30 @@ def test_calendar_max_loss_is_about_the_debit():
     assert s("max_profit")[0] > 0
     assert 0 < s("pop")[0] < 1
     assert s("lower_breakeven")[0] < 100 < s("upper_breakeven")[0]
+
+
+def test_butterfly_with_a_doubled_body():
+    chain = synthetic_chain([95, 100, 105], [30, 30, 30], [1, 1, 1], ["A"] * 3)
+    chain.columns["bid"] = chain.columns["ask"] = np.array([6.0, 3.0, 1.0])
+    chain.columns["iv"], chain.columns["forward"] = np.full(3, 0.2), np.full(3, 100.0)
+    legs = [LegShape("low", 1, "call"), LegShape("body", -2, "call"), LegShape("high", 1, "call")]
+    s = Structures(chain, legs, {leg.name: np.array([i]) for i, leg in enumerate(legs)})
+    assert s("debit")[0] == pytest.approx(1.0)  # 6 - 2 * 3 + 1
+    assert s("max_profit")[0] == pytest.approx(400.0)
+    assert s("max_loss")[0] == pytest.approx(100.0)
+    assert (s("lower_breakeven")[0], s("upper_breakeven")[0]) == (
+        pytest.approx(96.0),
+        pytest.approx(104.0),
+    )
+
+
+def test_straddle_on_real_spx_rows(spx_day):
+    put = rows_of(spx_day, "SPX   110219P01275000")
+    call = rows_of(spx_day, "SPX   110219C01275000")
+    legs = [LegShape("put", -1, "put"), LegShape("call", -1, "call")]
+    s = Structures(spx_day, legs, {"put": np.array([put]), "call": np.array([call])})
+    credit = spx_day.column("mid")[put] + spx_day.column("mid")[call]
+    assert s("credit")[0] == pytest.approx(credit)
+    assert s("max_loss")[0] == math.inf
+    assert s("lower_breakeven")[0] == pytest.approx(1275 - credit)
+    assert s("upper_breakeven")[0] == pytest.approx(1275 + credit)

@@ -52,18 +52,22 @@ class Graph:
         memo[node_id] = found
         return found
 
-    def fields_used(self, node_id: int) -> list[tuple[str | None, str]]:
-        seen, out, stack = set(), [], [node_id]
+    def reachable(self, *node_ids: int) -> set[int]:
+        """Every node the given nodes depend on, themselves included."""
+        seen: set[int] = set()
+        stack = list(node_ids)
         while stack:
             current = stack.pop()
-            if current in seen:
-                continue
-            seen.add(current)
-            node = self.nodes[current]
-            if node.op == "field" and node.value not in out:
-                out.append(node.value)
-            stack.extend(node.args)
-        return out
+            if current not in seen:
+                seen.add(current)
+                stack.extend(self.nodes[current].args)
+        return seen
+
+    def fields_used(self, node_id: int) -> list[tuple[str | None, str]]:
+        return sorted(
+            {self.nodes[i].value for i in self.reachable(node_id) if self.nodes[i].op == "field"},
+            key=lambda field: (field[0] or "", field[1]),
+        )
 
     def render(self, node_id: int) -> str:
         """A node as readable infix text."""

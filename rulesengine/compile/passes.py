@@ -97,20 +97,15 @@ _SELECTIVITY = {"eq": 0.1, "in": 0.2, "between": 0.3, "and": 0.25, "not": 0.5}
 
 
 def clause_cost(graph: Graph, node_id: int) -> float:
-    seen: set[int] = set()
-    total, stack = 0.0, [node_id]
-    while stack:
-        current = stack.pop()
-        if current in seen:
-            continue
-        seen.add(current)
+    """Estimated cost of a clause: each distinct node it needs, counted once."""
+    total = 0.0
+    for current in graph.reachable(node_id):
         node = graph.nodes[current]
         if node.op == "field":
             leg, name = node.value
             total += _STRUCTURE_FIELD_COST.get(name, 2.0 if leg else 1.0)
         else:
             total += _COST.get(node.op, 1.0)
-        stack.extend(node.args)
     return total
 
 
@@ -127,13 +122,7 @@ def order_clauses(graph: Graph) -> Graph:
 
 def prune(graph: Graph) -> Graph:
     """Drop nodes no root reaches and renumber the rest in topological order."""
-    live: set[int] = set()
-    stack = graph.roots()
-    while stack:
-        current = stack.pop()
-        if current not in live:
-            live.add(current)
-            stack.extend(graph.nodes[current].args)
+    live = graph.reachable(*graph.roots())
     remap: dict[int, int] = {}
     nodes: list[Node] = []
     for i, node in enumerate(graph.nodes):

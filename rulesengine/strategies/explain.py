@@ -37,7 +37,7 @@ def _clause_verdicts(
     for clause in clauses:
         passed = bool(np.asarray(evaluator.mask(clause.node))[0])
         values = {}
-        for leg, name in sorted(graph.fields_used(clause.node), key=lambda f: (f[0] or "", f[1])):
+        for leg, name in graph.fields_used(clause.node):
             value = np.asarray(view.field(leg, name))
             plain = _plain(value[0] if value.ndim else value)
             if name in DATE_FIELDS and isinstance(plain, float):

@@ -1,6 +1,7 @@
 """Leg joins: the searchsorted join equals a brute-force pairing; prefer keeps the best k."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -50,37 +51,31 @@ rows = st.lists(
 )
 
 
+JOINS = {
+    "equality": (
+        "expiry == short.expiry and strike == short.strike - 5",
+        lambda a, b: b[0] == a[0] - 5,
+    ),
+    "range": (
+        "expiry == short.expiry and strike < short.strike and strike >= short.strike - 10",
+        lambda a, b: a[0] - 10 <= b[0] < a[0],
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(JOINS))
 @settings(max_examples=80, deadline=None)
-@given(rows)
-def test_equality_join_matches_brute_force(data):
+@given(data=rows)
+def test_join_matches_brute_force(kind, data):
+    condition, strikes_match = JOINS[kind]
     chain = synthetic_chain(*zip(*data, strict=True)) if data else synthetic_chain([], [], [], [])
-    text = (
-        "strategy: t\nlegs:\n  short: put\n"
-        "  long: put where expiry == short.expiry and strike == short.strike - 5\n" + STOP
-    )
+    text = f"strategy: t\nlegs:\n  short: put\n  long: put where {condition}\n" + STOP
     expected = {
         (i, j)
         for i, a in enumerate(data)
         for j, b in enumerate(data)
-        if a[2] == 0 and b[2] == 0 and a[1] == b[1] and b[0] == a[0] - 5 and a[3] == b[3]
-    }
-    assert selection_pairs(text, chain) == expected
-
-
-@settings(max_examples=80, deadline=None)
-@given(rows)
-def test_range_join_matches_brute_force(data):
-    chain = synthetic_chain(*zip(*data, strict=True)) if data else synthetic_chain([], [], [], [])
-    text = (
-        "strategy: t\nlegs:\n  short: put\n"
-        "  long: put where expiry == short.expiry and strike < short.strike"
-        " and strike >= short.strike - 10\n" + STOP
-    )
-    expected = {
-        (i, j)
-        for i, a in enumerate(data)
-        for j, b in enumerate(data)
-        if a[2] == 0 and b[2] == 0 and a[1] == b[1] and a[0] - 10 <= b[0] < a[0] and a[3] == b[3]
+        # both puts, same expiry, same underlying, and the strikes as the join says
+        if a[2] == b[2] == 0 and a[1] == b[1] and a[3] == b[3] and strikes_match(a, b)
     }
     assert selection_pairs(text, chain) == expected
 

@@ -26,6 +26,7 @@ LEG_SCOPES = frozenset({Scope.CONTRACT, Scope.UNDERLYING, Scope.PORTFOLIO})
 STRUCTURE_SCOPES = frozenset({Scope.STRUCTURE, Scope.UNDERLYING, Scope.PORTFOLIO})
 EXIT_SCOPES = frozenset({Scope.POSITION, Scope.UNDERLYING, Scope.PORTFOLIO})
 ACCOUNT_SCOPES = frozenset({Scope.PORTFOLIO})
+ACCOUNT_VALUE_TYPES = {"risk": MONEY, "max_buying_power": PERCENT, "max_heat": PERCENT}
 
 
 class CheckResult:
@@ -118,7 +119,7 @@ class _FileChecker:
         report.broken = ()
         return report
 
-    def source(self, node: yaml_source.YNode | None, label: str) -> Source:
+    def source(self, node: yaml_source.YNode | None) -> Source:
         text = "" if node is None or node.value is None else _scalar_text(node.value)
         return Source(self.file, text, node, self.lines)
 
@@ -275,7 +276,7 @@ class _FileChecker:
         return program
 
     def checked(self, node, start, ctx, label, want: Type | None, leg_kind=None) -> Checked | None:
-        source = self.source(node, label)
+        source = self.source(node)
         tree = self.parse(source, start)
         if tree is None:
             return None
@@ -310,7 +311,7 @@ class _FileChecker:
         section = root.get("let")
         parsed: dict[str, tuple[ast.Node, Source]] = {}
         for name in model.let:
-            source = self.source(section.get(name), f"let.{name}")
+            source = self.source(section.get(name))
             tree = self.parse(source, "expr")
             if tree is not None:
                 parsed[name] = (tree, source)
@@ -351,7 +352,7 @@ class _FileChecker:
         section = root.get("legs")
         for index, name in enumerate(leg_names):
             node = section.get(name)
-            source = self.source(node, f"legs.{name}")
+            source = self.source(node)
             report = self.reporter(source)
             spec = self.parse(source, "leg")
             if not isinstance(spec, ast.LegSpec):
@@ -490,11 +491,7 @@ class _FileChecker:
                 if isinstance(value, int):
                     target[key] = value
                     continue
-                want = (
-                    MONEY
-                    if key == "risk"
-                    else (PERCENT if key in {"max_buying_power", "max_heat"} else Type(Kind.NUMBER))
-                )
+                want = ACCOUNT_VALUE_TYPES.get(key, Type(Kind.NUMBER))
                 ctx = self.context(f"{section_name}.{key}", scopes, lets)
                 checked = self.checked(section.get(key), "expr", ctx, f"{section_name}.{key}", want)
                 if checked:
@@ -516,14 +513,14 @@ class _FileChecker:
                     "E402", f"unknown breaker action '{breaker.action}'", breaker.action_span, hint
                 )
                 continue
-            program.breakers[name] = (breaker, checked)
+            program.breakers[name] = checked
 
     def check_schedules(self, model, root, program) -> None:
         if model.schedule is None:
             return
         section = root.get("schedule")
         for key in model.schedule.model_dump(exclude_none=True):
-            source = self.source(section.get(key), f"schedule.{key}")
+            source = self.source(section.get(key))
             schedule = self.parse(source, "schedule")
             if not isinstance(schedule, ast.Schedule):
                 continue

@@ -113,5 +113,5 @@ class Program:
     size: dict[str, Checked | int] = field(default_factory=dict)
     exits: dict[str, Checked] = field(default_factory=dict)
     limits: dict[str, Checked | int] = field(default_factory=dict)
-    breakers: dict[str, tuple[ast.Breaker, Checked]] = field(default_factory=dict)
+    breakers: dict[str, Checked] = field(default_factory=dict)  # each node is an ast.Breaker
     schedules: dict[str, ast.Schedule] = field(default_factory=dict)

@@ -6,7 +6,7 @@ import pytest
 
 from rulesengine.check.checker import check_file, check_text
 from rulesengine.check.diagnostics import CODES, render_sarif, render_text
-from tests.conftest import STRATEGY_HEAD
+from tests.conftest import ROOT, STRATEGY_HEAD
 
 STOP = "exit:\n  stop_loss: pnl <= -2 * entry_credit\n"
 
@@ -181,3 +181,24 @@ def test_stock_legs_read_the_underlying_not_a_contract():
     assert not check_text(
         "strategy: t\nlegs:\n  long_stock: buy stock where price > $10\n" + STOP
     ).errors
+
+
+def test_every_section_type_checks_even_before_the_engine_acts_on_it():
+    risk = check_file(ROOT / "rules" / "risk.yaml").program
+    assert risk.kind == "portfolio"
+    actions = {name: (c.node.action, c.node.duration_s) for name, c in risk.breakers.items()}
+    assert actions["weekly_loss"] == ("block_entries", 2 * 86400)
+    assert actions["broker_trouble"] == ("halt", 30 * 60)
+    bps = check_file(ROOT / "rules" / "bull_put_spread.yaml").program
+    assert bps.schedules["scan"].interval_s == 300 and bps.size["max_contracts"] == 10
+    assert set(bps.exits) == {"take_profit", "stop_loss", "time_stop"}
+    wrong = {
+        "size:\n  risk: 5%\n": "E201",  # risk is money: `5% of net_liq`
+        "exit:\n  tp: pnl >= 50%\n": "E201",  # pnl is money
+        "limits:\n  max_heat: $500\n": "E201",  # a share of net_liq
+        "breakers:\n  x: delta > 0.5 -> halt\n": "E107",  # no contract fields in breakers
+        "schedule:\n  scan: every 5\n": "E204",  # a duration needs a unit
+    }
+    for section, code in wrong.items():
+        result = check_text("strategy: t\nlegs:\n  short: put where delta > -0.3\n" + section)
+        assert code in {d.code for d in result.errors}, (section, result.diagnostics)

@@ -148,8 +148,7 @@ def print_table(console: Console, record: dict) -> None:
         )
     if record["missing_data"]:
         console.print(
-            f"note: this data has no {', '.join(record['missing_data'])}; "
-            "clauses reading them match nothing",
+            f"note: {'; '.join(record['missing_data'])}: clauses reading them match nothing",
             markup=False,
         )
     for verdict in record.get("explain", []):

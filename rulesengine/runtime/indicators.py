@@ -56,15 +56,19 @@ _SERIES_ATTR = {
 
 
 def series_value(view: View, fn: str, series: str, n: int) -> np.ndarray:
-    """fn(series, n) for each row's underlying (NaN where the bars are too short)."""
+    """fn(series, n) for each row's underlying (NaN where the bars are too short).
+
+    A too-short history is recorded in `view.missing`, so a scan can say why nothing matched.
+    """
     symbols = view.field(None, "underlying_symbol")
     unique, inverse = np.unique(symbols, return_inverse=True)
-    per_underlying = np.array(
-        [
-            INDICATORS[fn](getattr(view.chain.bars[str(s)], _SERIES_ATTR[series]), n)
-            if str(s) in view.chain.bars
-            else np.nan
-            for s in unique
-        ]
-    )
-    return per_underlying[inverse] if len(unique) else np.full(view.n, np.nan)
+    values = []
+    for symbol in unique:
+        bars = view.chain.bars.get(str(symbol))
+        history = getattr(bars, _SERIES_ATTR[series]) if bars is not None else np.zeros(0)
+        value = INDICATORS[fn](history, n)
+        if np.isnan(value):
+            have = int(np.isfinite(history).sum())
+            view.missing.add(f"{fn}({series}, {n}) needs {n}+ daily bars of {symbol}, has {have}")
+        values.append(value)
+    return np.array(values)[inverse] if len(unique) else np.full(view.n, np.nan)

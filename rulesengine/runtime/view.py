@@ -28,6 +28,7 @@ class View:
         structure: Callable[[str], np.ndarray] | None = None,
         scalars: Mapping[str, float] | None = None,
         structure_fields: frozenset[str] = frozenset(),
+        missing: set[str] | None = None,
     ):
         self.chain = chain
         self.legs = dict(legs)
@@ -35,7 +36,8 @@ class View:
         self.structure = structure
         self.scalars = scalars or {}
         self.structure_fields = structure_fields
-        self.missing: set[str] = set()  # fields this data can't provide (read as NaN)
+        # What this data can't provide (read as NaN); one set shared by all views of a scan.
+        self.missing: set[str] = set() if missing is None else missing
 
     @classmethod
     def whole_chain(cls, chain: Chain, scalars: Mapping[str, float] | None = None) -> View:
@@ -48,7 +50,7 @@ class View:
             return np.full(self.n, self.scalars[name], dtype=float)
         name = CHAIN_ALIASES.get(name, name)
         if not self.chain.has(name):
-            self.missing.add(name)
+            self.missing.add(f"this data has no `{name}`")
             return np.full(self.n, np.nan)
         column = self.chain.column(name)
         if leg is None and None not in self.legs:
@@ -72,6 +74,12 @@ class View:
             def structure(name: str) -> np.ndarray:
                 return parent(name)[keep]
 
-        view = View(self.chain, legs, len(keep), structure, self.scalars, self.structure_fields)
-        view.missing = self.missing  # shared: what one view lacks, its subsets lack too
-        return view
+        return View(
+            self.chain,
+            legs,
+            len(keep),
+            structure,
+            self.scalars,
+            self.structure_fields,
+            self.missing,
+        )

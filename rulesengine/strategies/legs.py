@@ -201,7 +201,13 @@ def _prefer(graph: Graph, leg: Leg, view: View, groups: np.ndarray) -> np.ndarra
 
 
 def select(
-    graph: Graph, legs: list[Leg], chain, eligible: np.ndarray, scalars, funnel: list[FunnelStep]
+    graph: Graph,
+    legs: list[Leg],
+    chain,
+    eligible: np.ndarray,
+    scalars,
+    funnel: list[FunnelStep],
+    missing: set[str] | None = None,
 ) -> Selection:
     """Every leg in order: candidates, local filter, join with the legs above, prefer."""
     selection: Selection | None = None
@@ -231,15 +237,23 @@ def select(
         clauses = graph.filters.get(stage, ())
         local, plan = plan_join(graph, clauses)
         positions, _ = run_filter(
-            graph, tuple(local), View(chain, {None: own}, len(own), scalars=scalars), stage, funnel
+            graph,
+            tuple(local),
+            View(chain, {None: own}, len(own), scalars=scalars, missing=missing),
+            stage,
+            funnel,
         )
         own = own[positions]
         if selection is None:
             selection = Selection({leg.name: own})
-            pair_view = View(chain, {None: own, leg.name: own}, len(own), scalars=scalars)
+            pair_view = View(
+                chain, {None: own, leg.name: own}, len(own), scalars=scalars, missing=missing
+            )
             groups = _group_codes(chain.column("underlying_code")[own], chain.column("expiry")[own])
         else:
-            parent_view = View(chain, dict(selection.rows), selection.n, scalars=scalars)
+            parent_view = View(
+                chain, dict(selection.rows), selection.n, scalars=scalars, missing=missing
+            )
             parent_pos, own_rows = join(graph, plan, selection, parent_view, own, chain)
             if plan.join_clauses:
                 label = " and ".join(c.label for c in plan.join_clauses)
@@ -254,7 +268,11 @@ def select(
                 {**{k: v[parent_pos] for k, v in selection.rows.items()}, leg.name: own_rows}
             )
             pair_view = View(
-                chain, {None: own_rows, **selection.rows}, selection.n, scalars=scalars
+                chain,
+                {None: own_rows, **selection.rows},
+                selection.n,
+                scalars=scalars,
+                missing=missing,
             )
             if plan.residual:
                 positions, _ = run_filter(graph, tuple(plan.residual), pair_view, stage, funnel)
@@ -265,6 +283,7 @@ def select(
                     {None: selection.rows[leg.name], **selection.rows},
                     selection.n,
                     scalars=scalars,
+                    missing=missing,
                 )
             groups = parent_pos
         if leg.prefer is not None and selection.n:

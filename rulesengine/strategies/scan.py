@@ -52,15 +52,22 @@ def legs_shapes(program: Program) -> list[LegShape]:
 
 
 def structure_view(
-    chain: Chain, program: Program, selection: Selection, scalars
+    chain: Chain, program: Program, selection: Selection, scalars, missing: set[str] | None = None
 ) -> tuple[View, Structures]:
     structures = Structures(chain, legs_shapes(program), selection.rows)
-    view = View(chain, dict(selection.rows), selection.n, structures, scalars, STRUCTURE_FIELDS)
+    view = View(
+        chain, dict(selection.rows), selection.n, structures, scalars, STRUCTURE_FIELDS, missing
+    )
     return view, structures
 
 
 def eligible_rows(
-    graph: Graph, program: Program, chain: Chain, scalars, funnel: list[FunnelStep]
+    graph: Graph,
+    program: Program,
+    chain: Chain,
+    scalars,
+    funnel: list[FunnelStep],
+    missing: set[str] | None = None,
 ) -> np.ndarray:
     """Chain rows whose underlying is in the universe and passes the underlying conditions."""
     rows = np.arange(len(chain))
@@ -81,7 +88,9 @@ def eligible_rows(
         codes = chain.column("underlying_code")[rows]
         unique_codes, first = np.unique(codes, return_index=True)
         representatives = rows[first]
-        view = View(chain, {None: representatives}, len(representatives), scalars=scalars)
+        view = View(
+            chain, {None: representatives}, len(representatives), scalars=scalars, missing=missing
+        )
         passed, _ = run_filter(graph, clauses, view, "underlying", funnel)
         rows = rows[np.isin(codes, unique_codes[passed])]
     return rows
@@ -98,17 +107,17 @@ def scan(
     empty = ScanResult(
         program.name, quote_date, Selection({}), None, np.zeros(0, int), np.zeros(0), funnel
     )
-    rows = eligible_rows(graph, program, chain, scalars, funnel)
+    missing: set[str] = set()  # shared by every view of this scan
+    rows = eligible_rows(graph, program, chain, scalars, funnel, missing)
     try:
-        selection = select(graph, program.legs, chain, rows, scalars, funnel)
+        selection = select(graph, program.legs, chain, rows, scalars, funnel, missing)
     except JoinTooLarge as error:
         empty.error = f"{error}: add an equality such as `expiry == <leg>.expiry`, or a `prefer`"
         return empty
-    view, structures = structure_view(chain, program, selection, scalars)
+    view, structures = structure_view(chain, program, selection, scalars, missing)
     positions, evaluator = run_filter(graph, graph.filters.get("entry", ()), view, "entry", funnel)
     rank = _rank(graph, evaluator, len(positions))
     order = np.lexsort((positions, -np.nan_to_num(rank, nan=-np.inf)))
-    missing = sorted(view.missing | evaluator.view.missing)
     return ScanResult(
         program.name,
         quote_date,
@@ -117,7 +126,7 @@ def scan(
         positions[order],
         rank[order],
         funnel,
-        missing,
+        sorted(missing),
     )
 
 

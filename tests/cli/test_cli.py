@@ -143,3 +143,9 @@ def test_examples_validate_against_the_schema():
     schema = json.loads((ROOT / "schema" / "rules.schema.json").read_text())
     for path in sorted((ROOT / "rules").glob("*.yaml")):
         jsonschema.validate(yaml.safe_load(path.read_text()), schema)
+
+
+def test_scan_says_why_an_indicator_rule_matches_nothing(capsys):
+    code, out, _ = run(capsys, "scan", "rules/spx_0dte_ema.yaml", "--date", "2011-01-07")
+    assert code == 0 and "(0 matched)" in out
+    assert "ema(close, 20) needs 20+ daily bars of SPX, has 5" in out

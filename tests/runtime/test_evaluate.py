@@ -51,4 +51,4 @@ def test_fields_a_chain_lacks_read_as_nan_and_are_reported():
     chain = synthetic_chain([100.0], [1], [0], ["A"])
     view = View.whole_chain(chain)
     assert np.isnan(view.field(None, "iv_rank")).all()
-    assert view.missing == {"iv_rank"}
+    assert view.missing == {"this data has no `iv_rank`"}

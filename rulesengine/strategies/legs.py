@@ -19,6 +19,7 @@ from rulesengine.runtime.evaluate import Evaluator, FunnelStep, run_filter
 from rulesengine.runtime.view import View
 
 MAX_PAIRS = 5_000_000
+_DENSE_ABOVE = 2**31
 _RANGE_OPS = {"lt", "le", "gt", "ge"}
 _FLIP = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le"}
 
@@ -111,9 +112,14 @@ def plan_join(graph: Graph, clauses: tuple[Clause, ...]) -> tuple[list[Clause], 
 
 def _codes(*columns: np.ndarray) -> tuple[np.ndarray, int]:
     """Factorise values jointly (rounded, so strike - 5 meets strike) into integer codes."""
-    values = np.concatenate([np.round(np.asarray(c, dtype=float), 6) for c in columns])
+    values = np.concatenate([_rounded(c) for c in columns])
     unique, inverse = np.unique(values, return_inverse=True)
     return inverse.astype(np.int64), len(unique)
+
+
+def _rounded(column: np.ndarray) -> np.ndarray:
+    column = np.asarray(column)
+    return column if column.dtype.kind in "iu" else np.round(column.astype(float), 6)
 
 
 def join(
@@ -134,10 +140,15 @@ def join(
     for column, node_id in plan.equal:
         target = np.broadcast_to(evaluator.value(node_id), (n_parents,))
         pairs_of.append((target, chain.column(column)[own_rows]))
+    key_range = 1  # keys are in [0, key_range)
     for target, own in pairs_of:
         codes, size = _codes(target, own)
         key_parent = key_parent * size + codes[:n_parents]
         key_own = key_own * size + codes[n_parents:]
+        key_range *= size
+        if key_range > _DENSE_ABOVE:  # re-densify before the next product could overflow int64
+            combined, key_range = _codes(key_parent, key_own)
+            key_parent, key_own = combined[:n_parents], combined[n_parents:]
     # Within one equality group, order own rows by the range column (rank 0 when there is none).
     if plan.range_column is not None:
         own_values = chain.column(plan.range_column)[own_rows]

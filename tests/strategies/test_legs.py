@@ -115,3 +115,16 @@ def test_legs_are_declared_in_order():
     ).program
     assert [type(leg) for leg in program.legs] == [Leg, Leg]
     assert program.legs[1].depends_on == ("short",)
+
+
+def test_join_keys_stay_correct_when_re_densified(monkeypatch):
+    import rulesengine.strategies.legs as legs
+
+    data = [(k, e, 0, u) for k in (90, 95, 100) for e in (1, 2) for u in ("A", "B")]
+    chain = synthetic_chain(*zip(*data, strict=True))
+    condition, strikes_match = JOINS["equality"]
+    text = f"strategy: t\nlegs:\n  short: put\n  long: put where {condition}\n" + STOP
+    expected = selection_pairs(text, chain)
+    monkeypatch.setattr(legs, "_DENSE_ABOVE", 1)  # re-densify after every key column
+    assert selection_pairs(text, chain) == expected
+    assert len(expected) == 8  # 2 strike pairs x 2 expiries x 2 underlyings

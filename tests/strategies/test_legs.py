@@ -122,7 +122,7 @@ def test_join_keys_stay_correct_when_re_densified(monkeypatch):
 
     data = [(k, e, 0, u) for k in (90, 95, 100) for e in (1, 2) for u in ("A", "B")]
     chain = synthetic_chain(*zip(*data, strict=True))
-    condition, strikes_match = JOINS["equality"]
+    condition = JOINS["equality"][0]
     text = f"strategy: t\nlegs:\n  short: put\n  long: put where {condition}\n" + STOP
     expected = selection_pairs(text, chain)
     monkeypatch.setattr(legs, "_DENSE_ABOVE", 1)  # re-densify after every key column

@@ -19,7 +19,24 @@ import numpy as np
 from rulesengine.data.chain import COLUMNS, Bars, Chain, enum_code, to_seconds
 
 HEADER = ("symbol", "exchange", "company_name", "date", "stock_price_close", "option_symbol")
-AM_SETTLED_ROOTS = {"SPX"}  # the AM-settled SPX monthlies; SPXW and SPXPM settle on the close
+AM_SETTLED_ROOTS = {"SPX"}
+
+# normalised column: (vendor column, scale). Vega and rho come per 1.00 of vol or rate.
+NUMBERS = {
+    "bid": ("bid", 1.0),
+    "ask": ("ask", 1.0),
+    "last": ("mean_price", 1.0),  # no last trade in this format: the mid stands in
+    "volume": ("volume", 1.0),
+    "open_interest": ("open_interest", 1.0),
+    "iv": ("iv", 1.0),
+    "delta": ("delta", 1.0),
+    "gamma": ("gamma", 1.0),
+    "theta": ("theta", 1.0),
+    "vega": ("vega", 0.01),
+    "rho": ("rho", 0.01),
+    "underlying_price": ("stock_price_close", 1.0),
+    "forward": ("forward_price", 1.0),
+}  # the AM-settled SPX monthlies; SPXW and SPXPM settle on the close
 
 
 def looks_like(header: list[str]) -> bool:
@@ -62,19 +79,8 @@ def load(path: Path) -> Chain:
         out["strike"].append(float(row["strike"]))
         out["expiry"].append(_date(row["option_expiration"]))
         out["quote_date"].append(_date(row["date"]))
-        out["bid"].append(_number(row["bid"]))
-        out["ask"].append(_number(row["ask"]))
-        out["last"].append(_number(row["mean_price"]))
-        out["volume"].append(_number(row["volume"]))
-        out["open_interest"].append(_number(row["open_interest"]))
-        out["iv"].append(_number(row["iv"]))
-        out["delta"].append(_number(row["delta"]))
-        out["gamma"].append(_number(row["gamma"]))
-        out["theta"].append(_number(row["theta"]))
-        out["vega"].append(_number(row["vega"]) / 100.0)
-        out["rho"].append(_number(row["rho"]) / 100.0)
-        out["underlying_price"].append(_number(row["stock_price_close"]))
-        out["forward"].append(_number(row["forward_price"]))
+        for column, (vendor, scale) in NUMBERS.items():
+            out[column].append(_number(row[vendor]) * scale)
         out["interpolated"].append(row["isinterpolated"].strip() == "*")
         out["multiplier"].append(100.0)
         out["quote_age"].append(0.0)  # end-of-day quotes are as of the close they describe

@@ -28,6 +28,7 @@ lint: $(STAMP)
 bench: $(STAMP)  ## benchmarks: figures go to the README, never asserted in tests
 	$(BIN)/python bench/scan.py
 	$(BIN)/python bench/lint.py
+	$(BIN)/python bench/analytics.py
 
 schema: $(STAMP)  ## regenerate the committed JSON Schema and names reference
 	$(BIN)/rules schema --output schema/rules.schema.json

@@ -1,0 +1,48 @@
+"""Analytics benchmarks, single thread, N = 1M contracts. Figures go to the README.
+
+analytics greeks N=1000000 ms=<x>
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from rulesengine.analytics.bsm import bsm_greeks
+
+N = 1_000_000
+
+
+def median_ms(fn, repeat: int = 7) -> float:
+    fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def chain_inputs(seed: int = 3):
+    rng = np.random.default_rng(seed)
+    spot = np.full(N, 100.0)
+    strike = spot * np.exp(rng.normal(0, 0.2, N))
+    years = rng.uniform(1 / 365, 2.0, N)
+    vol = rng.uniform(0.08, 0.9, N)
+    is_call = rng.random(N) < 0.5
+    return spot, strike, years, vol, np.full(N, 0.03), np.full(N, 0.01), is_call
+
+
+def main() -> None:
+    s, k, t, v, r, q, call = chain_inputs()
+    print(f"analytics greeks N={N} ms={median_ms(lambda: bsm_greeks(s, k, t, v, r, q, call)):.0f}")
+
+
+if __name__ == "__main__":
+    main()

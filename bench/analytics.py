@@ -14,7 +14,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rulesengine.analytics.bsm import bsm_greeks
+from rulesengine.analytics.bsm import bsm_greeks, bsm_price
+from rulesengine.analytics.iv import IVReason, implied_vol_bsm
 
 N = 1_000_000
 
@@ -42,6 +43,12 @@ def chain_inputs(seed: int = 3):
 def main() -> None:
     s, k, t, v, r, q, call = chain_inputs()
     print(f"analytics greeks N={N} ms={median_ms(lambda: bsm_greeks(s, k, t, v, r, q, call)):.0f}")
+    price = bsm_price(s, k, t, v, r, q, call)
+    result = implied_vol_bsm(price, s, k, t, r, q, call)
+    well = (result.reason == IVReason.OK) & (result.uncertainty <= 1e-10)
+    max_err = float(np.max(np.abs(result.vol[well] - v[well])))
+    ms = median_ms(lambda: implied_vol_bsm(price, s, k, t, r, q, call), repeat=3)
+    print(f"analytics iv N={N} ms={ms:.0f} max_err={max_err:.1e} well_posed={well.mean():.4f}")
 
 
 if __name__ == "__main__":

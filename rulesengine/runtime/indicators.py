@@ -1,51 +1,24 @@
-"""Indicators over each underlying's daily bars, evaluated per row of a view."""
+"""DSL indicator calls: each underlying's daily bars through analytics.indicators, per view row."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from rulesengine.analytics import indicators as ind
 from rulesengine.runtime.view import View
 
 
-def sma(values: np.ndarray, n: int) -> float:
-    return float(np.mean(values[-n:])) if len(values) >= n else np.nan
+def _last(series: np.ndarray) -> float:
+    return float(series[-1]) if len(series) else np.nan
 
 
-def ema(values: np.ndarray, n: int) -> float:
-    """Exponential moving average seeded with the SMA of the first n bars."""
-    if len(values) < n:
-        return np.nan
-    alpha = 2.0 / (n + 1.0)
-    level = float(np.mean(values[:n]))
-    for value in values[n:]:
-        level += alpha * (float(value) - level)
-    return level
-
-
-def rsi(values: np.ndarray, n: int) -> float:
-    """Wilder's RSI: smoothed average gain over smoothed average loss, 0-100."""
-    if len(values) <= n:
-        return np.nan
-    change = np.diff(values)
-    gain, loss = np.clip(change, 0, None), np.clip(-change, 0, None)
-    avg_gain, avg_loss = gain[:n].mean(), loss[:n].mean()
-    for g, lo in zip(gain[n:], loss[n:], strict=True):
-        avg_gain = (avg_gain * (n - 1) + g) / n
-        avg_loss = (avg_loss * (n - 1) + lo) / n
-    if avg_loss == 0:
-        return 100.0
-    return float(100.0 - 100.0 / (1.0 + avg_gain / avg_loss))
-
-
-def hv(values: np.ndarray, n: int) -> float:
-    """Annualised close-to-close volatility over n returns (252 sessions a year)."""
-    if len(values) <= n:
-        return np.nan
-    returns = np.diff(np.log(values[-(n + 1) :]))
-    return float(np.std(returns, ddof=1) * np.sqrt(252.0))
-
-
-INDICATORS = {"sma": sma, "ema": ema, "rsi": rsi, "hv": hv}
+# DSL function -> its value on the latest bar of one underlying's history
+INDICATORS = {
+    "sma": lambda values, n: _last(ind.sma(values, n)),
+    "ema": lambda values, n: _last(ind.ema(values, n)),
+    "rsi": lambda values, n: _last(ind.rsi(values, n)),
+    "hv": lambda values, n: _last(ind.hv_close(values, n)),
+}
 _SERIES_ATTR = {
     "close": "close",
     "open": "open",

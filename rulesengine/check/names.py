@@ -94,6 +94,14 @@ FIELDS: tuple[Field, ...] = (
     Field("extrinsic", C, MONEY, "$/share", "mid - intrinsic"),
     Field("interpolated", C, BOOL, "", "the data vendor interpolated this row's IV and greeks"),
     Field("multiplier", C, NUMBER, "shares", "shares per contract (100)", (0, INF)),
+    Field(
+        "prob_touch",
+        C,
+        PERCENT,
+        "",
+        "probability the price touches the strike before expiry (contract IV)",
+        (0, 1),
+    ),
     # ---------------------------------------------------------------- underlying
     Field("price", U, MONEY, "$", "underlying price", (0, INF)),
     Field("close", U, MONEY, "$", "last daily close (a series inside sma/ema)", (0, INF)),
@@ -110,6 +118,9 @@ FIELDS: tuple[Field, ...] = (
         (0, INF),
     ),
     Field("atm_iv", U, PERCENT, "", "at-the-money IV of the expiry nearest 30 days", (0, INF)),
+    Field(
+        "expected_move", U, MONEY, "$", "ATM straddle price of the expiry nearest 30 days", (0, INF)
+    ),
     Field(
         "iv_rank", U, PERCENT, "", "IV rank over the last 252 sessions (needs IV history)", (0, 1)
     ),

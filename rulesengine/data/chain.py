@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
+from rulesengine.analytics.probability import prob_touch
 from rulesengine.check.names import ENUMS
 
 EPOCH = date(1970, 1, 1)
@@ -171,14 +172,14 @@ def _change_pct(c: Chain) -> np.ndarray:
     )
 
 
-def _atm_iv(c: Chain) -> np.ndarray:
-    """IV at the strike nearest the forward, in the expiry nearest 30 days, per underlying."""
+def _atm_rows(c: Chain) -> dict[int, np.ndarray]:
+    """Per underlying code: the rows at the strike nearest the forward, in the expiry nearest
+    30 days (the at-the-money pair a trader would quote)."""
     cols = c.columns
-    codes = c.column("underlying_code")
-    out = np.full(len(c), np.nan)
-    dte = c.column("dte")
+    codes, dte = c.column("underlying_code"), c.column("dte")
+    out = {}
     for code in np.unique(codes):
-        rows = np.flatnonzero((codes == code) & np.isfinite(cols["iv"]))
+        rows = np.flatnonzero((codes == code) & np.isfinite(cols["bid"]) & (cols["ask"] > 0))
         if not len(rows):
             continue
         target = rows[np.abs(dte[rows] - 30) == np.min(np.abs(dte[rows] - 30))]
@@ -188,9 +189,40 @@ def _atm_iv(c: Chain) -> np.ndarray:
             cols["underlying_price"][target],
         )
         distance = np.abs(cols["strike"][target] - anchor)
-        nearest = target[distance == distance.min()]
-        out[codes == code] = float(np.mean(cols["iv"][nearest]))
+        out[int(code)] = target[distance == distance.min()]
     return out
+
+
+def _atm_iv(c: Chain) -> np.ndarray:
+    """Mean IV of the at-the-money pair, per underlying."""
+    codes, iv = c.column("underlying_code"), c.columns["iv"]
+    out = np.full(len(c), np.nan)
+    for code, rows in _atm_rows(c).items():
+        known = iv[rows][np.isfinite(iv[rows])]
+        if len(known):
+            out[codes == code] = float(np.mean(known))
+    return out
+
+
+def _expected_move(c: Chain) -> np.ndarray:
+    """The ATM straddle's price (call mid + put mid) per underlying."""
+    codes = c.column("underlying_code")
+    out = np.full(len(c), np.nan)
+    mid, kind = c.column("mid"), c.columns["type"]
+    for code, rows in _atm_rows(c).items():
+        calls, puts = rows[kind[rows] == 1], rows[kind[rows] == 0]
+        if len(calls) and len(puts):
+            out[codes == code] = float(mid[calls[0]] + mid[puts[0]])
+    return out
+
+
+def _prob_touch(c: Chain) -> np.ndarray:
+    cols = c.columns
+    years = np.maximum(c.column("dte"), 0.25) / 365.0  # an expiring contract has ~a quarter day
+    with np.errstate(all="ignore"):
+        carry = np.log(cols["forward"] / cols["underlying_price"]) / years
+    carry = np.where(np.isfinite(carry), carry, 0.0)
+    return prob_touch(cols["underlying_price"], cols["strike"], cols["iv"], years, carry)
 
 
 DERIVED: dict[str, Callable[[Chain], np.ndarray]] = {
@@ -214,4 +246,6 @@ DERIVED: dict[str, Callable[[Chain], np.ndarray]] = {
     "volume_underlying": _last("volume"),
     "change_pct": _change_pct,
     "atm_iv": _atm_iv,
+    "expected_move": _expected_move,
+    "prob_touch": _prob_touch,
 }

@@ -66,3 +66,30 @@ def test_unreadable_chain_files_get_a_clear_error(tmp_path):
     odd.write_text("a,b\n1,2\n")
     with pytest.raises(ChainFileError, match="unrecognised chain format"):
         load_chain(odd)
+
+
+def test_expected_move_and_prob_touch_fields(spx_day):
+    col = spx_day.column
+    # the expiry nearest 30 days on 2011-01-03 is 2011-01-21 (18 days); ATM strike 1270
+    call = int(np.flatnonzero(col("symbol") == "SPX   110122C01270000")[0])
+    put = int(np.flatnonzero(col("symbol") == "SPX   110122P01270000")[0])
+    assert col("expected_move")[0] == pytest.approx(col("mid")[call] + col("mid")[put])
+    row = int(np.flatnonzero(col("symbol") == "SPX   110219P01200000")[0])
+    touch = col("prob_touch")[row]
+    assert 1.8 * abs(col("delta")[row]) < touch < 2.4 * abs(col("delta")[row])  # ~ twice delta
+
+
+def test_rules_can_use_the_new_fields(spx_day):
+    from rulesengine.check.checker import check_text
+    from rulesengine.compile import compile_program
+    from rulesengine.strategies.scan import scan
+
+    text = (
+        "strategy: t\nunderlying:\n  - expected_move > $10\nlegs:\n"
+        "  short: put where dte between 30 and 60 and prob_touch <= 45% and bid > 0\n"
+        "exit:\n  stop: pnl <= -$100\n"
+    )
+    program = check_text(text).program
+    result = scan(program, compile_program(program), spx_day)
+    touches = spx_day.column("prob_touch")[result.selection.rows["short"][result.order]]
+    assert len(result) > 0 and (touches <= 0.45).all()

@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)  ## scan every example rule over the bundled real SPX week (paper, no orders yet)
 	$(BIN)/rules lint rules/
-	$(BIN)/rules scan rules/ --date all --limit 3
+	$(BIN)/rules scan rules/ --date all --limit 3 --bars SPX=arch:sp500
 
 test: $(STAMP)  ## ruff, the example rules, and the whole test suite
 	$(BIN)/ruff check rulesengine tests bench

@@ -36,6 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="account/market value, e.g. net_liq=250000",
     )
+    scan.add_argument(
+        "--bars",
+        action="append",
+        metavar="SYMBOL=SOURCE",
+        help="daily bar history for an underlying: arch:sp500, bokeh:AAPL or a CSV path",
+    )
     scan.add_argument("--width", type=int, help=argparse.SUPPRESS)
 
     graph = sub.add_parser("graph", help="print the evaluation graph a rule file compiles to")

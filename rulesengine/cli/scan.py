@@ -12,6 +12,7 @@ from rich.table import Table
 from rulesengine.cli.lint import lint_paths, print_text
 from rulesengine.cli.paths import bundled_chain
 from rulesengine.compile import compile_program
+from rulesengine.data.bars import BarsError, load_bars
 from rulesengine.data.chain import Chain
 from rulesengine.data.formats import ChainFileError, load_chain
 from rulesengine.strategies.explain import ExplainError, explain
@@ -59,9 +60,16 @@ def run(args) -> int:
         return 1
     try:
         chain = load_chain(args.chain or bundled_chain())
+        for item in args.bars or ():
+            symbol, _, source = item.partition("=")
+            if not symbol or not source:
+                raise UsageError(
+                    f"--bars {item}: expected SYMBOL=SOURCE, e.g. --bars SPX=arch:sp500"
+                )
+            chain.bars[symbol.strip()] = load_bars(source.strip())
         days = snapshots(chain, args.date)
         scalars = parse_sets(args.set)
-    except (ChainFileError, UsageError) as error:
+    except (ChainFileError, UsageError, BarsError) as error:
         print(f"rules scan: {error}", file=sys.stderr)
         return 2
     programs = [r.program for r in results if r.program.kind == "strategy"]

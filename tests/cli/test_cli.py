@@ -149,3 +149,25 @@ def test_scan_says_why_an_indicator_rule_matches_nothing(capsys):
     code, out, _ = run(capsys, "scan", "rules/spx_0dte_ema.yaml", "--date", "2011-01-07")
     assert code == 0 and "(0 matched)" in out
     assert "ema(close, 20) needs 20+ daily bars of SPX, has 5" in out
+
+
+def test_scan_with_bar_history(capsys):
+    code, out, _ = run(
+        capsys,
+        "scan",
+        "rules/spx_0dte_ema.yaml",
+        "--date",
+        "2011-01-07",
+        "--bars",
+        "SPX=arch:sp500",
+        "--format",
+        "json",
+    )
+    (record,) = json.loads(out)
+    trend = next(step for step in record["funnel"] if step["stage"] == "underlying")
+    assert code == 0 and (trend["in"], trend["out"]) == (1, 1)  # 20 days of real history now
+    assert not record["missing_data"]
+    code, _, err = run(capsys, "scan", "rules/spx_0dte_ema.yaml", "--bars", "SPX")
+    assert code == 2 and "SYMBOL=SOURCE" in err
+    code, _, err = run(capsys, "scan", "rules/spx_0dte_ema.yaml", "--bars", "SPX=arch:dax")
+    assert code == 2 and "unknown arch data set" in err

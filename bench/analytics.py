@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from rulesengine.analytics import indicators as ind
 from rulesengine.analytics.bsm import bsm_greeks, bsm_price
 from rulesengine.analytics.iv import IVReason, implied_vol_bsm
+from rulesengine.data.synthetic import synthetic_market
 
 N = 1_000_000
 
@@ -51,6 +52,9 @@ def main() -> None:
     ms = median_ms(lambda: implied_vol_bsm(price, s, k, t, r, q, call), repeat=3)
     print(f"analytics iv N={N} ms={ms:.0f} max_err={max_err:.1e} well_posed={well.mean():.4f}")
     indicators_benchmark()
+    contracts = len(synthetic_market(500, 2000))
+    ms = median_ms(lambda: synthetic_market(500, 2000), repeat=3)
+    print(f"analytics synthetic contracts={contracts} underlyings=500 ms={ms:.0f}")
 
 
 def indicator_set(high, low, close, volume) -> None:

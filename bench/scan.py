@@ -19,10 +19,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.market import synthetic_chain  # noqa: E402
 from rulesengine.check.checker import check_file, check_text  # noqa: E402
 from rulesengine.compile import compile_program  # noqa: E402
 from rulesengine.data.formats import load_chain  # noqa: E402
+from rulesengine.data.synthetic import synthetic_market  # noqa: E402
 from rulesengine.runtime.evaluate import run_filter  # noqa: E402
 from rulesengine.runtime.view import View  # noqa: E402
 from rulesengine.strategies.scan import scan  # noqa: E402
@@ -67,7 +67,7 @@ def filter_benchmark() -> None:
     graph = compile_program(program)
     clauses = graph.filters["leg:short"]
     for n_under in (50, 500):
-        chain = synthetic_chain(n_under, 2000)
+        chain = synthetic_market(n_under, 2000)
         n = len(chain)
 
         def engine(chain=chain):
@@ -106,7 +106,7 @@ def spx_benchmark() -> None:
 
 
 def scale_benchmark() -> None:
-    chain = synthetic_chain(500, 2000)
+    chain = synthetic_market(500, 2000)
     program = check_file(ROOT / "rules" / "bull_put_spread.yaml").program
     program.universe = ()
     graph = compile_program(program)

@@ -1,0 +1,242 @@
+"""Synthetic option chains: an arbitrage-free SSVI surface over a price path, with bid/ask,
+open interest and volume modelled on the real SPX week. Deterministic by seed.
+
+Quotes are Black-Scholes values at the surface's vol (so the mids carry no static arbitrage),
+widened into a bid/ask by a spread model and rounded to SPX ticks. The quote model's
+coefficients are least-squares fits on the bundled SPX file (non-interpolated rows; see
+`tests/data/test_synthetic.py`, which refits them):
+    ln(spread)       = -1.0228 + 0.4408 ln(mid) - 0.6011 |delta| + 0.1213 ln(dte + 1) + N(0, 0.437)
+    ln(OI + 1)       =  7.608 + 7.8681 |delta| - 12.0839 delta^2 - 0.5254 ln(dte + 1) + N(0, 3.456)
+    P(traded today)  =  0.7905 + 1.5106 |delta| - 1.8091 delta^2 - 0.1219 ln(dte + 1)
+    ln(volume | > 0) =  5.8886 + 6.6755 |delta| - 9.5222 delta^2 - 0.3566 ln(dte + 1) + N(0, 2.484)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+
+from rulesengine.analytics.bsm import bsm_greeks
+from rulesengine.analytics.ssvi import SSVI
+from rulesengine.data.chain import COLUMNS, Bars, Chain, from_seconds, to_seconds
+
+
+@dataclass(frozen=True)
+class QuoteModel:
+    spread: tuple[float, ...] = (-1.0228, 0.4408, -0.6011, 0.1213)
+    spread_noise: float = 0.437
+    open_interest: tuple[float, ...] = (7.608, 7.8681, -12.0839, -0.5254)
+    open_interest_noise: float = 3.456
+    traded: tuple[float, ...] = (0.7905, 1.5106, -1.8091, -0.1219)
+    volume: tuple[float, ...] = (5.8886, 6.6755, -9.5222, -0.3566)
+    volume_noise: float = 2.484
+
+
+def _third_friday(year: int, month: int) -> date:
+    first = date(year, month, 1)
+    return first + timedelta(days=(4 - first.weekday()) % 7 + 14)
+
+
+def expiries(day: date) -> list[date]:
+    """Listed expiries seen from `day`: Fridays for 8 weeks, monthlies for a year, quarterlies
+    (Mar, Jun, Sep, Dec) for two years."""
+    out = {day + timedelta(days=(4 - day.weekday()) % 7 + 7 * w) for w in range(8)}
+    for months in range(25):
+        month = (day.month - 1 + months) % 12 + 1
+        year = day.year + (day.month - 1 + months) // 12
+        if months <= 12 or month % 3 == 0:
+            out.add(_third_friday(year, month))
+    return sorted(e for e in out if e >= day)
+
+
+def _nice_step(raw: np.ndarray) -> np.ndarray:
+    """The largest of 1, 2.5, 5 x 10^n not above `raw` (strike increments)."""
+    power = 10.0 ** np.floor(np.log10(raw))
+    mantissa = raw / power
+    return power * np.where(mantissa >= 5, 5.0, np.where(mantissa >= 2.5, 2.5, 1.0))
+
+
+def _tick(price: np.ndarray, up: bool) -> np.ndarray:
+    """Round to SPX ticks: 0.05 below $3, 0.10 above."""
+    tick = np.where(price < 3.0, 0.05, 0.10)
+    steps = price / tick
+    return (np.ceil(steps - 1e-9) if up else np.floor(steps + 1e-9)) * tick
+
+
+def synthetic_chain(
+    day: date,
+    spots,
+    surfaces: list[SSVI],
+    symbols: list[str],
+    seed: int = 0,
+    contracts_per: int = 2000,
+    rate: float = 0.0,
+    model: QuoteModel = QuoteModel(),
+) -> Chain:
+    """One quote date for several underlyings: `contracts_per` contracts each."""
+    spots = np.asarray(spots, dtype=float)
+    rng = np.random.default_rng([seed, day.toordinal()])
+    listed = expiries(day)
+    n_u, n_e = len(spots), len(listed)
+    n_k = max(contracts_per // (2 * n_e), 2)
+    years = np.array([max((e - day).days, 0.25) / 365.0 for e in listed])
+    atm = np.array([[float(s.implied_vol(0.0, t)) for t in years] for s in surfaces])  # (U, E)
+    forward = spots[:, None] * np.exp(rate * years)[None, :]
+    # strikes evenly spaced from F e^(-w) to F e^(w), w = 4 standard deviations (at least 10%)
+    width = np.maximum(0.1, 4.0 * atm * np.sqrt(years)[None, :])
+    low, high = forward * np.exp(-width), forward * np.exp(width)
+    step = _nice_step((high - low) / (n_k - 1))
+    grid = np.linspace(0.0, 1.0, n_k)
+    raw = low[..., None] + grid * (high - low)[..., None]
+    strikes = np.maximum(np.round(raw / step[..., None]), 1.0) * step[..., None]  # (U, E, K)
+    shape = (n_u, n_e, n_k, 2)
+    k = np.broadcast_to(strikes[..., None], shape)
+    t = np.broadcast_to(years[None, :, None, None], shape)
+    f = np.broadcast_to(forward[:, :, None, None], shape)
+    log_moneyness = np.log(k / f)
+    vol = np.empty(shape)
+    for u, surface in enumerate(surfaces):
+        vol[u] = surface.implied_vol(log_moneyness[u], t[u])
+    is_call = np.broadcast_to(np.array([True, False]), shape)
+    s = np.broadcast_to(spots[:, None, None, None], shape)
+    g = bsm_greeks(s, k, t, vol, rate, 0.0, is_call)
+    flat = lambda a: np.ascontiguousarray(np.broadcast_to(a, shape)).reshape(-1)  # noqa: E731
+    mid, delta = flat(g.price), flat(g.delta)
+    dte = flat(np.round(t * 365.0))
+    quotes = _quotes(rng, np.maximum(mid, 0.0), np.abs(delta), dte, model)
+    n = mid.size
+    expiry_seconds = np.array([to_seconds(e) for e in listed])
+    names = np.array(symbols, dtype="U8")
+    columns = {
+        "underlying_symbol": flat(names[:, None, None, None]).astype("U8"),
+        "root": flat(names[:, None, None, None]).astype("U8"),
+        "type": flat(is_call).astype("i1"),
+        "style": np.zeros(n, dtype="i1"),
+        "settlement": np.ones(n, dtype="i1"),
+        "strike": flat(k),
+        "expiry": flat(expiry_seconds[None, :, None, None]),
+        "quote_date": np.full(n, to_seconds(day)),
+        "last": mid,
+        "iv": flat(vol),
+        "delta": delta,
+        "gamma": flat(g.gamma),
+        "theta": flat(g.theta),
+        "vega": flat(g.vega),
+        "rho": flat(g.rho),
+        "underlying_price": flat(s),
+        "forward": flat(f),
+        "interpolated": np.zeros(n, dtype=bool),
+        "multiplier": np.full(n, 100.0),
+        "quote_age": np.zeros(n),
+        **quotes,
+    }
+    columns["symbol"] = _occ_symbols(columns)
+    return Chain(
+        {
+            name: np.asarray(columns[name], dtype=COLUMNS[name] if COLUMNS[name] != "U" else None)
+            for name in COLUMNS
+        },
+        source=f"synthetic SSVI (seed {seed})",
+    )
+
+
+def _quotes(rng, mid, abs_delta, dte, model: QuoteModel) -> dict[str, np.ndarray]:
+    log_dte = np.log(dte + 1.0)
+    with np.errstate(divide="ignore"):
+        c = model.spread
+        spread = np.exp(
+            c[0]
+            + c[1] * np.log(np.maximum(mid, 0.01))
+            + c[2] * abs_delta
+            + c[3] * log_dte
+            + model.spread_noise * rng.standard_normal(mid.size)
+        )
+    bid = np.maximum(_tick(mid - spread / 2.0, up=False), 0.0)
+    ask = np.maximum(_tick(mid + spread / 2.0, up=True), bid + 0.05)
+    o = model.open_interest
+    oi = (
+        np.exp(
+            o[0]
+            + o[1] * abs_delta
+            + o[2] * abs_delta**2
+            + o[3] * log_dte
+            + model.open_interest_noise * rng.standard_normal(mid.size)
+        )
+        - 1.0
+    )
+    p = model.traded
+    traded = rng.random(mid.size) < np.clip(
+        p[0] + p[1] * abs_delta + p[2] * abs_delta**2 + p[3] * log_dte, 0.01, 0.99
+    )
+    v = model.volume
+    volume = np.exp(
+        v[0]
+        + v[1] * abs_delta
+        + v[2] * abs_delta**2
+        + v[3] * log_dte
+        + model.volume_noise * rng.standard_normal(mid.size)
+    )
+    return {
+        "bid": np.round(bid, 2),
+        "ask": np.round(ask, 2),
+        "open_interest": np.maximum(np.round(oi), 0.0),
+        "volume": np.where(traded, np.maximum(np.round(volume), 1.0), 0.0),
+    }
+
+
+def _occ_symbols(columns: dict) -> np.ndarray:
+    """OCC-style symbols: root padded to 6, YYMMDD, C/P, strike x 1000 in 8 digits."""
+    roots = np.char.ljust(columns["root"].astype(str), 6)
+    days = np.array(
+        [from_seconds(float(s)).strftime("%y%m%d") for s in np.unique(columns["expiry"])]
+    )
+    day_text = days[np.searchsorted(np.unique(columns["expiry"]), columns["expiry"])]
+    kind = np.where(columns["type"] == 1, "C", "P")
+    strikes = np.char.zfill(np.round(columns["strike"] * 1000).astype(np.int64).astype(str), 8)
+    return np.char.add(np.char.add(np.char.add(roots, day_text), kind), strikes)
+
+
+def synthetic_market(
+    underlyings: int, contracts_per: int = 2000, day: date = date(2024, 1, 2), seed: int = 0
+) -> Chain:
+    """Many underlyings on one day: random prices and vol levels around the SPX-fitted surface."""
+    rng = np.random.default_rng([seed, 1])
+    spots = rng.uniform(20.0, 500.0, underlyings).round(2)
+    levels = rng.uniform(0.12, 0.60, underlyings)
+    surfaces = [SSVI().anchored(float(v)) for v in levels]
+    symbols = [f"S{i:04d}" for i in range(underlyings)]
+    return synthetic_chain(day, spots, surfaces, symbols, seed, contracts_per)
+
+
+def synthetic_history(
+    bars: Bars,
+    symbol: str,
+    start: date,
+    end: date,
+    seed: int = 0,
+    vix: Bars | None = None,
+    contracts_per: int = 2000,
+    surface: SSVI = SSVI(),  # noqa: B008 - frozen, used as a constant
+) -> Chain:
+    """Daily chains over a real price path, the ATM level anchored to the VIX where it has a
+    close that day (the SPX-fitted surface elsewhere). Bars are attached for indicators."""
+    days = [
+        (d, c)
+        for d, c in zip(bars.dates, bars.close, strict=True)
+        if to_seconds(start) <= d <= to_seconds(end) and np.isfinite(c)
+    ]
+    chains = []
+    for seconds, close in days:
+        day = from_seconds(float(seconds))
+        level = surface
+        if vix is not None:
+            at = np.searchsorted(vix.dates, seconds)
+            if at < len(vix.dates) and vix.dates[at] == seconds and np.isfinite(vix.close[at]):
+                level = surface.anchored(float(vix.close[at]) / 100.0)
+        chains.append(synthetic_chain(day, [close], [level], [symbol], seed, contracts_per).columns)
+    if not chains:
+        raise ValueError(f"no bars of {symbol} between {start} and {end}")
+    columns = {name: np.concatenate([c[name] for c in chains]) for name in COLUMNS}
+    return Chain(columns, {symbol: bars}, source=f"synthetic SSVI over {symbol} (seed {seed})")

@@ -1,0 +1,127 @@
+"""The synthetic market: deterministic, arbitrage-free mids, quotes shaped like the real SPX."""
+
+from datetime import date
+
+import numpy as np
+import pytest
+
+from rulesengine.analytics.ssvi import SSVI
+from rulesengine.data.chain import to_seconds
+from rulesengine.data.synthetic import (
+    QuoteModel,
+    expiries,
+    synthetic_chain,
+    synthetic_history,
+    synthetic_market,
+)
+
+DAY = date(2011, 1, 3)
+
+
+@pytest.fixture(scope="module")
+def spx_like():
+    return synthetic_chain(DAY, [1271.87], [SSVI()], ["SPX"], seed=7)
+
+
+def test_deterministic_by_seed():
+    a = synthetic_market(3, 400, seed=5)
+    b = synthetic_market(3, 400, seed=5)
+    c = synthetic_market(3, 400, seed=6)
+    for name in ("bid", "ask", "open_interest", "volume", "strike", "symbol"):
+        assert np.array_equal(a.column(name), b.column(name))
+    assert not np.array_equal(a.column("bid"), c.column("bid"))
+
+
+def test_listed_expiries():
+    listed = expiries(DAY)
+    assert listed[0] == date(2011, 1, 7) and all(e.weekday() == 4 for e in listed)
+    assert date(2011, 1, 21) in listed and date(2012, 12, 21) in listed  # monthly, quarterly
+    assert len(listed) == len(set(listed))
+
+
+def test_model_mids_are_free_of_static_arbitrage(spx_like):
+    col = spx_like.column
+    calls = col("type") == 1
+    for expiry in np.unique(col("expiry")):
+        rows = np.flatnonzero(calls & (col("expiry") == expiry))
+        rows = rows[np.argsort(col("strike")[rows])]
+        price, strike = col("last")[rows], col("strike")[rows]
+        slope = np.diff(price) / np.diff(strike)
+        assert (slope <= 1e-9).all() and (slope >= -1 - 1e-9).all()  # decreasing, bounded
+        assert (np.diff(slope) >= -1e-9).all()  # convex: no butterfly arbitrage
+    atm = np.flatnonzero(calls & (np.abs(col("strike") - 1270) < 1e-9))
+    by_expiry = col("last")[atm[np.argsort(col("expiry")[atm])]]
+    assert (np.diff(by_expiry) > 0).all()  # no calendar arbitrage at the money
+
+
+def test_quotes_are_sane(spx_like):
+    col = spx_like.column
+    assert (col("bid") >= 0).all() and (col("ask") > col("bid")).all()
+    assert (col("bid") <= col("last") + 1e-9).all() and (col("ask") >= col("last") - 1e-9).all()
+    cents = np.round(col("ask") * 100)
+    assert (np.abs(col("ask") * 100 - cents) < 1e-6).all() and (cents % 5 == 0).all()
+    assert 1900 <= len(spx_like) <= 2000
+    assert spx_like.source == "synthetic SSVI (seed 7)"
+
+
+def test_quote_statistics_resemble_the_real_spx_week(spx, spx_like):
+    real = spx.on(DAY)
+    for chain_ in (real, spx_like):
+        assert 0.15 < (chain_.column("volume") > 0).mean() < 0.35  # 24% traded in the real week
+
+    def median_spread(c, low, high):
+        d = np.abs(c.column("delta"))
+        rows = (d >= low) & (d < high) & (c.column("bid") > 0)
+        return np.median(c.column("spread")[rows])
+
+    for low, high in ((0.05, 0.2), (0.2, 0.5), (0.5, 0.8)):
+        ratio = median_spread(spx_like, low, high) / median_spread(real, low, high)
+        assert 0.5 < ratio < 2.0, (low, high, ratio)
+
+
+def test_the_quote_model_is_the_least_squares_fit_of_the_real_week(spx):
+    col = spx.column
+    rows = ~col("interpolated") & (col("bid") > 0) & np.isfinite(col("delta"))
+    x = np.column_stack(
+        [
+            np.ones(rows.sum()),
+            np.log(col("mid")[rows]),
+            np.abs(col("delta")[rows]),
+            np.log(col("dte")[rows] + 1),
+        ]
+    )
+    fit, *_ = np.linalg.lstsq(x, np.log(col("spread")[rows]), rcond=None)
+    np.testing.assert_allclose(fit, QuoteModel().spread, atol=1e-3)
+
+
+def test_history_anchors_to_the_real_vix():
+    from rulesengine.data.bars import load_bars
+
+    pytest.importorskip("arch")
+    sp500, vix = load_bars("arch:sp500"), load_bars("arch:vix")
+    history = synthetic_history(
+        sp500, "SPX", date(2018, 2, 1), date(2018, 2, 9), seed=1, vix=vix, contracts_per=400
+    )
+    days = history.quote_dates()
+    assert len(days) == 7 and date(2018, 2, 5) in days  # the VIX spike day
+    spike = history.on(date(2018, 2, 5))
+    vix_close = vix.close[np.searchsorted(vix.dates, to_seconds(date(2018, 2, 5)))]
+    assert spike.column("underlying_price")[0] == pytest.approx(
+        sp500.close[np.searchsorted(sp500.dates, to_seconds(date(2018, 2, 5)))]
+    )
+    assert SSVI().anchored(vix_close / 100).implied_vol(0.0, 30 / 365) == pytest.approx(
+        vix_close / 100
+    )
+    assert 0.8 * vix_close / 100 < spike.column("atm_iv")[0] < 1.2 * vix_close / 100
+    assert len(spike.bars["SPX"].dates) > 4000  # indicators see the real history
+
+
+def test_the_engine_scans_a_synthetic_chain(spx_like):
+    from rulesengine.check.checker import check_file
+    from rulesengine.compile import compile_program
+    from rulesengine.strategies.scan import scan
+    from tests.conftest import RULES
+
+    program = check_file(RULES / "iron_condor.yaml").program
+    result = scan(program, compile_program(program), spx_like)
+    assert len(result) >= 1

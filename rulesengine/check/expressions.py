@@ -279,6 +279,11 @@ class _Checker:
                 f"one of: {', '.join(SERIES)}",
             )
             return arg, None
+        if param == "k":
+            if isinstance(arg, ast.Number) and not arg.unit and 0 < arg.value <= 100:
+                return arg, t.LITERAL_NUMBER
+            self.report("E104", f"'{func}' needs a positive constant here, e.g. 3", arg.span, None)
+            return arg, None
         if param == "n":
             if (
                 isinstance(arg, ast.Number)

@@ -211,7 +211,7 @@ SERIES = ("close", "open", "high", "low", "underlying_volume")
 @dataclass(frozen=True)
 class Function:
     name: str
-    params: tuple[str, ...]  # 'x' any numeric, 'n' a whole-number constant, 'series' a bar series
+    params: tuple[str, ...]  # 'x' numeric, 'n' whole-number constant, 'k' constant, 'series' bars
     result: str  # 'same' (as first numeric argument), 'number', 'money', 'percent'
     doc: str
     scope: Scope | None = None  # where the function's data lives (None: pure arithmetic)
@@ -233,6 +233,16 @@ FUNCTIONS: dict[str, Function] = {
         Function("ema", ("series", "n"), "same", "exponential moving average of n daily bars", U),
         Function("rsi", ("n",), "number", "Wilder's RSI of the close over n bars (0-100)", U),
         Function("hv", ("n",), "percent", "annualised close-to-close volatility over n bars", U),
+        Function(
+            "atr", ("n",), "money", "Wilder's average true range over n bars (needs high/low)", U
+        ),
+        Function(
+            "supertrend",
+            ("n", "k"),
+            "money",
+            "Supertrend line, ATR n x k: below the close in an uptrend (needs high/low)",
+            U,
+        ),
     )
 }
 

@@ -79,8 +79,9 @@ class Graph:
             leg, name = node.value
             return f"{leg}.{name}" if leg else name
         if node.op == "series":
-            fn, series, n = node.value
-            return f"{fn}({series}, {n})" if series else f"{fn}({n})"
+            fn, series, constants = node.value
+            args = ([series] if series else []) + [f"{c:g}" for c in constants]
+            return f"{fn}({', '.join(args)})"
         if node.op in INFIX:
             return f"({a[0]} {INFIX[node.op]} {a[1]})"
         if node.op == "neg":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rulesengine.check.names import ENUMS
+from rulesengine.check.names import ENUMS, FUNCTIONS
 from rulesengine.check.program import Checked, EnumLit, FieldRef, LetRef, Program, SeriesRef
 from rulesengine.compile.graph import Clause, Graph, Node
 from rulesengine.data.chain import to_seconds
@@ -72,10 +72,10 @@ class _Lowering:
             case ast.BoolOp(op=op, operands=ops):
                 return self.add(op, tuple(self.expr(o, leg) for o in ops))
             case ast.Call(func=fn, args=args):
-                if args and isinstance(args[0], SeriesRef):
-                    return self.add("series", value=(fn, args[0].name, int(args[1].value)))
-                if fn in {"rsi", "hv"}:
-                    return self.add("series", value=(fn, "close", int(args[0].value)))
+                if FUNCTIONS[fn].scope is not None:  # an indicator over daily bars
+                    series = args[0].name if args and isinstance(args[0], SeriesRef) else None
+                    constants = tuple(float(a.value) for a in args if isinstance(a, ast.Number))
+                    return self.add("series", value=(fn, series, constants))
                 return self.add(fn, tuple(self.expr(a, leg) for a in args))
         raise AssertionError(f"cannot lower {type(node).__name__}")
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from rulesengine.analytics import indicators as ind
+from rulesengine.data.chain import Bars
 from rulesengine.runtime.view import View
 
 
@@ -12,13 +15,20 @@ def _last(series: np.ndarray) -> float:
     return float(series[-1]) if len(series) else np.nan
 
 
+def _series(bars: Bars, name: str | None) -> np.ndarray:
+    return getattr(bars, _SERIES_ATTR[name or "close"])
+
+
 # DSL function -> its value on the latest bar of one underlying's history
-INDICATORS = {
-    "sma": lambda values, n: _last(ind.sma(values, n)),
-    "ema": lambda values, n: _last(ind.ema(values, n)),
-    "rsi": lambda values, n: _last(ind.rsi(values, n)),
-    "hv": lambda values, n: _last(ind.hv_close(values, n)),
+INDICATORS: dict[str, Callable[[Bars, str | None, tuple[float, ...]], float]] = {
+    "sma": lambda b, s, c: _last(ind.sma(_series(b, s), int(c[0]))),
+    "ema": lambda b, s, c: _last(ind.ema(_series(b, s), int(c[0]))),
+    "rsi": lambda b, s, c: _last(ind.rsi(b.close, int(c[0]))),
+    "hv": lambda b, s, c: _last(ind.hv_close(b.close, int(c[0]))),
+    "atr": lambda b, s, c: _last(ind.atr(b.high, b.low, b.close, int(c[0]))),
+    "supertrend": lambda b, s, c: _last(ind.supertrend(b.high, b.low, b.close, int(c[0]), c[1])[0]),
 }
+_NEEDS_RANGE = {"atr", "supertrend"}
 _SERIES_ATTR = {
     "close": "close",
     "open": "open",
@@ -28,20 +38,31 @@ _SERIES_ATTR = {
 }
 
 
-def series_value(view: View, fn: str, series: str, n: int) -> np.ndarray:
-    """fn(series, n) for each row's underlying (NaN where the bars are too short).
+def series_value(
+    view: View, fn: str, series: str | None, constants: tuple[float, ...]
+) -> np.ndarray:
+    """fn(...) for each row's underlying (NaN where the bars are too short or lack a field).
 
-    A too-short history is recorded in `view.missing`, so a scan can say why nothing matched.
+    A history too short or missing a field is recorded in `view.missing`, so a scan can say why
+    nothing matched.
     """
     symbols = view.field(None, "underlying_symbol")
     unique, inverse = np.unique(symbols, return_inverse=True)
     values = []
     for symbol in unique:
         bars = view.chain.bars.get(str(symbol))
-        history = getattr(bars, _SERIES_ATTR[series]) if bars is not None else np.zeros(0)
-        value = INDICATORS[fn](history, n)
+        value = (
+            INDICATORS[fn](bars, series, constants)
+            if bars is not None and len(bars.dates)
+            else np.nan
+        )
         if np.isnan(value):
-            have = int(np.isfinite(history).sum())
-            view.missing.add(f"{fn}({series}, {n}) needs {n}+ daily bars of {symbol}, has {have}")
+            used = "high" if fn in _NEEDS_RANGE else series  # atr and supertrend need high/low
+            have = 0 if bars is None else int(np.isfinite(_series(bars, used)).sum())
+            call = (
+                f"{fn}({', '.join(([series] if series else []) + [f'{c:g}' for c in constants])})"
+            )
+            needed = int(constants[0]) if constants else 1
+            view.missing.add(f"{call} needs {needed}+ daily bars of {symbol}, has {have}")
         values.append(value)
     return np.array(values)[inverse] if len(unique) else np.full(view.n, np.nan)

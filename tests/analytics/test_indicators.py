@@ -111,3 +111,51 @@ def test_iv_rank_and_percentile():
     assert ind.iv_rank(iv, 5)[-1] == pytest.approx((0.15 - 0.10) / (0.30 - 0.10))
     assert ind.iv_percentile(iv, 5)[-1] == pytest.approx(1 / 4)  # only 0.10 of the previous 4
     assert np.isnan(ind.iv_rank(iv, 6)).all()
+
+
+def test_rules_call_atr_and_supertrend_on_real_bars(spx):
+    from datetime import date
+
+    from rulesengine.check.checker import check_text
+    from rulesengine.compile import compile_program
+    from rulesengine.data.bars import load_bars
+    from rulesengine.data.chain import to_seconds
+    from rulesengine.strategies.scan import scan
+
+    pytest.importorskip("arch")
+    stop = "exit:\n  s: pnl <= -$100\n"
+    assert (
+        check_text(
+            "strategy: t\nunderlying:\n  - price > supertrend(10, $3)\nlegs:\n  short: put\n" + stop
+        )
+        .errors[0]
+        .code
+        == "E104"
+    )
+    assert (
+        check_text(
+            "strategy: t\nunderlying:\n  - atr(close, 14) > $1\nlegs:\n  short: put\n" + stop
+        )
+        .errors[0]
+        .code
+        == "E104"
+    )
+    text = (
+        "strategy: t\nunderlying:\n  - price > supertrend(10, 3) and atr(14) > $5\nlegs:\n  short: put where dte between 30 and 60 and bid > 0\n"
+        + stop
+    )
+    program = check_text(text).program
+    day = spx.on(date(2011, 1, 7))
+    sp500 = load_bars("arch:sp500")
+    day.bars = {"SPX": sp500.until(to_seconds(date(2011, 1, 7)))}
+    result = scan(program, compile_program(program), day)
+    history = day.bars["SPX"]
+    expected_atr = ind.atr(history.high, history.low, history.close, 14)[-1]
+    line = ind.supertrend(history.high, history.low, history.close, 10, 3.0)[0][-1]
+    trend = next(f for f in result.funnel if f.stage == "underlying")
+    assert expected_atr > 5 and day.column("underlying_price")[0] > line
+    assert (trend.rows_in, trend.rows_out) == (1, 1) and len(result) > 0
+    # the chain's own bars have closes only: the scan says what is missing
+    bare = spx.on(date(2011, 1, 7))
+    missing = scan(program, compile_program(program), bare).missing
+    assert any("atr(14) needs 14+ daily bars of SPX, has 0" in m for m in missing)

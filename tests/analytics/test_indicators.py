@@ -141,8 +141,8 @@ def test_rules_call_atr_and_supertrend_on_real_bars(spx):
         == "E104"
     )
     text = (
-        "strategy: t\nunderlying:\n  - price > supertrend(10, 3) and atr(14) > $5\nlegs:\n  short: put where dte between 30 and 60 and bid > 0\n"
-        + stop
+        "strategy: t\nunderlying:\n  - price > supertrend(10, 3) and atr(14) > $5\n"
+        "legs:\n  short: put where dte between 30 and 60 and bid > 0\n" + stop
     )
     program = check_text(text).program
     day = spx.on(date(2011, 1, 7))

@@ -26,8 +26,10 @@ def _critical_price(k, t, r, b, v, is_call):
     """S* (calls) or S** (puts): where exercising and holding are worth the same."""
     sqrt_t = np.sqrt(t)
     m, n = 2.0 * r / (v * v), 2.0 * b / (v * v)
-    k_ = 1.0 - np.exp(-r * t)
-    root = np.sqrt((n - 1.0) ** 2 + 4.0 * m / k_)
+    # m / (1 - e^(-rT)) tends to 2 / (vol^2 T) as r -> 0, where both vanish
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m_over_k = np.where(np.abs(r * t) > 1e-12, m / -np.expm1(-r * t), 2.0 / (v * v * t))
+    root = np.sqrt((n - 1.0) ** 2 + 4.0 * m_over_k)
     q = np.where(is_call, (-(n - 1.0) + root) / 2.0, (-(n - 1.0) - root) / 2.0)
     # Haug's seed: the perpetual critical price, pulled toward the strike for finite T
     root_inf = np.sqrt((n - 1.0) ** 2 + 4.0 * m)

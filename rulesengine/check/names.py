@@ -94,6 +94,11 @@ FIELDS: tuple[Field, ...] = (
     Field("extrinsic", C, MONEY, "$/share", "mid - intrinsic"),
     Field("interpolated", C, BOOL, "", "the data vendor interpolated this row's IV and greeks"),
     Field("multiplier", C, NUMBER, "shares", "shares per contract (100)", (0, INF)),
+    Field("model_iv", C, PERCENT, "", "IV solved from the mid (BAW for American style)", (0, INF)),
+    Field("model_delta", C, NUMBER, "per $1", "delta at model_iv", (-1, 1)),
+    Field("model_gamma", C, NUMBER, "per $1", "gamma at model_iv", (0, INF)),
+    Field("model_theta", C, MONEY, "$/day", "theta per calendar day at model_iv"),
+    Field("model_vega", C, MONEY, "$/vol pt", "vega per vol point at model_iv", (0, INF)),
     Field(
         "prob_touch",
         C,

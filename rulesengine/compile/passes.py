@@ -86,6 +86,7 @@ _COST = {
     "sqrt": 2.0,
 }
 _STRUCTURE_FIELD_COST = {
+    **dict.fromkeys(("model_iv", "model_delta", "model_gamma", "model_theta", "model_vega"), 40.0),
     "pop": 30.0,
     "max_profit": 15.0,
     "max_loss": 15.0,

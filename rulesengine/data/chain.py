@@ -10,6 +10,8 @@ import numpy as np
 
 from rulesengine.analytics.probability import prob_touch
 from rulesengine.check.names import ENUMS
+from rulesengine.data import model_fields
+from rulesengine.data.model_fields import MODEL_FIELDS
 
 EPOCH = date(1970, 1, 1)
 DAY = 86_400.0
@@ -84,6 +86,9 @@ class Chain:
     bars: dict[str, Bars] = field(default_factory=dict)
     source: str = ""
     _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    # model fields filled row by row: name -> values, plus which rows are solved
+    _partial: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _solved: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         missing = set(COLUMNS) - set(self.columns)
@@ -105,7 +110,28 @@ class Chain:
         return self._cache[name]
 
     def has(self, name: str) -> bool:
-        return name in self.columns or name in DERIVED
+        return name in self.columns or name in DERIVED or name in MODEL_FIELDS
+
+    def is_rowwise(self, name: str) -> bool:
+        return name in MODEL_FIELDS
+
+    def column_at(self, name: str, rows: np.ndarray | None) -> np.ndarray:
+        """A model field at some rows, solving only rows never solved before."""
+        rows = np.arange(len(self)) if rows is None else rows
+        if self._solved is None:
+            self._solved = np.zeros(len(self), dtype=bool)
+            self._partial = {field: np.full(len(self), np.nan) for field in MODEL_FIELDS}
+        todo = np.unique(rows[~self._solved[rows]])
+        if len(todo):
+            for field, values in model_fields.compute(self, todo).items():
+                self._partial[field][todo] = values
+            self._solved[todo] = True
+        return self._partial[name][rows]
+
+    @property
+    def solved_rows(self) -> int:
+        """How many rows had their model fields solved (for tests of laziness)."""
+        return 0 if self._solved is None else int(self._solved.sum())
 
     def take(self, rows: np.ndarray) -> Chain:
         return Chain({k: v[rows] for k, v in self.columns.items()}, self.bars, self.source)

@@ -52,12 +52,14 @@ class View:
         if not self.chain.has(name):
             self.missing.add(f"this data has no `{name}`")
             return np.full(self.n, np.nan)
-        column = self.chain.column(name)
         if leg is None and None not in self.legs:
             # A structure's own row: only underlying fields get here (the checker sees to it),
             # and every leg of a structure shares the underlying, so read it off the first leg.
             leg = next(iter(self.legs))
         rows = self.legs.get(leg)
+        if self.chain.is_rowwise(name):  # costly model fields: solve only these rows
+            return self.chain.column_at(name, rows)
+        column = self.chain.column(name)
         return column if rows is None else column[rows]
 
     def rows_of(self, leg: str | None) -> np.ndarray:

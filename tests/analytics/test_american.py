@@ -117,3 +117,10 @@ def test_american_implied_vol_reasons():
         implied_vol_american(np.nan, 100.0, 90.0, 0.5, 0.05, 0.0, True).reason
         == IVReason.INVALID_INPUT
     )
+
+
+@pytest.mark.parametrize("strike", [80.0, 100.0, 120.0])
+def test_zero_rate_dividend_calls_match_quantlib(strike):
+    # r = 0 makes BAW's m / (1 - e^-rT) a 0/0: the limit 2 / (vol^2 T) is used
+    ours = float(baw_price(100.0, strike, 182 / 365, 0.35, 0.0, 0.08, True))
+    assert ours == pytest.approx(quantlib_baw(True, 0.08, 182, 0.35, strike, rate=0.0), rel=2e-6)

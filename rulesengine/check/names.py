@@ -238,6 +238,10 @@ FUNCTIONS: dict[str, Function] = {
         Function("ema", ("series", "n"), "same", "exponential moving average of n daily bars", U),
         Function("rsi", ("n",), "number", "Wilder's RSI of the close over n bars (0-100)", U),
         Function("hv", ("n",), "percent", "annualised close-to-close volatility over n bars", U),
+        Function("iv_rank", ("n",), "percent", "IV rank over n sessions of ATM IV history", U),
+        Function(
+            "iv_percentile", ("n",), "percent", "IV percentile over n sessions of ATM IV history", U
+        ),
         Function(
             "atr", ("n",), "money", "Wilder's average true range over n bars (needs high/low)", U
         ),

@@ -10,6 +10,8 @@ from rulesengine.language import ast
 
 _BINARY = {"+": "add", "-": "sub", "*": "mul", "/": "div", "of": "mul"}
 _COMPARE = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne"}
+# Fields that are an indicator with its usual window: `iv_rank` is `iv_rank(252)`.
+FIELDS_AS_CALLS = {"iv_rank": ("iv_rank", (252.0,)), "iv_percentile": ("iv_percentile", (252.0,))}
 _ENUM_OF_FIELD = {
     "type": "option_type",
     "style": "style",
@@ -44,6 +46,9 @@ class _Lowering:
                 return self.add("const", value=float(m * 60))
             case EnumLit(value=v):
                 return self.add("const", value=float(ENUMS[enum_of].index(v)) if enum_of else v)
+            case FieldRef(field=f) if f.name in FIELDS_AS_CALLS:
+                fn, constants = FIELDS_AS_CALLS[f.name]
+                return self.add("series", value=(fn, None, constants))
             case FieldRef(field=f, leg=own):
                 return self.add("field", value=(own if own is not None else leg, f.name))
             case LetRef(name=name, leg=own):

@@ -85,10 +85,13 @@ class Chain:
     columns: dict[str, np.ndarray]
     bars: dict[str, Bars] = field(default_factory=dict)
     source: str = ""
+    # daily ATM IV per underlying (in `close`), oldest first: what iv_rank and iv_percentile read
+    iv_history: dict[str, Bars] = field(default_factory=dict)
     _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     # model fields filled row by row: name -> values, plus which rows are solved
     _partial: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _solved: np.ndarray | None = field(default=None, repr=False)
+    _atm_iv_by_day: dict[str, Bars] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         missing = set(COLUMNS) - set(self.columns)
@@ -134,18 +137,45 @@ class Chain:
         return 0 if self._solved is None else int(self._solved.sum())
 
     def take(self, rows: np.ndarray) -> Chain:
-        return Chain({k: v[rows] for k, v in self.columns.items()}, self.bars, self.source)
+        return Chain(
+            {k: v[rows] for k, v in self.columns.items()}, self.bars, self.source, self.iv_history
+        )
 
     def quote_dates(self) -> list[date]:
         return [from_seconds(s) for s in np.unique(self.columns["quote_date"])]
 
     def on(self, day: date) -> Chain:
-        """The snapshot quoted on one date, with bars up to that date."""
+        """The snapshot quoted on one date, with bars and IV history up to that date."""
         seconds = to_seconds(day)
+        history = self.daily_atm_iv()
         rows = np.flatnonzero(self.columns["quote_date"] == seconds)
         snapshot = self.take(rows)
         snapshot.bars = {k: b.until(seconds) for k, b in self.bars.items()}
+        snapshot.iv_history = {k: b.until(seconds) for k, b in history.items()}
         return snapshot
+
+    def daily_atm_iv(self) -> dict[str, Bars]:
+        """Each underlying's ATM IV on every quote date of this chain, merged over any history
+        the chain was given (the chain's own dates win)."""
+        if self._atm_iv_by_day is None:
+            per_symbol: dict[str, dict[float, float]] = {
+                k: dict(zip(b.dates, b.close, strict=True)) for k, b in self.iv_history.items()
+            }
+            dates = self.columns["quote_date"]
+            for day in np.unique(dates):
+                snapshot = self.take(np.flatnonzero(dates == day))
+                symbols, first = np.unique(snapshot.columns["underlying_symbol"], return_index=True)
+                atm = snapshot.column("atm_iv")[first]
+                for symbol, value in zip(symbols, atm, strict=True):
+                    per_symbol.setdefault(str(symbol), {})[float(day)] = float(value)
+            merged = {}
+            for symbol, by_day in per_symbol.items():
+                days = np.array(sorted(by_day))
+                close = np.array([by_day[d] for d in days])
+                nan = np.full_like(close, np.nan)
+                merged[symbol] = Bars(days, nan, nan, nan, close, nan)
+            self._atm_iv_by_day = merged
+        return self._atm_iv_by_day
 
     def underlyings(self) -> np.ndarray:
         return np.unique(self.columns["underlying_symbol"])

@@ -25,10 +25,13 @@ INDICATORS: dict[str, Callable[[Bars, str | None, tuple[float, ...]], float]] = 
     "ema": lambda b, s, c: _last(ind.ema(_series(b, s), int(c[0]))),
     "rsi": lambda b, s, c: _last(ind.rsi(b.close, int(c[0]))),
     "hv": lambda b, s, c: _last(ind.hv_close(b.close, int(c[0]))),
+    "iv_rank": lambda b, s, c: _last(ind.iv_rank(b.close, int(c[0]))),
+    "iv_percentile": lambda b, s, c: _last(ind.iv_percentile(b.close, int(c[0]))),
     "atr": lambda b, s, c: _last(ind.atr(b.high, b.low, b.close, int(c[0]))),
     "supertrend": lambda b, s, c: _last(ind.supertrend(b.high, b.low, b.close, int(c[0]), c[1])[0]),
 }
 _NEEDS_RANGE = {"atr", "supertrend"}
+_READS_IV_HISTORY = {"iv_rank", "iv_percentile"}
 _SERIES_ATTR = {
     "close": "close",
     "open": "open",
@@ -50,7 +53,8 @@ def series_value(
     unique, inverse = np.unique(symbols, return_inverse=True)
     values = []
     for symbol in unique:
-        bars = view.chain.bars.get(str(symbol))
+        source = view.chain.iv_history if fn in _READS_IV_HISTORY else view.chain.bars
+        bars = source.get(str(symbol))
         value = (
             INDICATORS[fn](bars, series, constants)
             if bars is not None and len(bars.dates)
@@ -63,6 +67,7 @@ def series_value(
                 f"{fn}({', '.join(([series] if series else []) + [f'{c:g}' for c in constants])})"
             )
             needed = int(constants[0]) if constants else 1
-            view.missing.add(f"{call} needs {needed}+ daily bars of {symbol}, has {have}")
+            what = "days of ATM IV history" if fn in _READS_IV_HISTORY else "daily bars"
+            view.missing.add(f"{call} needs {needed}+ {what} of {symbol}, has {have}")
         values.append(value)
     return np.array(values)[inverse] if len(unique) else np.full(view.n, np.nan)

@@ -5,31 +5,20 @@ analytics greeks N=1000000 ms=<x>
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.timing import median_ms
 from rulesengine.analytics import indicators as ind
 from rulesengine.analytics.bsm import bsm_greeks, bsm_price
 from rulesengine.analytics.iv import IVReason, implied_vol_bsm
 from rulesengine.data.synthetic import synthetic_market
 
 N = 1_000_000
-
-
-def median_ms(fn, repeat: int = 7) -> float:
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 def chain_inputs(seed: int = 3):

@@ -8,9 +8,7 @@ scan explain_overhead ratio=<x>                           funnel counting vs pla
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
 from datetime import date
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.timing import median_ms  # noqa: E402
 from rulesengine.check.checker import check_file, check_text  # noqa: E402
 from rulesengine.compile import compile_program  # noqa: E402
 from rulesengine.data.formats import load_chain  # noqa: E402
@@ -34,17 +33,6 @@ legs:
 exit:
   stop: pnl <= -$100
 """
-
-
-def best_ms(fn, repeat: int) -> float:
-    """Median of `repeat` timed runs, in milliseconds (after one warm-up)."""
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 def by_hand(c):
@@ -75,13 +63,13 @@ def filter_benchmark() -> None:
             return run_filter(graph, clauses, View.whole_chain(chain), "bench")[0]
 
         assert np.array_equal(engine(), by_hand(chain.columns))
-        engine_ms = best_ms(engine, 7)
-        numpy_ms = best_ms(lambda chain=chain: by_hand(chain.columns), 7)
+        engine_ms = median_ms(engine, 7)
+        numpy_ms = median_ms(lambda chain=chain: by_hand(chain.columns), 7)
         print(
             f"scan N={n} engine_ms={engine_ms:.1f} numpy_ms={numpy_ms:.1f}"
             f" ratio={engine_ms / numpy_ms:.2f}"
         )
-        funnel_ms = best_ms(
+        funnel_ms = median_ms(
             lambda chain=chain: run_filter(graph, clauses, View.whole_chain(chain), "b", []), 7
         )
         if n_under == 500:
@@ -101,7 +89,7 @@ def spx_benchmark() -> None:
             return scan(program, graph, day)
 
         print(
-            f"scan spx_day contracts={len(day)} strategy={program.name} ms={best_ms(run, 30):.2f}"
+            f"scan spx_day contracts={len(day)} strategy={program.name} ms={median_ms(run, 30):.2f}"
         )
 
 
@@ -118,7 +106,7 @@ def scale_benchmark() -> None:
     found = len(run())
     print(
         f"scan contracts={len(chain)} underlyings=500 strategy=bull_put_spread"
-        f" candidates={found} ms={best_ms(run, 5):.0f}"
+        f" candidates={found} ms={median_ms(run, 5):.0f}"
     )
 
 

@@ -12,6 +12,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from rulesengine.analytics.bsm import bsm_price
+from rulesengine.analytics.iv import ImpliedVol, IVReason, implied_vol_bsm
 
 _SQRT_2PI = np.sqrt(2.0 * np.pi)
 CRITICAL_TOLERANCE = 1e-12  # relative, on the smooth-pasting condition
@@ -97,8 +98,6 @@ def implied_vol_american(price, spot, strike, years, rate, dividend, is_call, ma
     early-exercise premium only adds value), so each row keeps a bracket and takes Illinois
     (regula falsi) steps on the BAW price inside it.
     """
-    from rulesengine.analytics.iv import ImpliedVol, IVReason, implied_vol_bsm
-
     p, s, k, t, r, q = np.broadcast_arrays(
         *(np.asarray(x, dtype=float) for x in (price, spot, strike, years, rate, dividend))
     )
@@ -131,8 +130,6 @@ def implied_vol_american(price, spot, strike, years, rate, dividend, is_call, ma
 
 
 def _solve_american(p, s, k, t, r, q, call, european_vol, max_steps):
-    from rulesengine.analytics.iv import IVReason
-
     def gap(v):
         return baw_price(s, k, t, v, r, q, call) - p
 

@@ -36,15 +36,20 @@ class Greeks:
     charm: np.ndarray
 
 
-def bsm_price(spot, strike, years, vol, rate, dividend, is_call) -> np.ndarray:
-    """European option value with continuous dividend yield."""
+def _setup(spot, strike, years, vol, rate, dividend):
+    """Inputs as aligned float arrays, plus vol sqrt(T) and d1."""
     s, k, t, v, r, q = np.broadcast_arrays(
         *(np.asarray(x, dtype=float) for x in (spot, strike, years, vol, rate, dividend))
     )
-    sqrt_t = np.sqrt(t)
-    sd = v * sqrt_t
+    sd = v * np.sqrt(t)
     with np.errstate(divide="ignore", invalid="ignore"):
         d1 = (np.log(s / k) + (r - q) * t) / sd + 0.5 * sd
+    return s, k, t, v, r, q, sd, d1
+
+
+def bsm_price(spot, strike, years, vol, rate, dividend, is_call) -> np.ndarray:
+    """European option value with continuous dividend yield."""
+    s, k, t, _, r, q, sd, d1 = _setup(spot, strike, years, vol, rate, dividend)
     d2 = d1 - sd
     disc_q, disc_r = np.exp(-q * t), np.exp(-r * t)
     sign = np.where(is_call, 1.0, -1.0)
@@ -53,14 +58,10 @@ def bsm_price(spot, strike, years, vol, rate, dividend, is_call) -> np.ndarray:
 
 def bsm_greeks(spot, strike, years, vol, rate, dividend, is_call) -> Greeks:
     """Price and greeks in one pass, sharing d1, d2, N(d1), N(d2) and n(d1)."""
-    s, k, t, v, r, q = np.broadcast_arrays(
-        *(np.asarray(x, dtype=float) for x in (spot, strike, years, vol, rate, dividend))
-    )
+    s, k, t, v, r, q, sd, d1 = _setup(spot, strike, years, vol, rate, dividend)
     call = np.broadcast_to(np.asarray(is_call, dtype=bool), s.shape)
     sqrt_t = np.sqrt(t)
-    sd = v * sqrt_t
     with np.errstate(divide="ignore", invalid="ignore"):
-        d1 = (np.log(s / k) + (r - q) * t) / sd + 0.5 * sd
         d2 = d1 - sd
         disc_q, disc_r = np.exp(-q * t), np.exp(-r * t)
         sq, kr = s * disc_q, k * disc_r

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-_PACKAGE = Path(__file__).resolve().parents[1]
-_REPO = _PACKAGE.parent
+from rulesengine.data.bundled import bundled
 
 
 def bundled_chain() -> Path:
     """The real SPX week (iVolatility sample via sirnfs/OptionSuite, MIT)."""
-    for base in (_PACKAGE / "_data", _REPO / "data"):
-        candidate = base / "spx" / "spx_sample_ivolatility.csv"
-        if candidate.is_file():
-            return candidate
-    return _REPO / "data" / "spx" / "spx_sample_ivolatility.csv"
+    return bundled("spx", "spx_sample_ivolatility.csv")
 
 
 def rule_files(paths: list[str]) -> list[Path]:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rulesengine.data.bundled import bundled
 from rulesengine.data.chain import Bars, to_seconds
 
 ARCH_SETS = ("sp500", "nasdaq", "vix")
@@ -24,15 +25,6 @@ ARCH_SETS = ("sp500", "nasdaq", "vix")
 
 class BarsError(Exception):
     """Bars that can't be loaded; the message says what to do."""
-
-
-def bundled_bokeh_path() -> Path:
-    here = Path(__file__).resolve()
-    for base in (here.parents[1] / "_data", here.parents[2] / "data"):
-        candidate = base / "bars" / "stocks.csv.gz"
-        if candidate.is_file():
-            return candidate
-    return here.parents[2] / "data" / "bars" / "stocks.csv.gz"
 
 
 def _date(text: str) -> float:
@@ -88,7 +80,7 @@ def load_arch(name: str) -> Bars:
 
 
 def load_bokeh(ticker: str, path: Path | None = None) -> Bars:
-    rows = [r for r in _read(path or bundled_bokeh_path()) if r["Ticker"] == ticker]
+    rows = [r for r in _read(path or bundled("bars", "stocks.csv.gz")) if r["Ticker"] == ticker]
     if not rows:
         raise BarsError(f"no bokeh bars for '{ticker}' (AAPL, IBM, MSFT, GOOG, FB)")
     return _from_rows(rows)

@@ -71,6 +71,14 @@ class Bars:
     close: np.ndarray
     volume: np.ndarray
 
+    @classmethod
+    def from_closes(cls, by_day: dict[float, float]) -> Bars:
+        """Close-only bars (open, high, low, volume unknown) from {date seconds: close}."""
+        days = np.array(sorted(by_day), dtype=float)
+        close = np.array([by_day[d] for d in days], dtype=float)
+        nan = np.full_like(close, np.nan)
+        return cls(days, nan, nan, nan, close, nan)
+
     def until(self, seconds: float) -> Bars:
         n = int(np.searchsorted(self.dates, seconds, side="right"))
         return Bars(
@@ -168,13 +176,7 @@ class Chain:
                 atm = snapshot.column("atm_iv")[first]
                 for symbol, value in zip(symbols, atm, strict=True):
                     per_symbol.setdefault(str(symbol), {})[float(day)] = float(value)
-            merged = {}
-            for symbol, by_day in per_symbol.items():
-                days = np.array(sorted(by_day))
-                close = np.array([by_day[d] for d in days])
-                nan = np.full_like(close, np.nan)
-                merged[symbol] = Bars(days, nan, nan, nan, close, nan)
-            self._atm_iv_by_day = merged
+            self._atm_iv_by_day = {s: Bars.from_closes(d) for s, d in per_symbol.items()}
         return self._atm_iv_by_day
 
     def underlyings(self) -> np.ndarray:

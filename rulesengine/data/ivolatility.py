@@ -98,10 +98,4 @@ def _bars(columns: dict[str, np.ndarray]) -> dict[str, Bars]:
         strict=True,
     ):
         closes[str(sym)][float(day)] = float(price)
-    bars = {}
-    for sym, by_day in closes.items():
-        days = np.array(sorted(by_day))
-        close = np.array([by_day[d] for d in days])
-        nan = np.full_like(close, np.nan)
-        bars[sym] = Bars(days, nan, nan, nan, close, nan)
-    return bars
+    return {sym: Bars.from_closes(by_day) for sym, by_day in closes.items()}

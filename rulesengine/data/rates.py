@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rulesengine.data.bundled import bundled
 from rulesengine.data.chain import from_seconds, to_seconds
 
 TENORS = {
@@ -27,15 +28,6 @@ class RatesError(Exception):
     """No curve covers the date asked for; the message says which dates exist."""
 
 
-def bundled_curve_path() -> Path:
-    here = Path(__file__).resolve()
-    for base in (here.parents[1] / "_data", here.parents[2] / "data"):
-        candidate = base / "rates" / "treasury_curves.csv"
-        if candidate.is_file():
-            return candidate
-    return here.parents[2] / "data" / "rates" / "treasury_curves.csv"
-
-
 @dataclass(frozen=True)
 class YieldCurves:
     dates: np.ndarray  # seconds since epoch, ascending
@@ -44,7 +36,7 @@ class YieldCurves:
 
     @classmethod
     def load(cls, path: Path | None = None) -> YieldCurves:
-        path = path or bundled_curve_path()
+        path = path or bundled("rates", "treasury_curves.csv")
         with open(path, encoding="utf-8", newline="") as handle:
             rows = list(csv.DictReader(handle))
         names = list(TENORS)

@@ -171,3 +171,17 @@ def test_scan_with_bar_history(capsys):
     assert code == 2 and "SYMBOL=SOURCE" in err
     code, _, err = run(capsys, "scan", "rules/spx_0dte_ema.yaml", "--bars", "SPX=arch:dax")
     assert code == 2 and "unknown arch data set" in err
+
+
+def test_a_bug_is_reported_plainly_with_exit_three(capsys, monkeypatch):
+    import rulesengine.cli.main as cli
+
+    def broken(args):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(cli, "dispatch", broken)
+    monkeypatch.delenv("RULES_DEBUG", raising=False)
+    code = cli.main(["lint", "rules/"])
+    err = capsys.readouterr().err
+    assert code == 3 and "Traceback" not in err
+    assert "internal error (ZeroDivisionError: division by zero)" in err and "RULES_DEBUG=1" in err

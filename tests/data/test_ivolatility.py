@@ -32,9 +32,18 @@ def test_saturday_symbol_expires_on_friday_and_am_pm_settlement(spx):
 
 
 def test_vega_and_rho_are_per_point(spx):
+    import csv
+
+    from tests.conftest import SPX_FILE
+
+    with open(SPX_FILE, newline="") as handle:
+        raw = next(
+            r for r in csv.DictReader(handle) if r["option_symbol"] == "SPX   110219P01200000"
+        )
     row = int(np.flatnonzero(spx.column("symbol") == "SPX   110219P01200000")[0])
-    assert spx.column("vega")[row] == pytest.approx(spx.column("vega")[row])
-    assert 0 < spx.column("vega")[row] < 5  # per vol point, not per 1.00 of vol
+    assert spx.column("vega")[row] == pytest.approx(float(raw["vega"]) / 100)  # per vol point
+    assert spx.column("rho")[row] == pytest.approx(float(raw["rho"]) / 100)  # per rate point
+    assert spx.column("delta")[row] == pytest.approx(float(raw["delta"]))  # unchanged
 
 
 def test_zero_bids_are_kept_for_rules_to_judge(spx):

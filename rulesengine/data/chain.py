@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from rulesengine.analytics.probability import prob_touch
+from rulesengine.analytics.probability import expected_move_straddle, prob_touch
 from rulesengine.check.names import ENUMS
 from rulesengine.data import model_fields
 from rulesengine.data.model_fields import MODEL_FIELDS
@@ -270,7 +270,7 @@ def _expected_move(c: Chain) -> np.ndarray:
     for code, rows in _atm_rows(c).items():
         calls, puts = rows[kind[rows] == 1], rows[kind[rows] == 0]
         if len(calls) and len(puts):
-            out[codes == code] = float(mid[calls[0]] + mid[puts[0]])
+            out[codes == code] = float(expected_move_straddle(mid[calls[0]], mid[puts[0]]))
     return out
 
 

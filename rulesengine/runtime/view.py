@@ -62,10 +62,6 @@ class View:
         column = self.chain.column(name)
         return column if rows is None else column[rows]
 
-    def rows_of(self, leg: str | None) -> np.ndarray:
-        rows = self.legs.get(leg)
-        return np.arange(self.n) if rows is None else rows
-
     def subset(self, keep: np.ndarray) -> View:
         """The rows at positions `keep` (indices into this view)."""
         legs = {leg: (keep if rows is None else rows[keep]) for leg, rows in self.legs.items()}

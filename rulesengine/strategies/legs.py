@@ -65,48 +65,41 @@ def plan_join(graph: Graph, clauses: tuple[Clause, ...]) -> tuple[list[Clause], 
         used = graph.legs_used(node_id, memo)
         return bool(used) and None not in used
 
+    def oriented(node) -> tuple[str, str, int] | None:
+        """`own_column op <earlier legs>` for a comparison written either way round."""
+        a, b = (*node.args, None, None)[:2]
+        if node.op not in _RANGE_OPS | {"eq"} or a is None or b is None:
+            return None
+        if own_field(a) and others_only(b):
+            return own_field(a), node.op, b
+        if own_field(b) and others_only(a):
+            return own_field(b), _FLIP.get(node.op, node.op), a
+        return None
+
     for clause in clauses:
         used = graph.legs_used(clause.node, memo)
         if used <= {None}:
             local.append(clause)
             continue
         node = graph.nodes[clause.node]
-        a, b = (*node.args, None, None)[:2]
-        if node.op == "eq" and own_field(a) and others_only(b):
-            equal.append((own_field(a), b))
-            joins.append(clause)
-        elif node.op == "eq" and own_field(b) and others_only(a):
-            equal.append((own_field(b), a))
-            joins.append(clause)
-        elif (
-            node.op in _RANGE_OPS
-            and own_field(a)
-            and others_only(b)
-            and range_column in (None, own_field(a))
-        ):
-            range_column = own_field(a)
-            bounds.append((node.op, b))
-            joins.append(clause)
-        elif (
-            node.op in _RANGE_OPS
-            and own_field(b)
-            and others_only(a)
-            and range_column in (None, own_field(b))
-        ):
-            range_column = own_field(b)
-            bounds.append((_FLIP[node.op], a))
-            joins.append(clause)
+        shape = oriented(node)
+        if shape is not None and shape[1] == "eq":
+            equal.append((shape[0], shape[2]))
+        elif shape is not None and range_column in (None, shape[0]):
+            range_column = shape[0]
+            bounds.append((shape[1], shape[2]))
         elif (
             node.op == "between"
-            and own_field(a)
+            and own_field(node.args[0])
             and all(others_only(x) or graph.nodes[x].op == "const" for x in node.args[1:])
-            and range_column in (None, own_field(a))
+            and range_column in (None, own_field(node.args[0]))
         ):
-            range_column = own_field(a)
+            range_column = own_field(node.args[0])
             bounds += [("ge", node.args[1]), ("le", node.args[2])]
-            joins.append(clause)
         else:
             residual.append(clause)
+            continue
+        joins.append(clause)
     return local, JoinPlan(equal, range_column, bounds, residual, joins)
 
 

@@ -60,6 +60,10 @@ JOINS = {
         "expiry == short.expiry and strike < short.strike and strike >= short.strike - 10",
         lambda a, b: a[0] - 10 <= b[0] < a[0],
     ),
+    "written the other way round": (
+        "short.expiry == expiry and short.strike > strike and short.strike - 10 <= strike",
+        lambda a, b: a[0] - 10 <= b[0] < a[0],
+    ),
 }
 
 

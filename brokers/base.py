@@ -1,0 +1,92 @@
+"""What the three HTTP adapters share: idempotent placing and polled order events.
+
+Placing is the one call that must never be repeated blindly. A timeout or a 5xx after the
+request left may mean the broker has the order, so before any retry the adapter looks the
+order up by its client key, and only resubmits when the broker has no such order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+from brokers.errors import BrokerError, BrokerTimeout, BrokerUnavailable, OrderRejected
+from brokers.http import HttpClient
+from brokers.model import Order, OrderEvent, OrderRequest
+
+log = logging.getLogger("brokers")
+
+
+class HttpBroker:
+    """Base of the HTTP adapters: subclasses implement `_submit`, `order`, `find_order`."""
+
+    name = "http"
+    live = False
+    poll_every = 2.0  # seconds between order-status polls for `events()`
+
+    def __init__(self, http: HttpClient) -> None:
+        self.http = http
+        self._watched: dict[str, Order] = {}
+
+    async def _submit(self, order: OrderRequest) -> Order:
+        raise NotImplementedError
+
+    async def find_order(self, client_key: str) -> Order | None:
+        raise NotImplementedError
+
+    async def order(self, order_id: str) -> Order:
+        raise NotImplementedError
+
+    async def place(self, order: OrderRequest) -> Order:
+        """Submit once; on an ambiguous failure, find the order by key before resubmitting."""
+        existing = await self.find_order(order.client_key)
+        if existing is not None:
+            log.info("%s: order %s already placed as %s", self.name, order.client_key, existing.id)
+            return self._watch(existing)
+        policy = self.http.retry
+        for attempt in range(policy.attempts):
+            try:
+                return self._watch(await self._submit(order))
+            except (BrokerTimeout, BrokerUnavailable) as error:
+                found = await self.find_order(order.client_key)
+                if found is not None:
+                    return self._watch(found)
+                if attempt + 1 == policy.attempts:
+                    raise
+                log.warning("%s; order %s not at the broker, resubmitting", error,
+                            order.client_key)
+                await self.http.sleep(policy.backoff(attempt + 1, self.http.rng))
+        raise AssertionError("unreachable")
+
+    def _watch(self, order: Order) -> Order:
+        if order.status.value == "rejected":
+            raise OrderRejected(order.reason or "rejected by the broker", broker=self.name)
+        self._watched[order.id] = order
+        return order
+
+    async def events(self) -> AsyncIterator[OrderEvent]:
+        """Status changes and new fills of the orders this adapter placed, by polling."""
+        while True:
+            for order_id, seen in list(self._watched.items()):
+                try:
+                    now = await self.order(order_id)
+                except BrokerError as error:
+                    log.warning("polling %s: %s", order_id, error)
+                    continue
+                if now.status == seen.status and now.filled_quantity == seen.filled_quantity:
+                    continue
+                self._watched[order_id] = now
+                stamp = datetime.now(UTC)
+                new_fills = now.fills[len(seen.fills):]
+                for fill in new_fills:
+                    yield OrderEvent(now, fill, stamp)
+                if not new_fills:
+                    yield OrderEvent(now, None, stamp)
+                if now.status.is_final:
+                    del self._watched[order_id]
+            await asyncio.sleep(self.poll_every)
+
+    async def aclose(self) -> None:
+        await self.http.aclose()

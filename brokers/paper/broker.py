@@ -1,0 +1,408 @@
+"""The paper broker: the default, what tests and the demo trade through.
+
+It fills against the QuoteBook the engine feeds it (see brokers.paper.fills), checks ticks,
+markets and buying power before accepting an order, walks working orders toward natural,
+settles expirations (cash for index options, shares for equity options) and keeps its whole
+state in one JSON file, so a restart resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, time
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from brokers.errors import InvalidRequest, NotFound, OrderRejected
+from brokers.model import (
+    Account,
+    Capabilities,
+    ChainEntry,
+    Fill,
+    Intent,
+    Order,
+    OrderEvent,
+    OrderRequest,
+    OrderStatus,
+    Position,
+    Preview,
+    Quote,
+    TimeInForce,
+)
+from brokers.occ import is_index, is_option_symbol, parse_occ, underlying_of
+from brokers.paper.fills import (
+    FeeSchedule,
+    FillPolicy,
+    fill_credit,
+    fillable_units,
+    leg_prices,
+)
+from brokers.paper.ledger import Ledger
+from brokers.paper.margin import requirement
+from brokers.paper.market import QuoteBook
+from brokers.pricing import combo_market, credit_terms, step_toward_natural
+from brokers.ticks import tick_error, tick_size
+
+NEW_YORK = ZoneInfo("America/New_York")
+SETTLEMENT_TIME = time(16, 0)  # options of the day are settled once the close is printed
+DEFAULT_CASH = Decimal(100_000)
+
+
+class PaperBroker:
+    name = "paper"
+    live = False
+    capabilities = Capabilities(
+        preview=True, replace=True, streaming_quotes=False, client_order_ids=True, sandbox=True,
+        notes=("fills against the engine's latest market snapshot",),
+    )
+
+    def __init__(
+        self,
+        book: QuoteBook | None = None,
+        *,
+        state_path: Path | None = None,
+        starting_cash: Decimal = DEFAULT_CASH,
+        policy: FillPolicy | None = None,
+        fees: FeeSchedule | None = None,
+    ) -> None:
+        self.book = book or QuoteBook()
+        self.policy = policy or FillPolicy()
+        self.fees = fees or FeeSchedule()
+        self._path = state_path
+        if state_path is not None and state_path.exists():
+            self.ledger = Ledger.load(state_path)
+        else:
+            self.ledger = Ledger(cash=Decimal(starting_cash))
+        self._queues: list[asyncio.Queue[OrderEvent]] = []
+
+    # -- reading ---------------------------------------------------------------------
+
+    async def account(self) -> Account:
+        held = self.ledger.quantities()
+        need = requirement(held, self._multipliers(held))
+        value = sum((self._value(s) for s in held), Decimal(0))
+        available = self.ledger.cash - need if need is not None else Decimal(0)
+        warnings = () if need is not None else ("unbounded risk held (naked call or short "
+                                                "stock): opening orders are refused",)
+        return Account(
+            account_id="PAPER", net_liquidation=self.ledger.cash + value,
+            buying_power=available, option_buying_power=available, cash=self.ledger.cash,
+            option_level=3, warnings=warnings,
+        )
+
+    async def positions(self) -> list[Position]:
+        return [
+            Position(symbol=s, quantity=h.quantity, average_price=h.average_price,
+                     multiplier=h.multiplier, underlying=h.underlying, mark=self._mark(s))
+            for s, h in sorted(self.ledger.holdings.items())
+        ]
+
+    async def option_chain(self, underlying: str) -> list[ChainEntry]:
+        entries = self.book.chain(underlying)
+        if not entries:
+            raise NotFound(f"no market data for {underlying} has been fed to the paper account",
+                           broker=self.name)
+        return entries
+
+    async def quotes(self, symbols: Sequence[str]) -> dict[str, Quote]:
+        return {s: q for s in symbols if (q := self.book.quote(s)) is not None}
+
+    async def order(self, order_id: str) -> Order:
+        try:
+            return self.ledger.orders[order_id]
+        except KeyError:
+            raise NotFound(f"no order {order_id}", broker=self.name) from None
+
+    async def find_order(self, client_key: str) -> Order | None:
+        return self.ledger.by_key(client_key)
+
+    # -- orders ------------------------------------------------------------------------
+
+    async def preview(self, order: OrderRequest) -> Preview:
+        problem = self._problem(order)
+        need = self._requirement_change(order)
+        return Preview(
+            accepted=problem is None, buying_power_effect=need, fees=self._fees(order),
+            errors=() if problem is None else (problem,), source=self.name,
+        )
+
+    async def place(self, order: OrderRequest) -> Order:
+        existing = self.ledger.by_key(order.client_key)
+        if existing is not None:
+            return existing  # the same decision, retried: never a second order
+        problem = self._problem(order)
+        if problem is not None:
+            raise OrderRejected(problem, broker=self.name)
+        placed = Order(id=self.ledger.new_order_id(), client_key=order.client_key,
+                       status=OrderStatus.WORKING, request=order, updated=self._now())
+        self.ledger.placed_at[placed.id] = self._now()
+        self.ledger.anchors[placed.id] = (self._now(), order.limit_price)
+        self._store(placed)
+        self._work(placed.id)
+        return self.ledger.orders[placed.id]
+
+    async def replace(self, order_id: str, limit_price: Decimal) -> Order:
+        current = await self.order(order_id)
+        if current.status.is_final:
+            raise InvalidRequest(f"order {order_id} is {current.status}; nothing to replace",
+                                 broker=self.name)
+        request = current.request.with_price(limit_price)
+        problem = self._tick_problem(request)
+        if problem:
+            raise OrderRejected(problem, broker=self.name)
+        self.ledger.anchors[order_id] = (self._now(), limit_price)
+        self._store(replace(current, request=request, updated=self._now()))
+        self._work(order_id)
+        return self.ledger.orders[order_id]
+
+    async def cancel(self, order_id: str) -> Order:
+        current = await self.order(order_id)
+        if current.status.is_final:
+            return current
+        self._store(replace(current, status=OrderStatus.CANCELLED, reason="cancelled by request",
+                            updated=self._now()))
+        return self.ledger.orders[order_id]
+
+    async def step(self) -> None:
+        """Advance to the book's current time: settle expiries, expire day orders, reprice
+        and fill working orders. The engine calls this after each market update."""
+        self._settle_expired()
+        for order in list(self.ledger.orders.values()):
+            if order.status.is_final:
+                continue
+            if self._day_over(order):
+                self._store(replace(order, status=OrderStatus.EXPIRED, updated=self._now(),
+                                    reason="day order not filled by the close"))
+                continue
+            self._reprice(order)
+            self._work(order.id)
+
+    async def events(self) -> AsyncIterator[OrderEvent]:
+        queue: asyncio.Queue[OrderEvent] = asyncio.Queue()
+        self._queues.append(queue)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            self._queues.remove(queue)
+
+    async def aclose(self) -> None:
+        self._save()
+
+    # -- checks ------------------------------------------------------------------------
+
+    def _problem(self, order: OrderRequest) -> str | None:
+        return (self._tick_problem(order) or self._market_problem(order)
+                or self._closing_problem(order) or self._buying_power_problem(order))
+
+    def _tick_problem(self, order: OrderRequest) -> str | None:
+        options = [leg for leg in order.legs if is_option_symbol(leg.symbol)]
+        if not options:
+            return None
+        root = parse_occ(options[0].symbol).root
+        return tick_error(root, order.limit_price, len(order.legs))
+
+    def _market_problem(self, order: OrderRequest) -> str | None:
+        for leg in order.legs:
+            q = self.book.quote(leg.symbol)
+            if q is None:
+                return f"no market for {leg.symbol.strip()}: it is not in the latest snapshot"
+            if q.bid is None or q.ask is None:
+                return f"no two-sided market for {leg.symbol.strip()} (bid {q.bid}, ask {q.ask})"
+            if q.bid > q.ask:
+                return f"crossed market for {leg.symbol.strip()} (bid {q.bid} > ask {q.ask})"
+        return None
+
+    def _closing_problem(self, order: OrderRequest) -> str | None:
+        for leg in order.legs:
+            if leg.intent is not Intent.CLOSE:
+                continue
+            held = self.ledger.holdings.get(leg.symbol)
+            qty = held.quantity if held else 0
+            change = leg.ratio * order.quantity
+            if qty == 0 or (qty > 0) == (change > 0) or abs(change) > abs(qty):
+                return (f"cannot close {change:+d} {leg.symbol.strip()}: "
+                        f"the account holds {qty:+d}")
+        return None
+
+    def _buying_power_problem(self, order: OrderRequest) -> str | None:
+        if all(leg.intent is Intent.CLOSE for leg in order.legs):
+            return None  # closing never needs buying power
+        after = self._holdings_after(order)
+        need = requirement(after, self._multipliers(after))
+        if need is None:
+            return ("unbounded risk (a naked short call or short stock) is refused by the "
+                    "paper account; add a long call or hold the shares")
+        cash = (self.ledger.cash + credit_terms(order.limit_price, order.effect) * 100
+                * order.quantity - self._fees(order))
+        if cash - need < 0:
+            return (f"not enough buying power: the order needs ${need - cash + 0:,.2f} more "
+                    f"(requirement ${need:,.2f}, cash after the order ${cash:,.2f})")
+        return None
+
+    def _requirement_change(self, order: OrderRequest) -> Decimal | None:
+        held = self.ledger.quantities()
+        before = requirement(held, self._multipliers(held))
+        after_holdings = self._holdings_after(order)
+        after = requirement(after_holdings, self._multipliers(after_holdings))
+        if before is None or after is None:
+            return None
+        return after - before - credit_terms(order.limit_price, order.effect) * 100 * order.quantity
+
+    def _holdings_after(self, order: OrderRequest) -> dict[str, int]:
+        held = self.ledger.quantities()
+        for leg in order.legs:
+            held[leg.symbol] = held.get(leg.symbol, 0) + leg.ratio * order.quantity
+        return held
+
+    # -- execution ---------------------------------------------------------------------
+
+    def _work(self, order_id: str) -> None:
+        order = self.ledger.orders[order_id]
+        quotes = {leg.symbol: self.book.quote(leg.symbol) for leg in order.request.legs}
+        if any(q is None for q in quotes.values()):
+            return
+        market = combo_market(order.request.legs, quotes, self._leg_multipliers(order.request))
+        if market is None:
+            return
+        limit = credit_terms(order.request.limit_price, order.request.effect)
+        fill = fill_credit(limit, market, self.policy.slippage)
+        remaining = order.request.quantity - order.filled_quantity
+        if fill is None or remaining <= 0:
+            return
+        units = fillable_units(order.request.legs, quotes, remaining, self.policy)
+        if units <= 0:
+            return
+        self._execute(order, units, fill, leg_prices(order.request.legs, quotes, market, fill))
+
+    def _execute(self, order: Order, units: int, fill: Decimal, prices: dict[str, Decimal]) -> None:
+        now = self._now()
+        fills = []
+        for n, leg in enumerate(order.request.legs):
+            qty = leg.ratio * units
+            mult = self.book.multiplier(leg.symbol)
+            fee = self.fees.for_leg(qty, option=is_option_symbol(leg.symbol),
+                                    index=is_index(underlying_of(leg.symbol)))
+            self.ledger.book(leg.symbol, qty, prices[leg.symbol], mult, underlying_of(leg.symbol))
+            self.ledger.cash -= fee
+            fills.append(Fill(order.id, leg.symbol, qty, prices[leg.symbol], now, fee,
+                              f"{order.id}-{len(order.fills) + n + 1}"))
+        filled = order.filled_quantity + units
+        net = order.request.effect.signed(fill)  # positive price in the order's own terms
+        average = net if order.average_price is None else (
+            order.average_price * order.filled_quantity + net * units) / filled
+        status = (OrderStatus.FILLED if filled == order.request.quantity
+                  else OrderStatus.PARTIALLY_FILLED)
+        updated = replace(order, status=status, filled_quantity=filled, average_price=average,
+                          fills=order.fills + tuple(fills), updated=now)
+        self._store(updated, fills)
+
+    def _reprice(self, order: Order) -> None:
+        if not self.policy.reprice:
+            return
+        # The walk is measured from the last price the engine chose (placement or replace).
+        since, anchor = self.ledger.anchors.get(order.id, (self._now(), order.request.limit_price))
+        steps = int((self._now() - since) / self.policy.step_every)
+        if steps <= 0:
+            return
+        request = order.request
+        quotes = {leg.symbol: self.book.quote(leg.symbol) for leg in request.legs}
+        if any(q is None for q in quotes.values()):
+            return
+        market = combo_market(request.legs, quotes, self._leg_multipliers(request))
+        if market is None:
+            return
+        root = next((parse_occ(leg.symbol).root for leg in request.legs if leg.is_option), "")
+        tick = tick_size(root, anchor, len(request.legs))
+        price = step_toward_natural(anchor, request.effect, market, tick,
+                                    steps * self.policy.step_ticks)
+        if price != request.limit_price:
+            self._store(replace(order, request=request.with_price(price), updated=self._now()))
+
+    def _day_over(self, order: Order) -> bool:
+        if order.request.time_in_force is not TimeInForce.DAY:
+            return False
+        placed = self.ledger.placed_at.get(order.id)
+        if placed is None:
+            return False
+        now = self._now().astimezone(NEW_YORK)
+        return now.date() > placed.astimezone(NEW_YORK).date()
+
+    def _settle_expired(self) -> None:
+        now = self._now().astimezone(NEW_YORK)
+        for symbol, held in list(self.ledger.holdings.items()):
+            if not is_option_symbol(symbol):
+                continue
+            c = parse_occ(symbol)
+            if c.expiry > now.date() or (c.expiry == now.date() and now.time() < SETTLEMENT_TIME):
+                continue
+            spot = self.book.underlying_price(held.underlying)
+            if spot is None:
+                continue  # settle once the underlying's price is known
+            self._settle(symbol, held.quantity, c.right, c.strike, spot, held.underlying)
+
+    def _settle(self, symbol: str, qty: int, right: str, strike: Decimal, spot: Decimal,
+                underlying: str) -> None:
+        intrinsic = max(spot - strike if right == "C" else strike - spot, Decimal(0))
+        mult = self.ledger.holdings[symbol].multiplier
+        del self.ledger.holdings[symbol]
+        if is_index(underlying):
+            kind = "cash settlement"
+            self.ledger.cash += qty * intrinsic * mult
+        elif intrinsic >= Decimal("0.01"):
+            kind = "exercise" if qty > 0 else "assignment"
+            shares = qty * mult if right == "C" else -qty * mult
+            self.ledger.book(underlying, shares, strike, 1, underlying)
+        else:
+            kind = "expired worthless"
+        self.ledger.settlements.append({
+            "symbol": symbol, "quantity": str(qty), "kind": kind, "underlying_price": str(spot),
+            "time": self._now().isoformat(),
+        })
+        self._save()
+
+    # -- plumbing ----------------------------------------------------------------------
+
+    def _store(self, order: Order, fills: Sequence[Fill] = ()) -> None:
+        self.ledger.orders[order.id] = order
+        self._save()
+        events = [OrderEvent(order, fill, self._now()) for fill in fills] or [
+            OrderEvent(order, None, self._now())]
+        for queue in self._queues:
+            for event in events:
+                queue.put_nowait(event)
+
+    def _save(self) -> None:
+        if self._path is not None:
+            self.ledger.save(self._path)
+
+    def _now(self) -> datetime:
+        return self.book.time or datetime.now(UTC)
+
+    def _fees(self, order: OrderRequest) -> Decimal:
+        return sum(
+            (self.fees.for_leg(leg.ratio * order.quantity, option=leg.is_option,
+                               index=is_index(underlying_of(leg.symbol))) for leg in order.legs),
+            Decimal(0),
+        )
+
+    def _mark(self, symbol: str) -> Decimal | None:
+        q = self.book.quote(symbol)
+        return q.mid if q is not None and q.is_two_sided else None
+
+    def _value(self, symbol: str) -> Decimal:
+        held = self.ledger.holdings[symbol]
+        mark = self._mark(symbol)
+        price = mark if mark is not None else held.average_price
+        return held.quantity * price * held.multiplier
+
+    def _multipliers(self, held: dict[str, int]) -> dict[str, int]:
+        return {s: self.book.multiplier(s) if s not in self.ledger.holdings
+                else self.ledger.holdings[s].multiplier for s in held}
+
+    def _leg_multipliers(self, request: OrderRequest) -> dict[str, int]:
+        return {leg.symbol: self.book.multiplier(leg.symbol) for leg in request.legs}
+

@@ -1,0 +1,86 @@
+"""How the paper account fills: a configurable policy, a slippage model and a fee schedule.
+
+An order is marketable when its limit is at least as aggressive as
+`mid - slippage * (mid - natural)` (in credit terms); it then fills at its limit, or at
+natural when the limit is more aggressive than natural (a real exchange gives you at least
+that). Each leg is priced between its mid and its natural by the same fraction, so the
+legs always add up to the net fill. Partial fills take no more than the displayed size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from brokers.model import OrderLeg, Quote
+from brokers.pricing import ComboMarket, weight
+
+
+@dataclass(frozen=True)
+class FillPolicy:
+    slippage: Decimal = Decimal("0.25")  # 0: fills at mid; 1: only at natural
+    reprice: bool = True  # walk working orders toward natural
+    step_ticks: int = 1
+    step_every: timedelta = timedelta(seconds=30)
+    partial_fills: bool = True  # cap each fill at the displayed size
+
+
+@dataclass(frozen=True)
+class FeeSchedule:
+    per_contract: Decimal = Decimal("0.65")  # commission per option contract
+    index_per_contract: Decimal = Decimal("0.60")  # exchange proprietary fee (SPX, NDX, ...)
+    regulatory_per_contract: Decimal = Decimal("0.02")
+    per_share: Decimal = Decimal("0")
+
+    def for_leg(self, contracts: int, *, option: bool, index: bool) -> Decimal:
+        contracts = abs(contracts)
+        if not option:
+            return self.per_share * contracts
+        per = self.per_contract + self.regulatory_per_contract
+        return contracts * (per + (self.index_per_contract if index else 0))
+
+
+def fill_credit(limit_credit: Decimal, market: ComboMarket, slippage: Decimal) -> Decimal | None:
+    """The net fill in credit terms, or None while the order is not marketable."""
+    threshold = market.mid - slippage * market.half_spread
+    if limit_credit > threshold:
+        return None
+    return max(limit_credit, market.natural)
+
+
+def leg_prices(
+    legs: tuple[OrderLeg, ...],
+    quotes: dict[str, Quote],
+    market: ComboMarket,
+    fill: Decimal,
+) -> dict[str, Decimal]:
+    """Per-leg prices that sum (by weight) to the net fill."""
+    spread = market.half_spread
+    fraction = Decimal(0) if spread == 0 else (market.mid - fill) / spread
+    prices = {}
+    for leg in legs:
+        q = quotes[leg.symbol]
+        assert q.mid is not None and q.bid is not None and q.ask is not None
+        toward = q.ask - q.mid if leg.ratio > 0 else q.bid - q.mid
+        prices[leg.symbol] = q.mid + fraction * toward
+    return prices
+
+
+def fillable_units(
+    legs: tuple[OrderLeg, ...], quotes: dict[str, Quote], remaining: int, policy: FillPolicy
+) -> int:
+    """How many units can fill now: the thinnest leg's displayed size, if sizes are known."""
+    if not policy.partial_fills:
+        return remaining
+    units = remaining
+    for leg in legs:
+        q = quotes[leg.symbol]
+        size = q.ask_size if leg.ratio > 0 else q.bid_size
+        if size:  # unknown or zero size: the snapshot does not say, assume enough
+            units = min(units, size // abs(leg.ratio) if leg.is_option else units)
+    return max(units, 0)
+
+
+def leg_weight(leg: OrderLeg, multiplier: int) -> Decimal:
+    return weight(leg, multiplier)

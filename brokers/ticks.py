@@ -1,0 +1,48 @@
+"""Minimum price increments: an order off its tick is rejected, with the nearest valid prices.
+
+Classic rule: $0.05 below $3, $0.10 at or above. Penny-program classes trade $0.01 below $3
+and $0.05 above; SPY, QQQ and IWM trade pennies at every price. Multi-leg (complex) orders
+may trade in pennies in most classes, but SPX/SPXW complex orders keep $0.05 (Cboe rules).
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+
+CENT, NICKEL, DIME = Decimal("0.01"), Decimal("0.05"), Decimal("0.10")
+THRESHOLD = Decimal(3)
+
+PENNY_ALL = {"SPY", "QQQ", "IWM"}
+PENNY_PROGRAM = {"AAPL", "AMD", "AMZN", "BAC", "DIA", "EEM", "GLD", "GOOGL", "META", "MSFT",
+                 "NVDA", "SLV", "TLT", "TSLA", "XLF", "XSP"}
+NICKEL_COMPLEX = {"SPX", "SPXW", "NDX", "NDXP", "RUT", "RUTW", "VIX", "VIXW"}
+
+
+def tick_size(root: str, price: Decimal, legs: int = 1) -> Decimal:
+    """The increment for a price of this option class (`legs` > 1: a complex order)."""
+    root = root.strip().upper()
+    if legs > 1:
+        return NICKEL if root in NICKEL_COMPLEX else CENT
+    if root in PENNY_ALL:
+        return CENT
+    if root in PENNY_PROGRAM:
+        return CENT if price < THRESHOLD else NICKEL
+    return NICKEL if price < THRESHOLD else DIME
+
+
+def on_tick(price: Decimal, tick: Decimal) -> bool:
+    return price % tick == 0
+
+
+def round_to_tick(price: Decimal, tick: Decimal, *, up: bool) -> Decimal:
+    rounding = ROUND_CEILING if up else ROUND_FLOOR
+    return (price / tick).to_integral_value(rounding=rounding) * tick
+
+
+def tick_error(root: str, price: Decimal, legs: int) -> str | None:
+    """None when the price is valid, else a message naming the valid neighbours."""
+    tick = tick_size(root, price, legs)
+    if on_tick(price, tick):
+        return None
+    below, above = round_to_tick(price, tick, up=False), round_to_tick(price, tick, up=True)
+    return f"price {price} is not on the {tick} tick for {root.strip()}; use {below} or {above}"

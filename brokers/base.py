@@ -39,9 +39,13 @@ class HttpBroker:
     async def order(self, order_id: str) -> Order:
         raise NotImplementedError
 
+    async def _find(self, order: OrderRequest) -> Order | None:
+        """The order already at the broker for this request (by client key by default)."""
+        return await self.find_order(order.client_key)
+
     async def place(self, order: OrderRequest) -> Order:
         """Submit once; on an ambiguous failure, find the order by key before resubmitting."""
-        existing = await self.find_order(order.client_key)
+        existing = await self._find(order)
         if existing is not None:
             log.info("%s: order %s already placed as %s", self.name, order.client_key, existing.id)
             return self._watch(existing)
@@ -50,7 +54,7 @@ class HttpBroker:
             try:
                 return self._watch(await self._submit(order))
             except (BrokerTimeout, BrokerUnavailable) as error:
-                found = await self.find_order(order.client_key)
+                found = await self._find(order)
                 if found is not None:
                     return self._watch(found)
                 if attempt + 1 == policy.attempts:

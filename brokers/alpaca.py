@@ -94,7 +94,7 @@ class AlpacaBroker(HttpBroker):
         self.live = live
         self._key = Secret(key_id)
         self._secret = Secret(secret_key)
-        extra: dict[str, Any] = {"sleep": sleep} if sleep else {}
+        extra: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
         common = {"transport": transport, "retry": retry, "auth_headers": self._headers, **extra}
         super().__init__(HttpClient(NAME, LIVE_URL if live else PAPER_URL, **common))
         self.data = HttpClient(NAME, DATA_URL, **common)

@@ -30,6 +30,10 @@ class AuthError(BrokerError):
     """Credentials rejected or expired beyond refresh: a human must re-authorise."""
 
 
+class Unauthorized(AuthError):
+    """A 401 from the broker: the access token may have expired; refreshing may fix it."""
+
+
 class LiveTradingNotEnabled(BrokerError):
     """A live endpoint or a real order was requested without the explicit opt-in."""
 

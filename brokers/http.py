@@ -22,7 +22,6 @@ import httpx
 
 from brokers.credentials import redact
 from brokers.errors import (
-    AuthError,
     BrokerError,
     BrokerTimeout,
     BrokerUnavailable,
@@ -30,6 +29,7 @@ from brokers.errors import (
     MalformedResponse,
     NotFound,
     RateLimited,
+    Unauthorized,
 )
 
 log = logging.getLogger("brokers.http")
@@ -129,7 +129,7 @@ class HttpClient:
             try:
                 response = await self._send_once(method, url, authenticate, **kw)
                 return self._check(response)
-            except AuthError:
+            except Unauthorized:
                 if refreshed or self._refresh_auth is None or not authenticate:
                     raise
                 refreshed = True  # one refresh per call: an expired token mid-session
@@ -182,7 +182,7 @@ class HttpClient:
         detail = _excerpt(response.text)
         kw = {"broker": self.broker, "status": status}
         if status == 401:
-            raise AuthError(f"{what}: credentials rejected or expired. {detail}", **kw)
+            raise Unauthorized(f"{what}: credentials rejected or expired. {detail}", **kw)
         if status == 429:
             self.health.record_429(time.monotonic())
             retry_after = _retry_after(response.headers.get("Retry-After"))

@@ -118,7 +118,7 @@ class SchwabBroker(HttpBroker):
         self.refresh_issued = refresh_issued
         self._clock = clock
         self._token = AccessToken(NAME, self._request_token, clock)
-        extra: dict[str, Any] = {"sleep": sleep} if sleep else {}
+        extra: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
         super().__init__(HttpClient(NAME, BASE_URL, transport=transport, retry=retry,
                                     auth_headers=self._token.headers,
                                     refresh_auth=self._token.refresh, **extra))

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from brokers.base import HttpBroker
-from brokers.credentials import EnvVar, read_env
+from brokers.credentials import EnvVar, Secret, read_env
 from brokers.dxlink import Connect, DXLinkFeed
 from brokers.errors import InvalidRequest, MalformedResponse, NotFound, OrderRejected
 from brokers.http import HttpClient, RetryPolicy, Sleep
@@ -97,13 +97,13 @@ class TastytradeBroker(HttpBroker):
         clock: Clock = utc_now,
     ) -> None:
         self.live = live
-        extra = {"sleep": sleep} if sleep else {}
+        extra = {"sleep": sleep} if sleep is not None else {}
         self._token = AccessToken(NAME, self._request_token, clock)
         http = HttpClient(NAME, LIVE_URL if live else SANDBOX_URL, transport=transport,
                           retry=retry, auth_headers=self._token.headers,
                           refresh_auth=self._token.refresh, **extra)
         super().__init__(http)
-        self._secret, self._refresh = client_secret, refresh_token
+        self._secret, self._refresh = Secret(client_secret), Secret(refresh_token)
         self._account = account
         self._connect = connect
         self._feed: DXLinkFeed | None = None
@@ -118,8 +118,8 @@ class TastytradeBroker(HttpBroker):
                    account=account.reveal() if account else None, **kw)
 
     async def _request_token(self) -> dict:
-        body = {"grant_type": "refresh_token", "refresh_token": self._refresh,
-                "client_secret": self._secret}
+        body = {"grant_type": "refresh_token", "refresh_token": self._refresh.reveal(),
+                "client_secret": self._secret.reveal()}
         return await self.http.json("POST", "/oauth/token", json=body, idempotent=True,
                                     authenticate=False)
 

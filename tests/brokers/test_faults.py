@@ -1,0 +1,145 @@
+"""Fault injection against every HTTP adapter: timeouts, 429 storms, 5xx, malformed JSON,
+expired tokens. The rule under test: never a duplicate order, never a retried 4xx, always a
+typed error with a message, never a credential in a message or a log line."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from brokers.errors import (
+    AuthError,
+    BrokerTimeout,
+    MalformedResponse,
+    OrderRejected,
+    RateLimited,
+)
+from tests.brokers.conftest import SCHWAB_REFRESH, TASTY_REFRESH, TASTY_SECRET, spread
+from tests.brokers.fakes import FakeAlpaca, FakeSchwab
+
+pytestmark = pytest.mark.anyio
+ORDERS = r"/orders$"
+ACCOUNT = r"/balances|/v2/account|/accounts/E6A3B1C9HASH$"
+
+
+async def test_timeout_after_the_broker_took_the_order_never_duplicates(http_harness):
+    server = http_harness.server
+    server.fail("POST", ORDERS, "timeout_after")
+    placed = await http_harness.broker.place(spread())
+    assert len(server.orders) == 1
+    assert placed.id == next(iter(server.orders)) or placed.client_key == "re-test-0001"
+    assert http_harness.submissions() == 1  # found by key, not sent again
+
+
+async def test_timeout_before_the_broker_saw_it_is_resubmitted_once(http_harness):
+    server = http_harness.server
+    server.fail("POST", ORDERS, "timeout")
+    await http_harness.broker.place(spread())
+    assert len(server.orders) == 1
+    assert http_harness.submissions() == 2
+
+
+async def test_a_5xx_on_place_is_resolved_by_lookup_then_resubmitted(http_harness):
+    server = http_harness.server
+    server.fail("POST", ORDERS, "status", status=503, body="service unavailable")
+    await http_harness.broker.place(spread())
+    assert len(server.orders) == 1
+
+
+async def test_repeated_timeouts_on_place_end_in_a_typed_error(http_harness):
+    http_harness.server.fail("POST", ORDERS, "timeout", times=10)
+    with pytest.raises(BrokerTimeout, match="timed out"):
+        await http_harness.broker.place(spread())
+    assert len(http_harness.server.orders) == 0
+
+
+async def test_5xx_on_reads_is_retried_with_backoff(http_harness):
+    http_harness.server.fail("GET", ACCOUNT, "status", times=2, status=500, body="oops")
+    account = await http_harness.broker.account()
+    assert account.net_liquidation > 0
+    assert len(http_harness.sleeps) == 2
+    assert all(0 <= s <= 8 for s in http_harness.sleeps)
+
+
+async def test_429_honours_retry_after(http_harness):
+    http_harness.server.fail("GET", ACCOUNT, "status", times=3, status=429,
+                             headers={"Retry-After": "2"})
+    await http_harness.broker.account()
+    assert http_harness.sleeps == [2.0, 2.0, 2.0]
+
+
+async def test_a_429_storm_ends_in_rate_limited(http_harness):
+    http_harness.server.fail("GET", ACCOUNT, "status", times=50, status=429,
+                             headers={"Retry-After": "1"})
+    with pytest.raises(RateLimited, match="rate limited"):
+        await http_harness.broker.account()
+    assert http_harness.broker.http.health.rate_limited == 4  # every attempt counted
+
+
+async def test_a_429_on_place_is_retried_without_lookup_ambiguity(http_harness):
+    http_harness.server.fail("POST", ORDERS, "status", status=429, headers={"Retry-After": "0"})
+    await http_harness.broker.place(spread())
+    assert len(http_harness.server.orders) == 1
+
+
+async def test_4xx_rejection_is_never_retried(http_harness):
+    with pytest.raises(OrderRejected):
+        await http_harness.broker.place(spread(quantity=1000))
+    assert http_harness.submissions() == 1
+    assert http_harness.sleeps == []
+
+
+async def test_malformed_json_is_a_typed_error(http_harness):
+    http_harness.server.fail("GET", ACCOUNT, "malformed")
+    with pytest.raises(MalformedResponse, match="not JSON"):
+        await http_harness.broker.account()
+
+
+@pytest.mark.parametrize("http_harness", ["tastytrade", "schwab"], indirect=True)
+async def test_expired_token_mid_session_is_refreshed_once(http_harness):
+    server = http_harness.server
+    await http_harness.broker.account()
+    server.expire_tokens()
+    account = await http_harness.broker.account()
+    assert account.net_liquidation > 0
+    assert server.issued == 2
+
+
+@pytest.mark.parametrize("http_harness", ["tastytrade", "schwab"], indirect=True)
+async def test_a_failed_refresh_is_retried(http_harness):
+    http_harness.server.fail("POST", r"oauth/token", "status", status=502)
+    await http_harness.broker.account()
+    assert http_harness.server.issued == 1
+
+
+@pytest.mark.parametrize("http_harness", ["tastytrade", "schwab"], indirect=True)
+async def test_a_refused_refresh_says_to_reauthorise(http_harness):
+    http_harness.server.fail("POST", r"oauth/token", "status", status=400,
+                             body='{"error": "invalid_grant"}')
+    with pytest.raises(AuthError, match="Re-authorise"):
+        await http_harness.broker.account()
+
+
+@pytest.mark.parametrize("http_harness", ["alpaca"], indirect=True)
+async def test_bad_keys_are_an_auth_error_not_retried(http_harness):
+    http_harness.broker._secret = type(http_harness.broker._secret)("wrong-secret")
+    with pytest.raises(AuthError, match="credentials rejected"):
+        await http_harness.broker.account()
+    assert http_harness.sleeps == []
+
+
+async def test_credentials_never_appear_in_errors_or_logs(http_harness, caplog):
+    caplog.set_level(logging.DEBUG)
+    secrets = {"tastytrade": [TASTY_SECRET, TASTY_REFRESH, "access-1-s3cr3t"],
+               "alpaca": [FakeAlpaca.SECRET],
+               "schwab": [FakeSchwab.APP_SECRET, SCHWAB_REFRESH, "access-1-s3cr3t"]}[
+        http_harness.name]
+    echo = " ".join(f"token={s}" for s in secrets)  # a broker echoing credentials back
+    http_harness.server.fail("GET", ACCOUNT, "status", times=10, status=500, body=echo)
+    with pytest.raises(Exception) as caught:
+        await http_harness.broker.account()
+    text = str(caught.value) + repr(caught.value) + caplog.text
+    assert "retry" in caplog.text  # the retries were logged...
+    for secret in secrets:
+        assert secret not in text  # ...without a single credential

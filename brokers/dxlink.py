@@ -106,30 +106,31 @@ class DXLinkFeed:
         self._subscribed.clear()
         await self._send({"type": "SETUP", "channel": 0, "version": "0.1-rulesengine",
                           "keepaliveTimeout": 60, "acceptKeepaliveTimeout": 60})
+        await self._expect("AUTH_STATE", "the session setup")  # UNAUTHORIZED until AUTH
         await self._send({"type": "AUTH", "channel": 0, "token": self._token})
-        await self._expect(lambda m: m.get("type") == "AUTH_STATE"
-                           and m.get("state") == "AUTHORIZED", "authorisation")
+        state = await self._expect("AUTH_STATE", "authorisation")
+        if state.get("state") != "AUTHORIZED":
+            raise AuthError("DXLink refused the quote token; it lasts 24 h, request a new one "
+                            "(GET /api-quote-tokens)", broker=NAME)
         await self._send({"type": "CHANNEL_REQUEST", "channel": CHANNEL, "service": "FEED",
                           "parameters": {"contract": "AUTO"}})
-        await self._expect(lambda m: m.get("type") == "CHANNEL_OPENED", "a feed channel")
+        await self._expect("CHANNEL_OPENED", "a feed channel")
         await self._send({"type": "FEED_SETUP", "channel": CHANNEL,
                           "acceptAggregationPeriod": 0.1, "acceptDataFormat": "COMPACT",
                           "acceptEventFields": self._fields})
 
-    async def _expect(self, wanted: Callable[[dict], bool], what: str) -> None:
+    async def _expect(self, kind: str, what: str) -> dict[str, Any]:
+        """The next message of this type (others are handled as they come)."""
         deadline = time.monotonic() + self.silence_timeout
-        while time.monotonic() < deadline:
+        while (left := deadline - time.monotonic()) > 0:
             try:
-                message = await asyncio.wait_for(self._recv(), deadline - time.monotonic())
+                message = await asyncio.wait_for(self._recv(), left)
             except TimeoutError:
                 break
-            if message.get("type") == "AUTH_STATE" and message.get("state") == "UNAUTHORIZED" \
-                    and what != "authorisation":
-                raise AuthError("the quote token was refused; request a new one", broker=NAME)
             if message.get("type") == "ERROR":
-                raise AuthError(f"DXLink error: {message.get('message')}", broker=NAME)
-            if wanted(message):
-                return
+                raise BrokerUnavailable(f"DXLink error: {message.get('message')}", broker=NAME)
+            if message.get("type") == kind:
+                return message
             self._handle(message)
         raise BrokerTimeout(f"DXLink did not confirm {what}", broker=NAME)
 

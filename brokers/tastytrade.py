@@ -95,8 +95,10 @@ class TastytradeBroker(HttpBroker):
         retry: RetryPolicy | None = None,
         sleep: Sleep | None = None,
         clock: Clock = utc_now,
+        quote_silence_timeout: float = 10.0,
     ) -> None:
         self.live = live
+        self.quote_silence_timeout = quote_silence_timeout
         extra = {"sleep": sleep} if sleep is not None else {}
         self._token = AccessToken(NAME, self._request_token, clock)
         http = HttpClient(NAME, LIVE_URL if live else SANDBOX_URL, transport=transport,
@@ -192,7 +194,8 @@ class TastytradeBroker(HttpBroker):
             data = require(await self.http.json("GET", "/api-quote-tokens"), "data",
                            broker=NAME)
             self._feed = DXLinkFeed(require(data, "dxlink-url", broker=NAME),
-                                    require(data, "token", broker=NAME), connect=self._connect)
+                                    require(data, "token", broker=NAME), connect=self._connect,
+                                    silence_timeout=self.quote_silence_timeout)
         return self._feed
 
     # -- orders ------------------------------------------------------------------------

@@ -70,6 +70,7 @@ class FakeServer:
     def handle(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
         self.calls.append((request.method, path))
+        self.last_request = request
         fault = next((f for f in self.faults if f.method == request.method
                       and f.pattern.search(path) and f.times > 0), None)
         if fault is not None:
@@ -411,7 +412,7 @@ class FakeSchwab(OAuthServer):
 
         start = date.fromisoformat(request.url.params["fromDate"])
         end = date.fromisoformat(request.url.params["toDate"])
-        self.chain_requests.append((str(start), str(end)))
+        self.chain_requests.append((start, end))
         body = fixture("schwab_option_chain.json")
         if self.truncate_longer_than is not None and (end - start).days > \
                 self.truncate_longer_than:

@@ -1,0 +1,118 @@
+"""tastytrade specifics: the documented shapes, dry-run, market metrics and DXLink."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from brokers.dxlink import DXLinkFeed
+from brokers.errors import AuthError
+from brokers.tastytrade import TastytradeBroker, order_body, parse_order
+from tests.brokers.conftest import TASTY_REFRESH, TASTY_SECRET, spread
+from tests.brokers.fakes import FakeDXLink, FakeTastytrade, fixture
+
+pytestmark = pytest.mark.anyio
+
+
+def broker(server: FakeTastytrade, dx: FakeDXLink | None = None, **kw) -> TastytradeBroker:
+    return TastytradeBroker(TASTY_SECRET, TASTY_REFRESH, transport=server.transport(),
+                            connect=(dx or FakeDXLink()).connect, **kw)
+
+
+def test_order_body_is_the_documented_request():
+    documented = fixture("tastytrade_order_request.json")
+    body = order_body(spread(key=documented["external-identifier"], quantity=1))
+    assert body["legs"] == documented["legs"]
+    for key in ("price", "price-effect", "order-type", "time-in-force", "external-identifier"):
+        assert body[key] == documented[key]
+
+
+def test_parse_documented_dry_run_order():
+    order = parse_order(fixture("tastytrade_order_dry_run_response.json")["data"]["order"])
+    assert order.request.limit_price == Decimal("1.05")
+    assert order.request.effect.value == "credit"
+    assert [leg.ratio for leg in order.request.legs] == [-1, 1]
+
+
+async def test_positions_direction_and_stock():
+    positions = {p.symbol: p for p in await broker(FakeTastytrade()).positions()}
+    assert positions["AAPL"].quantity == 100 and positions["AAPL"].multiplier == 1
+    assert positions["SPY   240419P00500000"].mark == Decimal("1.08")
+
+
+async def test_nested_chain_has_both_roots_and_streamer_symbols():
+    chain = await broker(FakeTastytrade()).option_chain("SPX")
+    roots = {e.contract.root: e for e in chain}
+    assert set(roots) == {"SPX", "SPXW"}
+    assert roots["SPXW"].settlement == "PM" and roots["SPX"].settlement == "AM"
+    assert roots["SPX"].style == "european"
+    weekly = next(e for e in chain if e.symbol == "SPXW  240312P05100000")
+    assert weekly.streamer_symbol == ".SPXW240312P5100"
+    assert weekly.quote is None  # the chain is metadata; quotes come from DXLink
+
+
+async def test_market_metrics_units():
+    metrics = (await broker(FakeTastytrade()).market_metrics(["SPY"]))["SPY"]
+    assert metrics.iv_rank == pytest.approx(0.216488153)
+    assert metrics.iv_index == pytest.approx(0.132511)
+    assert metrics.hv_30 == pytest.approx(0.1184)  # sent as percent "11.84"
+
+
+async def test_dry_run_preview():
+    preview = await broker(FakeTastytrade()).preview(spread())
+    assert preview.accepted
+    assert preview.buying_power_effect == Decimal("397.24")
+    assert preview.fees == Decimal("2.24")
+    assert preview.warnings == ("Your order will begin working during next valid session.",)
+
+
+async def test_dxlink_quotes_and_greeks_over_the_documented_handshake():
+    dx = FakeDXLink()
+    quotes = await broker(FakeTastytrade(), dx).quotes(["SPXW  240312P05100000", "SPX"])
+    q = quotes["SPXW  240312P05100000"]
+    assert (q.bid, q.ask, q.bid_size) == (Decimal("3.4"), Decimal("3.6"), 120)
+    assert q.iv == pytest.approx(0.1312) and q.delta == pytest.approx(-0.2731)
+    assert quotes["SPX"].bid == Decimal("5117.94") and quotes["SPX"].bid_size is None  # "NaN"
+    assert [m["type"] for m in dx.sent[:5]] == [
+        "SETUP", "AUTH", "CHANNEL_REQUEST", "FEED_SETUP", "FEED_SUBSCRIPTION"]
+    assert dx.sent[1]["token"] == "dx-quote-token"
+
+
+async def test_a_silent_feed_is_resubscribed():
+    dx = FakeDXLink()
+    dx.silent_subscriptions = 1
+    b = broker(FakeTastytrade(), dx, quote_silence_timeout=0.05)
+    quotes = await b.quotes(["SPY   240419P00500000"])
+    assert quotes["SPY   240419P00500000"].ask == Decimal("1.62")
+    assert b._feed.resubscribes == 1 and dx.connections == 1
+
+
+async def test_a_dead_connection_is_rebuilt():
+    dx = FakeDXLink()
+    dx.dead_connections = 1
+    b = broker(FakeTastytrade(), dx, quote_silence_timeout=0.05)
+    quotes = await b.quotes(["SPY   240419P00495000"])
+    assert quotes["SPY   240419P00495000"].bid == Decimal("0.54")
+    assert b._feed.reconnects == 1 and dx.connections == 2
+
+
+async def test_a_refused_quote_token_is_an_auth_error():
+    feed = DXLinkFeed("wss://x", "stale-token", connect=FakeDXLink().connect,
+                      silence_timeout=0.05)
+    with pytest.raises(AuthError):
+        await feed.snapshot([".SPY240419P500"], timeout=0.2)
+
+
+def test_the_documented_compact_feed_data_parses():
+    messages = fixture("tastytrade_dxlink_quote_greeks.json")
+    feed = DXLinkFeed("wss://x", "t")
+    for m in messages:
+        if m.get("type") == "FEED_SETUP":
+            feed._fields.update(m["acceptEventFields"])
+    for m in messages:
+        feed._handle(m)
+    q = feed._quote(".SPXW240312P5100")
+    assert (q.bid, q.ask, q.ask_size) == (Decimal("3.4"), Decimal("3.6"), 95)
+    assert q.iv == pytest.approx(0.1312) and q.vega == pytest.approx(0.9173)
+    assert feed._quote("SPX").bid_size is None

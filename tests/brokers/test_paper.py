@@ -1,0 +1,213 @@
+"""The paper broker on the real SPX week and on hand-made markets: fills, ticks, buying
+power, expirations, and a restart that resumes exactly where it stopped."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from brokers.errors import OrderRejected
+from brokers.model import (
+    ChainEntry,
+    Intent,
+    OptionContract,
+    OrderLeg,
+    OrderRequest,
+    OrderStatus,
+    PriceEffect,
+    Quote,
+)
+from brokers.occ import format_occ
+from brokers.paper.broker import PaperBroker
+from brokers.paper.fills import FillPolicy
+from brokers.paper.market import QuoteBook
+from brokers.pricing import combo_market
+from rulesengine.data.quotes import chain_entries, underlying_prices
+
+pytestmark = pytest.mark.anyio
+T0 = datetime(2011, 1, 3, 15, 0, tzinfo=UTC)
+
+
+def entry(underlying: str, root: str, expiry: date, right: str, strike: str, bid, ask,
+          size=None) -> ChainEntry:
+    c = OptionContract(root, expiry, right, Decimal(strike))
+    symbol = format_occ(c)
+    q = Quote(symbol, bid=None if bid is None else Decimal(bid),
+              ask=None if ask is None else Decimal(ask), bid_size=size, ask_size=size)
+    return ChainEntry(symbol, underlying, c, quote=q)
+
+
+def order(*legs, price="1.00", effect=PriceEffect.CREDIT, qty=1, key="k1") -> OrderRequest:
+    return OrderRequest(legs=tuple(legs), quantity=qty, limit_price=Decimal(price),
+                        effect=effect, client_key=key)
+
+
+@pytest.fixture
+def spx_book(spx_day):
+    book = QuoteBook()
+    book.update(chain_entries(spx_day), underlying_prices(spx_day), T0)
+    return book
+
+
+def jan_put(book: QuoteBook, strike: str) -> str:
+    return next(e.symbol for e in book.chain("SPX") if e.contract.right == "P"
+                and e.contract.expiry == date(2011, 1, 21)
+                and e.contract.strike == Decimal(strike))
+
+
+async def test_a_real_spx_spread_walks_from_mid_to_a_fill_never_past_natural(spx_book):
+    short, long = jan_put(spx_book, "1200"), jan_put(spx_book, "1175")
+    legs = (OrderLeg(short, -1), OrderLeg(long, 1))
+    market = combo_market(legs, {s: spx_book.quote(s) for s in (short, long)},
+                          {short: 100, long: 100})
+    assert (market.mid, market.natural) == (Decimal("1.075"), Decimal("0.70"))
+    broker = PaperBroker(spx_book, policy=FillPolicy(step_every=timedelta(seconds=30)))
+    placed = await broker.place(order(*legs, price="1.10", qty=2))  # above mid: rests
+    assert placed.status is OrderStatus.WORKING
+    prices = []
+    for n in range(1, 20):
+        spx_book.time = T0 + timedelta(seconds=30 * n)
+        await broker.step()
+        current = await broker.order(placed.id)
+        prices.append(current.request.limit_price)
+        if current.status is OrderStatus.FILLED:
+            break
+    assert current.status is OrderStatus.FILLED
+    assert prices == sorted(prices, reverse=True)  # only ever more aggressive
+    threshold = market.mid - Decimal("0.25") * (market.mid - market.natural)
+    assert market.natural <= current.average_price <= threshold
+    positions = {p.symbol: p.quantity for p in await broker.positions()}
+    assert positions == {short: -2, long: 2}
+    account = await broker.account()
+    fees = 4 * (Decimal("0.65") + Decimal("0.02") + Decimal("0.60"))
+    assert account.cash == Decimal(100_000) + current.average_price * 200 - fees
+    # requirement: 25 points wide, two lots
+    assert account.option_buying_power == account.cash - Decimal(5000)
+
+
+async def test_a_marketable_limit_fills_at_natural_not_worse(spx_book):
+    short, long = jan_put(spx_book, "1200"), jan_put(spx_book, "1175")
+    broker = PaperBroker(spx_book)
+    filled = await broker.place(order(OrderLeg(short, -1), OrderLeg(long, 1), price="0.05"))
+    assert filled.status is OrderStatus.FILLED
+    assert filled.average_price == Decimal("0.70")  # natural, although we asked 0.05
+    by_leg = {f.symbol: f.price for f in filled.fills}
+    assert by_leg == {short: Decimal("2.1"), long: Decimal("1.4")}  # bid and ask
+
+
+async def test_off_tick_prices_are_rejected_with_the_valid_neighbours(spx_book):
+    broker = PaperBroker(spx_book)
+    with pytest.raises(OrderRejected, match=r"not on the 0.10 tick for SPX; use 3.00 or 3.10"):
+        await broker.place(order(OrderLeg(jan_put(spx_book, "1275"), -1), price="3.03"))
+
+
+async def test_dirty_markets_never_fill():
+    book = QuoteBook()
+    exp = date(2024, 4, 19)
+    nan = entry("SPY", "SPY", exp, "P", "500", None, "1.62")
+    crossed = entry("SPY", "SPY", exp, "P", "495", "0.60", "0.55")
+    book.update([nan, crossed], {"SPY": Decimal("510")}, T0)
+    broker = PaperBroker(book)
+    with pytest.raises(OrderRejected, match="no two-sided market"):
+        await broker.place(order(OrderLeg(nan.symbol, -1), price="1.60"))
+    with pytest.raises(OrderRejected, match="crossed market"):
+        await broker.place(order(OrderLeg(crossed.symbol, -1), price="0.57"))
+    with pytest.raises(OrderRejected, match="not in the latest snapshot"):
+        await broker.place(order(OrderLeg("SPY   240419P00490000", -1), price="0.50"))
+
+
+def _one_call_book():
+    book = QuoteBook()
+    call = entry("SPY", "SPY", date(2024, 4, 19), "C", "520", "2.00", "2.05")
+    book.update([call], {"SPY": Decimal("510")}, T0)
+    return book, call.symbol
+
+
+async def test_a_naked_call_is_refused_and_a_covered_one_is_not():
+    book, call = _one_call_book()
+    broker = PaperBroker(book)
+    with pytest.raises(OrderRejected, match="unbounded risk"):
+        await broker.place(order(OrderLeg(call, -1), price="2.02"))
+    broker.ledger.book("SPY", 100, Decimal("510"), 1, "SPY")
+    covered = await broker.place(order(OrderLeg(call, -1), price="2.00", key="k2"))
+    assert covered.status is OrderStatus.FILLED
+
+
+async def test_buying_power_is_checked_and_explained():
+    book = QuoteBook()
+    put = entry("SPY", "SPY", date(2024, 4, 19), "P", "500", "1.58", "1.62")
+    book.update([put], {"SPY": Decimal("510")}, T0)
+    broker = PaperBroker(book, starting_cash=Decimal(40_000))
+    with pytest.raises(OrderRejected, match=r"not enough buying power.*requirement \$50,000"):
+        await broker.place(order(OrderLeg(put.symbol, -1), price="1.60"))
+    preview = await broker.preview(order(OrderLeg(put.symbol, -1), price="1.60"))
+    assert not preview.accepted and preview.buying_power_effect == Decimal("49840.00")
+
+
+async def test_closing_more_than_held_is_refused():
+    book, call = _one_call_book()
+    broker = PaperBroker(book)
+    with pytest.raises(OrderRejected, match=r"cannot close \+1 .* holds \+0"):
+        await broker.place(order(OrderLeg(call, 1, Intent.CLOSE), price="2.05",
+                                 effect=PriceEffect.DEBIT))
+
+
+async def test_partial_fills_take_the_displayed_size():
+    book = QuoteBook()
+    put = entry("SPY", "SPY", date(2024, 4, 19), "P", "500", "1.58", "1.62", size=3)
+    book.update([put], {"SPY": Decimal("510")}, T0)
+    broker = PaperBroker(book, starting_cash=Decimal(1_000_000))
+    placed = await broker.place(order(OrderLeg(put.symbol, -1), price="1.58", qty=5))
+    assert placed.status is OrderStatus.PARTIALLY_FILLED and placed.filled_quantity == 3
+    await broker.step()
+    assert (await broker.order(placed.id)).status is OrderStatus.FILLED
+
+
+async def test_a_restart_resumes_the_account_and_never_duplicates(tmp_path, spx_book):
+    path = tmp_path / "paper.json"
+    short, long = jan_put(spx_book, "1200"), jan_put(spx_book, "1175")
+    first = PaperBroker(spx_book, state_path=path)
+    placed = await first.place(order(OrderLeg(short, -1), OrderLeg(long, 1), price="0.70"))
+    before = await first.account()
+    (tmp_path / "paper.json.tmp").write_text("{half written")  # killed mid-write earlier
+    restarted = PaperBroker(spx_book, state_path=path)
+    assert await restarted.account() == before
+    again = await restarted.place(order(OrderLeg(short, -1), OrderLeg(long, 1), price="0.70"))
+    assert again.id == placed.id and len(restarted.ledger.orders) == 1
+    assert {p.symbol for p in await restarted.positions()} == {short, long}
+
+
+async def test_day_orders_expire_after_the_session():
+    book, call = _one_call_book()
+    broker = PaperBroker(book)
+    broker.ledger.book("SPY", 100, Decimal("510"), 1, "SPY")
+    resting = await broker.place(order(OrderLeg(call, -1), price="2.50"))
+    assert resting.status is OrderStatus.WORKING
+    book.time = T0 + timedelta(days=1)
+    await broker.step()
+    assert (await broker.order(resting.id)).status is OrderStatus.EXPIRED
+
+
+async def test_index_options_cash_settle_and_equity_options_assign():
+    book = QuoteBook()
+    exp = date(2024, 4, 19)
+    spx_put = entry("SPX", "SPXW", exp, "P", "5000", "10", "11")
+    spy_put = entry("SPY", "SPY", exp, "P", "500", "1.5", "1.6")
+    spy_otm = entry("SPY", "SPY", exp, "P", "480", "0.1", "0.2")
+    book.update([spx_put, spy_put, spy_otm], {"SPX": Decimal(5100), "SPY": Decimal(510)}, T0)
+    broker = PaperBroker(book)
+    for symbol, underlying in ((spx_put.symbol, "SPX"), (spy_put.symbol, "SPY"),
+                               (spy_otm.symbol, "SPY")):
+        broker.ledger.book(symbol, -1, Decimal("1"), 100, underlying)
+    cash = broker.ledger.cash
+    book.update([], {"SPX": Decimal(4990), "SPY": Decimal(495)},
+                datetime(2024, 4, 19, 20, 30, tzinfo=UTC))  # after the close in New York
+    await broker.step()
+    positions = {p.symbol: p.quantity for p in await broker.positions()}
+    assert positions == {"SPY": 100}  # assigned 100 shares; the options are gone
+    # SPX: 10 points ITM, cash-settled; SPY: shares bought at the 500 strike
+    assert broker.ledger.cash == cash - 10 * 100 - 500 * 100
+    kinds = sorted(s["kind"] for s in broker.ledger.settlements)
+    assert kinds == ["assignment", "cash settlement", "expired worthless"]

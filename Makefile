@@ -17,12 +17,12 @@ run: $(STAMP)  ## scan every example rule over the bundled real SPX week (paper,
 	$(BIN)/rules scan rules/ --date all --limit 3 --bars SPX=arch:sp500
 
 test: $(STAMP)  ## ruff, the example rules, and the whole test suite
-	$(BIN)/ruff check rulesengine tests bench
+	$(BIN)/ruff check rulesengine brokers tests bench
 	$(BIN)/rules lint --strict rules/
 	$(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check rulesengine tests bench
+	$(BIN)/ruff check rulesengine brokers tests bench
 	$(BIN)/rules lint rules/
 
 bench: $(STAMP)  ## benchmarks: figures go to the README, never asserted in tests

@@ -60,14 +60,22 @@ ENV = [
 PAGE = 1000
 
 _STATUS = {
-    "new": OrderStatus.WORKING, "accepted": OrderStatus.WORKING,
-    "pending_new": OrderStatus.WORKING, "accepted_for_bidding": OrderStatus.WORKING,
-    "pending_cancel": OrderStatus.WORKING, "pending_replace": OrderStatus.WORKING,
-    "held": OrderStatus.WORKING, "calculated": OrderStatus.WORKING,
-    "stopped": OrderStatus.WORKING, "suspended": OrderStatus.WORKING,
-    "partially_filled": OrderStatus.PARTIALLY_FILLED, "filled": OrderStatus.FILLED,
-    "canceled": OrderStatus.CANCELLED, "expired": OrderStatus.EXPIRED,
-    "done_for_day": OrderStatus.EXPIRED, "rejected": OrderStatus.REJECTED,
+    "new": OrderStatus.WORKING,
+    "accepted": OrderStatus.WORKING,
+    "pending_new": OrderStatus.WORKING,
+    "accepted_for_bidding": OrderStatus.WORKING,
+    "pending_cancel": OrderStatus.WORKING,
+    "pending_replace": OrderStatus.WORKING,
+    "held": OrderStatus.WORKING,
+    "calculated": OrderStatus.WORKING,
+    "stopped": OrderStatus.WORKING,
+    "suspended": OrderStatus.WORKING,
+    "partially_filled": OrderStatus.PARTIALLY_FILLED,
+    "filled": OrderStatus.FILLED,
+    "canceled": OrderStatus.CANCELLED,
+    "expired": OrderStatus.EXPIRED,
+    "done_for_day": OrderStatus.EXPIRED,
+    "rejected": OrderStatus.REJECTED,
     "replaced": OrderStatus.REPLACED,
 }
 
@@ -75,9 +83,15 @@ _STATUS = {
 class AlpacaBroker(HttpBroker):
     name = NAME
     capabilities = Capabilities(
-        preview=False, replace=True, streaming_quotes=False, client_order_ids=True, sandbox=True,
-        notes=("no order preview: the paper account previews instead",
-               "mleg limit_price: positive = debit, negative = credit"),
+        preview=False,
+        replace=True,
+        streaming_quotes=False,
+        client_order_ids=True,
+        sandbox=True,
+        notes=(
+            "no order preview: the paper account previews instead",
+            "mleg limit_price: positive = debit, negative = credit",
+        ),
     )
 
     def __init__(
@@ -104,30 +118,35 @@ class AlpacaBroker(HttpBroker):
     def from_env(cls, env: Mapping[str, str] | None = None, **kw: Any) -> AlpacaBroker:
         values = read_env(NAME, ENV, env)
         feed = values["ALPACA_DATA_FEED"]
-        return cls(values["ALPACA_API_KEY_ID"].reveal(), values["ALPACA_API_SECRET_KEY"].reveal(),
-                   feed=feed.reveal() if feed else "indicative", **kw)
+        return cls(
+            values["ALPACA_API_KEY_ID"].reveal(),
+            values["ALPACA_API_SECRET_KEY"].reveal(),
+            feed=feed.reveal() if feed else "indicative",
+            **kw,
+        )
 
     async def _headers(self) -> dict[str, str]:
-        return {"APCA-API-KEY-ID": self._key.reveal(),
-                "APCA-API-SECRET-KEY": self._secret.reveal()}
+        return {"APCA-API-KEY-ID": self._key.reveal(), "APCA-API-SECRET-KEY": self._secret.reveal()}
 
     # -- reading -----------------------------------------------------------------------
 
     async def account(self) -> Account:
         data = await self.http.json("GET", "/v2/account")
-        equity = decimal_or_none(data.get("equity")) or decimal_or_none(
-            data.get("portfolio_value"))
+        equity = decimal_or_none(data.get("equity")) or decimal_or_none(data.get("portfolio_value"))
         warnings = tuple(
-            f"account flag {flag} is set" for flag in ("trading_blocked", "account_blocked")
-            if data.get(flag))
+            f"account flag {flag} is set"
+            for flag in ("trading_blocked", "account_blocked")
+            if data.get(flag)
+        )
         return Account(
             account_id=str(require(data, "account_number", broker=NAME)),
             net_liquidation=equity or Decimal(0),
             buying_power=decimal_or_none(data.get("buying_power")) or Decimal(0),
             option_buying_power=decimal_or_none(data.get("options_buying_power")) or Decimal(0),
             cash=decimal_or_none(data.get("cash")),
-            option_level=int_or_none(data.get("options_trading_level")
-                                     or data.get("options_approved_level")),
+            option_level=int_or_none(
+                data.get("options_trading_level") or data.get("options_approved_level")
+            ),
             warnings=warnings,
         )
 
@@ -136,29 +155,43 @@ class AlpacaBroker(HttpBroker):
         return [_position(item) for item in body or []]
 
     async def option_chain(self, underlying: str) -> list[ChainEntry]:
-        contracts = [c async for c in self._pages(
-            self.http, "/v2/options/contracts", "option_contracts",
-            {"underlying_symbols": underlying, "limit": PAGE})]
+        contracts = [
+            c
+            async for c in self._pages(
+                self.http,
+                "/v2/options/contracts",
+                "option_contracts",
+                {"underlying_symbols": underlying, "limit": PAGE},
+            )
+        ]
         snapshots: dict[str, Any] = {}
-        async for page in self._pages(self.data, f"/v1beta1/options/snapshots/{underlying}",
-                                      "snapshots", {"feed": self.feed, "limit": PAGE},
-                                      whole=True):
+        async for page in self._pages(
+            self.data,
+            f"/v1beta1/options/snapshots/{underlying}",
+            "snapshots",
+            {"feed": self.feed, "limit": PAGE},
+            whole=True,
+        ):
             snapshots.update(page)
         entries = []
         for c in contracts:
             symbol = padded(c["symbol"])
             snap = snapshots.get(c["symbol"])
-            entries.append(ChainEntry(
-                symbol=symbol, underlying=c.get("underlying_symbol") or underlying,
-                contract=OptionContract(
-                    root=c.get("root_symbol") or parse_occ(symbol).root,
-                    expiry=date.fromisoformat(c["expiration_date"]),
-                    right="C" if c.get("type") == "call" else "P",
-                    strike=decimal_or_none(c.get("strike_price")) or parse_occ(symbol).strike),
-                multiplier=int_or_none(c.get("size")) or 100,
-                style=c.get("style"),
-                quote=None if snap is None else _snapshot_quote(symbol, snap),
-            ))
+            entries.append(
+                ChainEntry(
+                    symbol=symbol,
+                    underlying=c.get("underlying_symbol") or underlying,
+                    contract=OptionContract(
+                        root=c.get("root_symbol") or parse_occ(symbol).root,
+                        expiry=date.fromisoformat(c["expiration_date"]),
+                        right="C" if c.get("type") == "call" else "P",
+                        strike=decimal_or_none(c.get("strike_price")) or parse_occ(symbol).strike,
+                    ),
+                    multiplier=int_or_none(c.get("size")) or 100,
+                    style=c.get("style"),
+                    quote=None if snap is None else _snapshot_quote(symbol, snap),
+                )
+            )
         return entries
 
     async def quotes(self, symbols: Sequence[str]) -> dict[str, Quote]:
@@ -166,19 +199,24 @@ class AlpacaBroker(HttpBroker):
         stocks = [s for s in symbols if not is_option_symbol(s)]
         result: dict[str, Quote] = {}
         if options:
-            body = await self.data.json("GET", "/v1beta1/options/snapshots", params={
-                "symbols": ",".join(unpadded(s) for s in options), "feed": self.feed})
+            body = await self.data.json(
+                "GET",
+                "/v1beta1/options/snapshots",
+                params={"symbols": ",".join(unpadded(s) for s in options), "feed": self.feed},
+            )
             for raw, snap in (body.get("snapshots") or {}).items():
                 result[padded(raw)] = _snapshot_quote(padded(raw), snap)
         if stocks:
-            body = await self.data.json("GET", "/v2/stocks/quotes/latest",
-                                        params={"symbols": ",".join(stocks)})
+            body = await self.data.json(
+                "GET", "/v2/stocks/quotes/latest", params={"symbols": ",".join(stocks)}
+            )
             for symbol, q in (body.get("quotes") or {}).items():
                 result[symbol] = _quote(symbol, q)
         return result
 
-    async def _pages(self, client: HttpClient, path: str, key: str, params: dict[str, Any],
-                     whole: bool = False) -> AsyncIterator[Any]:
+    async def _pages(
+        self, client: HttpClient, path: str, key: str, params: dict[str, Any], whole: bool = False
+    ) -> AsyncIterator[Any]:
         token = None
         while True:
             query = {**params, **({"page_token": token} if token else {})}
@@ -196,13 +234,17 @@ class AlpacaBroker(HttpBroker):
     # -- orders ------------------------------------------------------------------------
 
     async def preview(self, order: OrderRequest) -> Preview:
-        raise NotSupported("Alpaca has no order preview; use the paper account as the preview "
-                           "(brokers.preview_with_paper)", broker=NAME)
+        raise NotSupported(
+            "Alpaca has no order preview; use the paper account as the preview "
+            "(brokers.preview_with_paper)",
+            broker=NAME,
+        )
 
     async def _submit(self, order: OrderRequest) -> Order:
         try:
-            data = await self.http.json("POST", "/v2/orders", json=order_body(order),
-                                        idempotent=False)
+            data = await self.http.json(
+                "POST", "/v2/orders", json=order_body(order), idempotent=False
+            )
         except InvalidRequest as error:
             raise OrderRejected(str(error), broker=NAME, status=error.status) from None
         return parse_order(data, order)
@@ -212,8 +254,9 @@ class AlpacaBroker(HttpBroker):
 
     async def find_order(self, client_key: str) -> Order | None:
         try:
-            data = await self.http.json("GET", "/v2/orders:by_client_order_id",
-                                        params={"client_order_id": client_key})
+            data = await self.http.json(
+                "GET", "/v2/orders:by_client_order_id", params={"client_order_id": client_key}
+            )
         except NotFound:
             return None
         return parse_order(data)
@@ -231,8 +274,9 @@ class AlpacaBroker(HttpBroker):
         request = current.request.with_price(limit_price)
         body = {"limit_price": money(_signed_limit(request))}
         try:
-            data = await self.http.json("PATCH", f"/v2/orders/{order_id}", json=body,
-                                        idempotent=True)
+            data = await self.http.json(
+                "PATCH", f"/v2/orders/{order_id}", json=body, idempotent=True
+            )
         except InvalidRequest as error:
             raise OrderRejected(str(error), broker=NAME, status=error.status) from None
         return parse_order(data, request)
@@ -251,18 +295,34 @@ def _signed_limit(order: OrderRequest) -> Decimal:
 
 def order_body(order: OrderRequest) -> dict[str, Any]:
     common = {
-        "type": "limit", "time_in_force": order.time_in_force.value,
-        "limit_price": money(_signed_limit(order)), "client_order_id": order.client_key,
+        "type": "limit",
+        "time_in_force": order.time_in_force.value,
+        "limit_price": money(_signed_limit(order)),
+        "client_order_id": order.client_key,
     }
     if len(order.legs) == 1:
         leg = order.legs[0]
-        return {**common, "symbol": unpadded(leg.symbol), "qty": str(abs(leg.ratio) * order.quantity),
+        return {
+            **common,
+            "symbol": unpadded(leg.symbol),
+            "qty": str(abs(leg.ratio) * order.quantity),
+            "side": "buy" if leg.ratio > 0 else "sell",
+            **({"position_intent": _intent(leg)} if leg.is_option else {}),
+        }
+    return {
+        **common,
+        "order_class": "mleg",
+        "qty": str(order.quantity),
+        "legs": [
+            {
+                "symbol": unpadded(leg.symbol),
+                "ratio_qty": str(abs(leg.ratio)),
                 "side": "buy" if leg.ratio > 0 else "sell",
-                **({"position_intent": _intent(leg)} if leg.is_option else {})}
-    return {**common, "order_class": "mleg", "qty": str(order.quantity), "legs": [
-        {"symbol": unpadded(leg.symbol), "ratio_qty": str(abs(leg.ratio)),
-         "side": "buy" if leg.ratio > 0 else "sell", "position_intent": _intent(leg)}
-        for leg in order.legs]}
+                "position_intent": _intent(leg),
+            }
+            for leg in order.legs
+        ],
+    }
 
 
 def _intent(leg: OrderLeg) -> str:
@@ -283,37 +343,56 @@ def parse_order(data: dict[str, Any], request: OrderRequest | None = None) -> Or
         price = decimal_or_none(leg.get("filled_avg_price"))
         if filled and price is not None:
             sign = 1 if leg.get("side") == "buy" else -1
-            fills.append(Fill(order_id, padded(leg["symbol"]), sign * filled, price,
-                              timestamp(leg.get("filled_at") or leg.get("updated_at"))
-                              or timestamp(data.get("updated_at")),
-                              fill_id=f"{leg.get('id', order_id)}:{filled}"))
+            fills.append(
+                Fill(
+                    order_id,
+                    padded(leg["symbol"]),
+                    sign * filled,
+                    price,
+                    timestamp(leg.get("filled_at") or leg.get("updated_at"))
+                    or timestamp(data.get("updated_at")),
+                    fill_id=f"{leg.get('id', order_id)}:{filled}",
+                )
+            )
     filled_units = int_or_none(data.get("filled_qty")) or 0
     average = decimal_or_none(data.get("filled_avg_price"))
     if average is not None:
         average = abs(average)  # mleg averages carry the limit's sign; ours is in `effect`
     return Order(
-        id=order_id, client_key=data.get("client_order_id") or "",
-        status=_STATUS.get(str(data.get("status")), OrderStatus.WORKING), request=request,
-        filled_quantity=filled_units, average_price=average, fills=tuple(fills),
-        updated=timestamp(data.get("updated_at")), replaced_by=data.get("replaced_by"),
+        id=order_id,
+        client_key=data.get("client_order_id") or "",
+        status=_STATUS.get(str(data.get("status")), OrderStatus.WORKING),
+        request=request,
+        filled_quantity=filled_units,
+        average_price=average,
+        fills=tuple(fills),
+        updated=timestamp(data.get("updated_at")),
+        replaced_by=data.get("replaced_by"),
     )
 
 
-def _request_from(data: dict[str, Any], legs: list[dict], qty: int, signed: Decimal) -> OrderRequest:
+def _request_from(
+    data: dict[str, Any], legs: list[dict], qty: int, signed: Decimal
+) -> OrderRequest:
     multi = data.get("order_class") == "mleg"
     parsed = tuple(
-        OrderLeg(padded(leg["symbol"]),
-                 (1 if leg.get("side") == "buy" else -1)
-                 * ((int_or_none(leg.get("ratio_qty")) or 1) if multi else 1),
-                 Intent.CLOSE if str(leg.get("position_intent", "")).endswith("close")
-                 else Intent.OPEN)
-        for leg in legs)
+        OrderLeg(
+            padded(leg["symbol"]),
+            (1 if leg.get("side") == "buy" else -1)
+            * ((int_or_none(leg.get("ratio_qty")) or 1) if multi else 1),
+            Intent.CLOSE if str(leg.get("position_intent", "")).endswith("close") else Intent.OPEN,
+        )
+        for leg in legs
+    )
     if multi:
         effect = PriceEffect.DEBIT if signed > 0 else PriceEffect.CREDIT
     else:
         effect = PriceEffect.DEBIT if parsed[0].ratio > 0 else PriceEffect.CREDIT
     return OrderRequest(
-        legs=parsed, quantity=qty, limit_price=abs(signed), effect=effect,
+        legs=parsed,
+        quantity=qty,
+        limit_price=abs(signed),
+        effect=effect,
         client_key=data.get("client_order_id") or "",
         time_in_force=TimeInForce.GTC if data.get("time_in_force") == "gtc" else TimeInForce.DAY,
     )
@@ -326,7 +405,9 @@ def _position(item: dict[str, Any]) -> Position:
     symbol = padded(item["symbol"])
     option = item.get("asset_class") == "us_option"
     return Position(
-        symbol=symbol, quantity=qty, average_price=decimal_or_none(item.get("avg_entry_price")),
+        symbol=symbol,
+        quantity=qty,
+        average_price=decimal_or_none(item.get("avg_entry_price")),
         multiplier=100 if option else 1,
         underlying=parse_occ(symbol).root if option else symbol,
         mark=decimal_or_none(item.get("current_price")),
@@ -334,9 +415,14 @@ def _position(item: dict[str, Any]) -> Position:
 
 
 def _quote(symbol: str, q: dict[str, Any]) -> Quote:
-    return Quote(symbol=symbol, bid=decimal_or_none(q.get("bp")), ask=decimal_or_none(q.get("ap")),
-                 bid_size=int_or_none(q.get("bs")), ask_size=int_or_none(q.get("as")),
-                 time=timestamp(q.get("t")))
+    return Quote(
+        symbol=symbol,
+        bid=decimal_or_none(q.get("bp")),
+        ask=decimal_or_none(q.get("ap")),
+        bid_size=int_or_none(q.get("bs")),
+        ask_size=int_or_none(q.get("as")),
+        time=timestamp(q.get("t")),
+    )
 
 
 def _snapshot_quote(symbol: str, snap: dict[str, Any]) -> Quote:
@@ -345,10 +431,17 @@ def _snapshot_quote(symbol: str, snap: dict[str, Any]) -> Quote:
     trade = snap.get("latestTrade") or {}
     base = _quote(symbol, q)
     return Quote(
-        symbol=symbol, bid=base.bid, ask=base.ask, bid_size=base.bid_size,
-        ask_size=base.ask_size, last=decimal_or_none(trade.get("p")),
-        iv=iv_fraction(snap.get("impliedVolatility")), delta=float_or_none(greeks.get("delta")),
-        gamma=float_or_none(greeks.get("gamma")), theta=float_or_none(greeks.get("theta")),
-        vega=float_or_none(greeks.get("vega")), rho=float_or_none(greeks.get("rho")),
+        symbol=symbol,
+        bid=base.bid,
+        ask=base.ask,
+        bid_size=base.bid_size,
+        ask_size=base.ask_size,
+        last=decimal_or_none(trade.get("p")),
+        iv=iv_fraction(snap.get("impliedVolatility")),
+        delta=float_or_none(greeks.get("delta")),
+        gamma=float_or_none(greeks.get("gamma")),
+        theta=float_or_none(greeks.get("theta")),
+        vega=float_or_none(greeks.get("vega")),
+        rho=float_or_none(greeks.get("rho")),
         time=base.time,
     )

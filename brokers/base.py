@@ -59,8 +59,7 @@ class HttpBroker:
                     return self._watch(found)
                 if attempt + 1 == policy.attempts:
                     raise
-                log.warning("%s; order %s not at the broker, resubmitting", error,
-                            order.client_key)
+                log.warning("%s; order %s not at the broker, resubmitting", error, order.client_key)
                 await self.http.sleep(policy.backoff(attempt + 1, self.http.rng))
         raise AssertionError("unreachable")
 
@@ -83,7 +82,7 @@ class HttpBroker:
                     continue
                 self._watched[order_id] = now
                 stamp = datetime.now(UTC)
-                new_fills = now.fills[len(seen.fills):]
+                new_fills = now.fills[len(seen.fills) :]
                 for fill in new_fills:
                     yield OrderEvent(now, fill, stamp)
                 if not new_fills:

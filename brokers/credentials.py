@@ -19,13 +19,15 @@ from brokers.errors import CredentialsMissing
 _MASK = "***"
 _lock = threading.Lock()
 _secrets: set[str] = set()
+_VALUE = r"[A-Za-z0-9._~+/=-]{8,}"  # token-like: placeholders such as `...` are left alone
 # Bearer tokens and query-string secrets are masked even when they were never registered
 # (a token the broker just issued, echoed back in an error body).
 _PATTERNS = [
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
-    re.compile(r"(?i)((?:access|refresh|id)_token\"?\s*[:=]\s*\"?)[^\"&,\s]+"),
-    re.compile(r"(?i)((?:client_secret|secret|password|apca-api-secret-key)\"?\s*[:=]\s*\"?)"
-               r"[^\"&,\s]+"),
+    re.compile(r"(?i)((?:access|refresh|id)_token\"?\s*[:=]\s*\"?)" + _VALUE),
+    re.compile(
+        r"(?i)((?:client_secret|secret|password|apca-api-secret-key)\"?\s*[:=]\s*\"?)" + _VALUE
+    ),
 ]
 
 

@@ -26,8 +26,17 @@ log = logging.getLogger("brokers.dxlink")
 NAME = "tastytrade dxlink"
 CHANNEL = 1
 QUOTE_FIELDS = ["eventSymbol", "eventTime", "bidPrice", "askPrice", "bidSize", "askSize"]
-GREEKS_FIELDS = ["eventSymbol", "eventTime", "price", "volatility", "delta", "gamma", "theta",
-                 "rho", "vega"]
+GREEKS_FIELDS = [
+    "eventSymbol",
+    "eventTime",
+    "price",
+    "volatility",
+    "delta",
+    "gamma",
+    "theta",
+    "rho",
+    "vega",
+]
 
 
 class WebSocketLike(Protocol):
@@ -104,20 +113,42 @@ class DXLinkFeed:
         except OSError as error:
             raise BrokerUnavailable(f"cannot connect to DXLink: {error}", broker=NAME) from None
         self._subscribed.clear()
-        await self._send({"type": "SETUP", "channel": 0, "version": "0.1-rulesengine",
-                          "keepaliveTimeout": 60, "acceptKeepaliveTimeout": 60})
+        await self._send(
+            {
+                "type": "SETUP",
+                "channel": 0,
+                "version": "0.1-rulesengine",
+                "keepaliveTimeout": 60,
+                "acceptKeepaliveTimeout": 60,
+            }
+        )
         await self._expect("AUTH_STATE", "the session setup")  # UNAUTHORIZED until AUTH
         await self._send({"type": "AUTH", "channel": 0, "token": self._token})
         state = await self._expect("AUTH_STATE", "authorisation")
         if state.get("state") != "AUTHORIZED":
-            raise AuthError("DXLink refused the quote token; it lasts 24 h, request a new one "
-                            "(GET /api-quote-tokens)", broker=NAME)
-        await self._send({"type": "CHANNEL_REQUEST", "channel": CHANNEL, "service": "FEED",
-                          "parameters": {"contract": "AUTO"}})
+            raise AuthError(
+                "DXLink refused the quote token; it lasts 24 h, request a new one "
+                "(GET /api-quote-tokens)",
+                broker=NAME,
+            )
+        await self._send(
+            {
+                "type": "CHANNEL_REQUEST",
+                "channel": CHANNEL,
+                "service": "FEED",
+                "parameters": {"contract": "AUTO"},
+            }
+        )
         await self._expect("CHANNEL_OPENED", "a feed channel")
-        await self._send({"type": "FEED_SETUP", "channel": CHANNEL,
-                          "acceptAggregationPeriod": 0.1, "acceptDataFormat": "COMPACT",
-                          "acceptEventFields": self._fields})
+        await self._send(
+            {
+                "type": "FEED_SETUP",
+                "channel": CHANNEL,
+                "acceptAggregationPeriod": 0.1,
+                "acceptDataFormat": "COMPACT",
+                "acceptEventFields": self._fields,
+            }
+        )
 
     async def _expect(self, kind: str, what: str) -> dict[str, Any]:
         """The next message of this type (others are handled as they come)."""
@@ -192,24 +223,32 @@ class DXLinkFeed:
                 continue
             width = len(fields)
             for start in range(0, len(values) - width + 1, width):
-                record = dict(zip(fields, values[start:start + width], strict=True))
+                record = dict(zip(fields, values[start : start + width], strict=True))
                 symbol = record.pop("eventSymbol")
                 self._values.setdefault(symbol, {}).update(record)
 
     def _complete(self, symbols: list[str]) -> bool:
-        return all({"bidPrice", "volatility"} <= self._values.get(s, {}).keys()
-                   or ("bidPrice" in self._values.get(s, {}) and not s.startswith("."))
-                   for s in symbols)
+        return all(
+            {"bidPrice", "volatility"} <= self._values.get(s, {}).keys()
+            or ("bidPrice" in self._values.get(s, {}) and not s.startswith("."))
+            for s in symbols
+        )
 
     def _quote(self, symbol: str) -> Quote:
         v = self._values[symbol]
         size = int_or_none
         return Quote(
-            symbol=symbol, bid=_price(v.get("bidPrice")), ask=_price(v.get("askPrice")),
-            bid_size=size(v.get("bidSize")), ask_size=size(v.get("askSize")),
-            iv=iv_fraction(v.get("volatility")), delta=float_or_none(v.get("delta")),
-            gamma=float_or_none(v.get("gamma")), theta=float_or_none(v.get("theta")),
-            vega=float_or_none(v.get("vega")), rho=float_or_none(v.get("rho")),
+            symbol=symbol,
+            bid=_price(v.get("bidPrice")),
+            ask=_price(v.get("askPrice")),
+            bid_size=size(v.get("bidSize")),
+            ask_size=size(v.get("askSize")),
+            iv=iv_fraction(v.get("volatility")),
+            delta=float_or_none(v.get("delta")),
+            gamma=float_or_none(v.get("gamma")),
+            theta=float_or_none(v.get("theta")),
+            vega=float_or_none(v.get("vega")),
+            rho=float_or_none(v.get("rho")),
         )
 
 

@@ -142,8 +142,9 @@ class HttpClient:
                 delay = self._retry_delay(error, attempt, idempotent)
                 if delay is None:
                     raise
-                log.warning("%s; retry %d/%d in %.2fs", error, attempt,
-                            self.retry.attempts - 1, delay)
+                log.warning(
+                    "%s; retry %d/%d in %.2fs", error, attempt, self.retry.attempts - 1, delay
+                )
                 await self.sleep(delay)
 
     def _retry_delay(self, error: BrokerError, attempt: int, idempotent: bool) -> float | None:
@@ -151,7 +152,9 @@ class HttpClient:
             return None
         if isinstance(error, RateLimited):
             if error.retry_after is not None:
-                return error.retry_after if error.retry_after <= self.retry.max_retry_after else None
+                return (
+                    error.retry_after if error.retry_after <= self.retry.max_retry_after else None
+                )
             return self.retry.backoff(attempt, self.rng)
         return self.retry.backoff(attempt, self.rng) if idempotent else None
 

@@ -73,8 +73,18 @@ def from_streamer(symbol: str) -> str:
 # Index underlyings cash-settle; Schwab spells them with a `$` and their roots differ
 # from the underlying (SPXW options on SPX).
 INDEX_UNDERLYINGS = {"SPX", "NDX", "RUT", "VIX", "XSP", "DJX"}
-INDEX_ROOTS = {"SPX": "SPX", "SPXW": "SPX", "NDX": "NDX", "NDXP": "NDX", "RUT": "RUT",
-               "RUTW": "RUT", "VIX": "VIX", "VIXW": "VIX", "XSP": "XSP", "DJX": "DJX"}
+INDEX_ROOTS = {
+    "SPX": "SPX",
+    "SPXW": "SPX",
+    "NDX": "NDX",
+    "NDXP": "NDX",
+    "RUT": "RUT",
+    "RUTW": "RUT",
+    "VIX": "VIX",
+    "VIXW": "VIX",
+    "XSP": "XSP",
+    "DJX": "DJX",
+}
 
 
 def underlying_of(symbol: str) -> str:

@@ -28,7 +28,8 @@ def open_broker(
     if live and environ.get(LIVE_CONFIRM_ENV) != "yes":
         raise LiveTradingNotEnabled(
             f"live trading needs both --live and {LIVE_CONFIRM_ENV}=yes in the environment",
-            broker=name)
+            broker=name,
+        )
     if name == "paper":
         from brokers.paper.broker import PaperBroker
 

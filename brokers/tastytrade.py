@@ -54,16 +54,26 @@ ENV = [
 SOURCE = "rulesengine"
 
 _STATUS = {
-    "Received": OrderStatus.WORKING, "Routed": OrderStatus.WORKING,
-    "In Flight": OrderStatus.WORKING, "Live": OrderStatus.WORKING,
-    "Contingent": OrderStatus.WORKING, "Cancel Requested": OrderStatus.WORKING,
-    "Replace Requested": OrderStatus.WORKING, "Filled": OrderStatus.FILLED,
-    "Cancelled": OrderStatus.CANCELLED, "Expired": OrderStatus.EXPIRED,
-    "Rejected": OrderStatus.REJECTED, "Removed": OrderStatus.CANCELLED,
+    "Received": OrderStatus.WORKING,
+    "Routed": OrderStatus.WORKING,
+    "In Flight": OrderStatus.WORKING,
+    "Live": OrderStatus.WORKING,
+    "Contingent": OrderStatus.WORKING,
+    "Cancel Requested": OrderStatus.WORKING,
+    "Replace Requested": OrderStatus.WORKING,
+    "Filled": OrderStatus.FILLED,
+    "Cancelled": OrderStatus.CANCELLED,
+    "Expired": OrderStatus.EXPIRED,
+    "Rejected": OrderStatus.REJECTED,
+    "Removed": OrderStatus.CANCELLED,
     "Partially Removed": OrderStatus.CANCELLED,
 }
-_ACTIONS = {(True, Intent.OPEN): "Buy to Open", (False, Intent.OPEN): "Sell to Open",
-            (True, Intent.CLOSE): "Buy to Close", (False, Intent.CLOSE): "Sell to Close"}
+_ACTIONS = {
+    (True, Intent.OPEN): "Buy to Open",
+    (False, Intent.OPEN): "Sell to Open",
+    (True, Intent.CLOSE): "Buy to Close",
+    (False, Intent.CLOSE): "Sell to Close",
+}
 _STOCK_ACTIONS = {True: "Buy", False: "Sell"}
 
 
@@ -79,7 +89,11 @@ class MarketMetrics:
 class TastytradeBroker(HttpBroker):
     name = NAME
     capabilities = Capabilities(
-        preview=True, replace=True, streaming_quotes=True, client_order_ids=True, sandbox=True,
+        preview=True,
+        replace=True,
+        streaming_quotes=True,
+        client_order_ids=True,
+        sandbox=True,
         notes=("quotes and greeks stream over DXLink", "orders tagged with external-identifier"),
     )
 
@@ -101,9 +115,15 @@ class TastytradeBroker(HttpBroker):
         self.quote_silence_timeout = quote_silence_timeout
         extra = {"sleep": sleep} if sleep is not None else {}
         self._token = AccessToken(NAME, self._request_token, clock)
-        http = HttpClient(NAME, LIVE_URL if live else SANDBOX_URL, transport=transport,
-                          retry=retry, auth_headers=self._token.headers,
-                          refresh_auth=self._token.refresh, **extra)
+        http = HttpClient(
+            NAME,
+            LIVE_URL if live else SANDBOX_URL,
+            transport=transport,
+            retry=retry,
+            auth_headers=self._token.headers,
+            refresh_auth=self._token.refresh,
+            **extra,
+        )
         super().__init__(http)
         self._secret, self._refresh = Secret(client_secret), Secret(refresh_token)
         self._account = account
@@ -115,15 +135,22 @@ class TastytradeBroker(HttpBroker):
     def from_env(cls, env: Mapping[str, str] | None = None, **kw: Any) -> TastytradeBroker:
         values = read_env(NAME, ENV, env)
         account = values["TASTYTRADE_ACCOUNT"]
-        return cls(values["TASTYTRADE_CLIENT_SECRET"].reveal(),
-                   values["TASTYTRADE_REFRESH_TOKEN"].reveal(),
-                   account=account.reveal() if account else None, **kw)
+        return cls(
+            values["TASTYTRADE_CLIENT_SECRET"].reveal(),
+            values["TASTYTRADE_REFRESH_TOKEN"].reveal(),
+            account=account.reveal() if account else None,
+            **kw,
+        )
 
     async def _request_token(self) -> dict:
-        body = {"grant_type": "refresh_token", "refresh_token": self._refresh.reveal(),
-                "client_secret": self._secret.reveal()}
-        return await self.http.json("POST", "/oauth/token", json=body, idempotent=True,
-                                    authenticate=False)
+        body = {
+            "grant_type": "refresh_token",
+            "refresh_token": self._refresh.reveal(),
+            "client_secret": self._secret.reveal(),
+        }
+        return await self.http.json(
+            "POST", "/oauth/token", json=body, idempotent=True, authenticate=False
+        )
 
     async def account_number(self) -> str:
         if self._account is None:
@@ -138,8 +165,9 @@ class TastytradeBroker(HttpBroker):
 
     async def account(self) -> Account:
         acct = await self.account_number()
-        data = require(await self.http.json("GET", f"/accounts/{acct}/balances"), "data",
-                       broker=NAME)
+        data = require(
+            await self.http.json("GET", f"/accounts/{acct}/balances"), "data", broker=NAME
+        )
         return Account(
             account_id=acct,
             net_liquidation=_money(data, "net-liquidating-value"),
@@ -162,15 +190,16 @@ class TastytradeBroker(HttpBroker):
                 for strike in expiration.get("strikes", []):
                     for right, key in (("C", "call"), ("P", "put")):
                         if strike.get(key):
-                            entries.append(_chain_entry(underlying, root, expiration, strike,
-                                                        right, key, multiplier))
-        self._streamer.update((e.symbol, e.streamer_symbol) for e in entries
-                              if e.streamer_symbol)
+                            entries.append(
+                                _chain_entry(
+                                    underlying, root, expiration, strike, right, key, multiplier
+                                )
+                            )
+        self._streamer.update((e.symbol, e.streamer_symbol) for e in entries if e.streamer_symbol)
         return entries
 
     async def market_metrics(self, symbols: Sequence[str]) -> dict[str, MarketMetrics]:
-        body = await self.http.json("GET", "/market-metrics",
-                                    params={"symbols": ",".join(symbols)})
+        body = await self.http.json("GET", "/market-metrics", params={"symbols": ",".join(symbols)})
         result = {}
         for item in require(body, "data", "items", broker=NAME):
             hv = float_or_none(item.get("historical-volatility-30-day"))
@@ -191,11 +220,13 @@ class TastytradeBroker(HttpBroker):
 
     async def _dxlink(self) -> DXLinkFeed:
         if self._feed is None:
-            data = require(await self.http.json("GET", "/api-quote-tokens"), "data",
-                           broker=NAME)
-            self._feed = DXLinkFeed(require(data, "dxlink-url", broker=NAME),
-                                    require(data, "token", broker=NAME), connect=self._connect,
-                                    silence_timeout=self.quote_silence_timeout)
+            data = require(await self.http.json("GET", "/api-quote-tokens"), "data", broker=NAME)
+            self._feed = DXLinkFeed(
+                require(data, "dxlink-url", broker=NAME),
+                require(data, "token", broker=NAME),
+                connect=self._connect,
+                silence_timeout=self.quote_silence_timeout,
+            )
         return self._feed
 
     # -- orders ------------------------------------------------------------------------
@@ -203,8 +234,9 @@ class TastytradeBroker(HttpBroker):
     async def preview(self, order: OrderRequest) -> Preview:
         acct = await self.account_number()
         try:
-            body = await self.http.json("POST", f"/accounts/{acct}/orders/dry-run",
-                                        json=order_body(order), idempotent=True)
+            body = await self.http.json(
+                "POST", f"/accounts/{acct}/orders/dry-run", json=order_body(order), idempotent=True
+            )
         except InvalidRequest as error:
             return Preview(accepted=False, errors=(str(error),), source=NAME)
         data = require(body, "data", broker=NAME)
@@ -215,17 +247,20 @@ class TastytradeBroker(HttpBroker):
             change = -change
         errors = tuple(e.get("message", "") for e in data.get("errors") or [])
         return Preview(
-            accepted=not errors, buying_power_effect=change,
+            accepted=not errors,
+            buying_power_effect=change,
             fees=_effect_amount(fees, "total-fees"),
             warnings=tuple(w.get("message", "") for w in data.get("warnings") or []),
-            errors=errors, source=NAME,
+            errors=errors,
+            source=NAME,
         )
 
     async def _submit(self, order: OrderRequest) -> Order:
         acct = await self.account_number()
         try:
-            body = await self.http.json("POST", f"/accounts/{acct}/orders",
-                                        json=order_body(order), idempotent=False)
+            body = await self.http.json(
+                "POST", f"/accounts/{acct}/orders", json=order_body(order), idempotent=False
+            )
         except InvalidRequest as error:
             raise OrderRejected(str(error), broker=NAME, status=error.status) from None
         return parse_order(require(body, "data", "order", broker=NAME), order)
@@ -253,8 +288,9 @@ class TastytradeBroker(HttpBroker):
         acct = await self.account_number()
         request = current.request.with_price(limit_price)
         try:
-            body = await self.http.json("PUT", f"/accounts/{acct}/orders/{order_id}",
-                                        json=order_body(request))
+            body = await self.http.json(
+                "PUT", f"/accounts/{acct}/orders/{order_id}", json=order_body(request)
+            )
         except InvalidRequest as error:
             raise OrderRejected(str(error), broker=NAME, status=error.status) from None
         return parse_order(require(body, "data", broker=NAME), request)
@@ -270,13 +306,16 @@ def order_body(order: OrderRequest) -> dict[str, Any]:
     legs = []
     for leg in order.legs:
         option = is_option_symbol(leg.symbol)
-        legs.append({
-            "instrument-type": "Equity Option" if option else "Equity",
-            "symbol": padded(leg.symbol),
-            "quantity": abs(leg.ratio) * order.quantity,
-            "action": _ACTIONS[(leg.ratio > 0, leg.intent)] if option
-            else _STOCK_ACTIONS[leg.ratio > 0],
-        })
+        legs.append(
+            {
+                "instrument-type": "Equity Option" if option else "Equity",
+                "symbol": padded(leg.symbol),
+                "quantity": abs(leg.ratio) * order.quantity,
+                "action": _ACTIONS[(leg.ratio > 0, leg.intent)]
+                if option
+                else _STOCK_ACTIONS[leg.ratio > 0],
+            }
+        )
     return {
         "time-in-force": "Day" if order.time_in_force.value == "day" else "GTC",
         "order-type": "Limit",
@@ -299,10 +338,15 @@ def parse_order(data: dict[str, Any], request: OrderRequest | None = None) -> Or
     if status is OrderStatus.WORKING and filled:
         status = OrderStatus.PARTIALLY_FILLED
     return Order(
-        id=str(data.get("id", "")), client_key=data.get("external-identifier") or "",
-        status=status, request=request, filled_quantity=filled,
-        average_price=_net_average(fills, request, filled), fills=fills,
-        reason=data.get("reject-reason") or "", updated=timestamp(data.get("updated-at")),
+        id=str(data.get("id", "")),
+        client_key=data.get("external-identifier") or "",
+        status=status,
+        request=request,
+        filled_quantity=filled,
+        average_price=_net_average(fills, request, filled),
+        fills=fills,
+        reason=data.get("reject-reason") or "",
+        updated=timestamp(data.get("updated-at")),
     )
 
 
@@ -317,8 +361,11 @@ def _request_from(data: dict[str, Any], legs: list[dict], size: int) -> OrderReq
         parsed.append(OrderLeg(padded(leg["symbol"]), sign * ratio, intent))
     effect = PriceEffect.DEBIT if data.get("price-effect") == "Debit" else PriceEffect.CREDIT
     return OrderRequest(
-        legs=tuple(parsed), quantity=units, limit_price=decimal_or_none(data.get("price"))
-        or Decimal(0), effect=effect, client_key=data.get("external-identifier") or "",
+        legs=tuple(parsed),
+        quantity=units,
+        limit_price=decimal_or_none(data.get("price")) or Decimal(0),
+        effect=effect,
+        client_key=data.get("external-identifier") or "",
         time_in_force=TimeInForce.GTC if data.get("time-in-force") == "GTC" else TimeInForce.DAY,
         underlying=data.get("underlying-symbol") or "",
     )
@@ -335,10 +382,16 @@ def _fills(order_id: str, legs: list[dict], request: OrderRequest) -> tuple[tupl
         for f in leg.get("fills") or []:
             qty = int_or_none(f.get("quantity")) or 0
             done += qty
-            fills.append(Fill(order_id, symbol, qty if ratio > 0 else -qty,
-                              decimal_or_none(f.get("fill-price")) or Decimal(0),
-                              timestamp(f.get("filled-at")) or utc_now(),
-                              fill_id=str(f.get("fill-id", ""))))
+            fills.append(
+                Fill(
+                    order_id,
+                    symbol,
+                    qty if ratio > 0 else -qty,
+                    decimal_or_none(f.get("fill-price")) or Decimal(0),
+                    timestamp(f.get("filled-at")) or utc_now(),
+                    fill_id=str(f.get("fill-id", "")),
+                )
+            )
         units_done.append(done // abs(ratio))
     return tuple(fills), min(units_done) if units_done else 0
 
@@ -356,7 +409,8 @@ def _position(item: dict[str, Any]) -> Position:
     if item.get("quantity-direction") == "Short":
         qty = -qty
     return Position(
-        symbol=padded(item["symbol"]), quantity=qty,
+        symbol=padded(item["symbol"]),
+        quantity=qty,
         average_price=decimal_or_none(item.get("average-open-price")),
         multiplier=int_or_none(item.get("multiplier")) or 1,
         underlying=item.get("underlying-symbol") or "",
@@ -364,18 +418,30 @@ def _position(item: dict[str, Any]) -> Position:
     )
 
 
-def _chain_entry(underlying: str, root: dict, expiration: dict, strike: dict, right: str,
-                 key: str, multiplier: int) -> ChainEntry:
+def _chain_entry(
+    underlying: str,
+    root: dict,
+    expiration: dict,
+    strike: dict,
+    right: str,
+    key: str,
+    multiplier: int,
+) -> ChainEntry:
     symbol = padded(strike[key])
     parsed = parse_occ(symbol)
     contract = OptionContract(
         root=root.get("root-symbol") or parsed.root,
-        expiry=parsed.expiry if not expiration.get("expiration-date")
+        expiry=parsed.expiry
+        if not expiration.get("expiration-date")
         else _date(expiration["expiration-date"]),
-        right=right, strike=decimal_or_none(strike.get("strike-price")) or parsed.strike,
+        right=right,
+        strike=decimal_or_none(strike.get("strike-price")) or parsed.strike,
     )
     return ChainEntry(
-        symbol=symbol, underlying=underlying, contract=contract, multiplier=multiplier,
+        symbol=symbol,
+        underlying=underlying,
+        contract=contract,
+        multiplier=multiplier,
         settlement=expiration.get("settlement-type"),
         style="european" if is_index(underlying) else "american",
         streamer_symbol=strike.get(f"{key}-streamer-symbol"),

@@ -13,8 +13,24 @@ CENT, NICKEL, DIME = Decimal("0.01"), Decimal("0.05"), Decimal("0.10")
 THRESHOLD = Decimal(3)
 
 PENNY_ALL = {"SPY", "QQQ", "IWM"}
-PENNY_PROGRAM = {"AAPL", "AMD", "AMZN", "BAC", "DIA", "EEM", "GLD", "GOOGL", "META", "MSFT",
-                 "NVDA", "SLV", "TLT", "TSLA", "XLF", "XSP"}
+PENNY_PROGRAM = {
+    "AAPL",
+    "AMD",
+    "AMZN",
+    "BAC",
+    "DIA",
+    "EEM",
+    "GLD",
+    "GOOGL",
+    "META",
+    "MSFT",
+    "NVDA",
+    "SLV",
+    "TLT",
+    "TSLA",
+    "XLF",
+    "XSP",
+}
 NICKEL_COMPLEX = {"SPX", "SPXW", "NDX", "NDXP", "RUT", "RUTW", "VIX", "VIXW"}
 
 

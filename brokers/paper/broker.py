@@ -55,7 +55,11 @@ class PaperBroker:
     name = "paper"
     live = False
     capabilities = Capabilities(
-        preview=True, replace=True, streaming_quotes=False, client_order_ids=True, sandbox=True,
+        preview=True,
+        replace=True,
+        streaming_quotes=False,
+        client_order_ids=True,
+        sandbox=True,
         notes=("fills against the engine's latest market snapshot",),
     )
 
@@ -85,26 +89,41 @@ class PaperBroker:
         need = requirement(held, self._multipliers(held))
         value = sum((self._value(s) for s in held), Decimal(0))
         available = self.ledger.cash - need if need is not None else Decimal(0)
-        warnings = () if need is not None else ("unbounded risk held (naked call or short "
-                                                "stock): opening orders are refused",)
+        warnings = (
+            ()
+            if need is not None
+            else ("unbounded risk held (naked call or short stock): opening orders are refused",)
+        )
         return Account(
-            account_id="PAPER", net_liquidation=self.ledger.cash + value,
-            buying_power=available, option_buying_power=available, cash=self.ledger.cash,
-            option_level=3, warnings=warnings,
+            account_id="PAPER",
+            net_liquidation=self.ledger.cash + value,
+            buying_power=available,
+            option_buying_power=available,
+            cash=self.ledger.cash,
+            option_level=3,
+            warnings=warnings,
         )
 
     async def positions(self) -> list[Position]:
         return [
-            Position(symbol=s, quantity=h.quantity, average_price=h.average_price,
-                     multiplier=h.multiplier, underlying=h.underlying, mark=self._mark(s))
+            Position(
+                symbol=s,
+                quantity=h.quantity,
+                average_price=h.average_price,
+                multiplier=h.multiplier,
+                underlying=h.underlying,
+                mark=self._mark(s),
+            )
             for s, h in sorted(self.ledger.holdings.items())
         ]
 
     async def option_chain(self, underlying: str) -> list[ChainEntry]:
         entries = self.book.chain(underlying)
         if not entries:
-            raise NotFound(f"no market data for {underlying} has been fed to the paper account",
-                           broker=self.name)
+            raise NotFound(
+                f"no market data for {underlying} has been fed to the paper account",
+                broker=self.name,
+            )
         return entries
 
     async def quotes(self, symbols: Sequence[str]) -> dict[str, Quote]:
@@ -125,8 +144,11 @@ class PaperBroker:
         problem = self._problem(order)
         need = self._requirement_change(order)
         return Preview(
-            accepted=problem is None, buying_power_effect=need, fees=self._fees(order),
-            errors=() if problem is None else (problem,), source=self.name,
+            accepted=problem is None,
+            buying_power_effect=need,
+            fees=self._fees(order),
+            errors=() if problem is None else (problem,),
+            source=self.name,
         )
 
     async def place(self, order: OrderRequest) -> Order:
@@ -136,8 +158,13 @@ class PaperBroker:
         problem = self._problem(order)
         if problem is not None:
             raise OrderRejected(problem, broker=self.name)
-        placed = Order(id=self.ledger.new_order_id(), client_key=order.client_key,
-                       status=OrderStatus.WORKING, request=order, updated=self._now())
+        placed = Order(
+            id=self.ledger.new_order_id(),
+            client_key=order.client_key,
+            status=OrderStatus.WORKING,
+            request=order,
+            updated=self._now(),
+        )
         self.ledger.placed_at[placed.id] = self._now()
         self.ledger.anchors[placed.id] = (self._now(), order.limit_price)
         self._store(placed)
@@ -147,8 +174,9 @@ class PaperBroker:
     async def replace(self, order_id: str, limit_price: Decimal) -> Order:
         current = await self.order(order_id)
         if current.status.is_final:
-            raise InvalidRequest(f"order {order_id} is {current.status}; nothing to replace",
-                                 broker=self.name)
+            raise InvalidRequest(
+                f"order {order_id} is {current.status}; nothing to replace", broker=self.name
+            )
         request = current.request.with_price(limit_price)
         problem = self._tick_problem(request)
         if problem:
@@ -162,8 +190,14 @@ class PaperBroker:
         current = await self.order(order_id)
         if current.status.is_final:
             return current
-        self._store(replace(current, status=OrderStatus.CANCELLED, reason="cancelled by request",
-                            updated=self._now()))
+        self._store(
+            replace(
+                current,
+                status=OrderStatus.CANCELLED,
+                reason="cancelled by request",
+                updated=self._now(),
+            )
+        )
         return self.ledger.orders[order_id]
 
     async def step(self) -> None:
@@ -174,8 +208,14 @@ class PaperBroker:
             if order.status.is_final:
                 continue
             if self._day_over(order):
-                self._store(replace(order, status=OrderStatus.EXPIRED, updated=self._now(),
-                                    reason="day order not filled by the close"))
+                self._store(
+                    replace(
+                        order,
+                        status=OrderStatus.EXPIRED,
+                        updated=self._now(),
+                        reason="day order not filled by the close",
+                    )
+                )
                 continue
             self._reprice(order)
             self._work(order.id)
@@ -195,8 +235,12 @@ class PaperBroker:
     # -- checks ------------------------------------------------------------------------
 
     def _problem(self, order: OrderRequest) -> str | None:
-        return (self._tick_problem(order) or self._market_problem(order)
-                or self._closing_problem(order) or self._buying_power_problem(order))
+        return (
+            self._tick_problem(order)
+            or self._market_problem(order)
+            or self._closing_problem(order)
+            or self._buying_power_problem(order)
+        )
 
     def _tick_problem(self, order: OrderRequest) -> str | None:
         options = [leg for leg in order.legs if is_option_symbol(leg.symbol)]
@@ -224,8 +268,7 @@ class PaperBroker:
             qty = held.quantity if held else 0
             change = leg.ratio * order.quantity
             if qty == 0 or (qty > 0) == (change > 0) or abs(change) > abs(qty):
-                return (f"cannot close {change:+d} {leg.symbol.strip()}: "
-                        f"the account holds {qty:+d}")
+                return f"cannot close {change:+d} {leg.symbol.strip()}: the account holds {qty:+d}"
         return None
 
     def _buying_power_problem(self, order: OrderRequest) -> str | None:
@@ -234,13 +277,20 @@ class PaperBroker:
         after = self._holdings_after(order)
         need = requirement(after, self._multipliers(after))
         if need is None:
-            return ("unbounded risk (a naked short call or short stock) is refused by the "
-                    "paper account; add a long call or hold the shares")
-        cash = (self.ledger.cash + credit_terms(order.limit_price, order.effect) * 100
-                * order.quantity - self._fees(order))
+            return (
+                "unbounded risk (a naked short call or short stock) is refused by the "
+                "paper account; add a long call or hold the shares"
+            )
+        cash = (
+            self.ledger.cash
+            + credit_terms(order.limit_price, order.effect) * 100 * order.quantity
+            - self._fees(order)
+        )
         if cash - need < 0:
-            return (f"not enough buying power: the order needs ${need - cash + 0:,.2f} more "
-                    f"(requirement ${need:,.2f}, cash after the order ${cash:,.2f})")
+            return (
+                f"not enough buying power: the order needs ${need - cash + 0:,.2f} more "
+                f"(requirement ${need:,.2f}, cash after the order ${cash:,.2f})"
+            )
         return None
 
     def _requirement_change(self, order: OrderRequest) -> Decimal | None:
@@ -284,20 +334,40 @@ class PaperBroker:
         for n, leg in enumerate(order.request.legs):
             qty = leg.ratio * units
             mult = self.book.multiplier(leg.symbol)
-            fee = self.fees.for_leg(qty, option=is_option_symbol(leg.symbol),
-                                    index=is_index(underlying_of(leg.symbol)))
+            fee = self.fees.for_leg(
+                qty, option=is_option_symbol(leg.symbol), index=is_index(underlying_of(leg.symbol))
+            )
             self.ledger.book(leg.symbol, qty, prices[leg.symbol], mult, underlying_of(leg.symbol))
             self.ledger.cash -= fee
-            fills.append(Fill(order.id, leg.symbol, qty, prices[leg.symbol], now, fee,
-                              f"{order.id}-{len(order.fills) + n + 1}"))
+            fills.append(
+                Fill(
+                    order.id,
+                    leg.symbol,
+                    qty,
+                    prices[leg.symbol],
+                    now,
+                    fee,
+                    f"{order.id}-{len(order.fills) + n + 1}",
+                )
+            )
         filled = order.filled_quantity + units
         net = order.request.effect.signed(fill)  # positive price in the order's own terms
-        average = net if order.average_price is None else (
-            order.average_price * order.filled_quantity + net * units) / filled
-        status = (OrderStatus.FILLED if filled == order.request.quantity
-                  else OrderStatus.PARTIALLY_FILLED)
-        updated = replace(order, status=status, filled_quantity=filled, average_price=average,
-                          fills=order.fills + tuple(fills), updated=now)
+        average = (
+            net
+            if order.average_price is None
+            else (order.average_price * order.filled_quantity + net * units) / filled
+        )
+        status = (
+            OrderStatus.FILLED if filled == order.request.quantity else OrderStatus.PARTIALLY_FILLED
+        )
+        updated = replace(
+            order,
+            status=status,
+            filled_quantity=filled,
+            average_price=average,
+            fills=order.fills + tuple(fills),
+            updated=now,
+        )
         self._store(updated, fills)
 
     def _reprice(self, order: Order) -> None:
@@ -317,8 +387,9 @@ class PaperBroker:
             return
         root = next((parse_occ(leg.symbol).root for leg in request.legs if leg.is_option), "")
         tick = tick_size(root, anchor, len(request.legs))
-        price = step_toward_natural(anchor, request.effect, market, tick,
-                                    steps * self.policy.step_ticks)
+        price = step_toward_natural(
+            anchor, request.effect, market, tick, steps * self.policy.step_ticks
+        )
         if price != request.limit_price:
             self._store(replace(order, request=request.with_price(price), updated=self._now()))
 
@@ -344,8 +415,9 @@ class PaperBroker:
                 continue  # settle once the underlying's price is known
             self._settle(symbol, held.quantity, c.right, c.strike, spot, held.underlying)
 
-    def _settle(self, symbol: str, qty: int, right: str, strike: Decimal, spot: Decimal,
-                underlying: str) -> None:
+    def _settle(
+        self, symbol: str, qty: int, right: str, strike: Decimal, spot: Decimal, underlying: str
+    ) -> None:
         intrinsic = max(spot - strike if right == "C" else strike - spot, Decimal(0))
         mult = self.ledger.holdings[symbol].multiplier
         del self.ledger.holdings[symbol]
@@ -358,10 +430,15 @@ class PaperBroker:
             self.ledger.book(underlying, shares, strike, 1, underlying)
         else:
             kind = "expired worthless"
-        self.ledger.settlements.append({
-            "symbol": symbol, "quantity": str(qty), "kind": kind, "underlying_price": str(spot),
-            "time": self._now().isoformat(),
-        })
+        self.ledger.settlements.append(
+            {
+                "symbol": symbol,
+                "quantity": str(qty),
+                "kind": kind,
+                "underlying_price": str(spot),
+                "time": self._now().isoformat(),
+            }
+        )
         self._save()
 
     # -- plumbing ----------------------------------------------------------------------
@@ -370,7 +447,8 @@ class PaperBroker:
         self.ledger.orders[order.id] = order
         self._save()
         events = [OrderEvent(order, fill, self._now()) for fill in fills] or [
-            OrderEvent(order, None, self._now())]
+            OrderEvent(order, None, self._now())
+        ]
         for queue in self._queues:
             for event in events:
                 queue.put_nowait(event)
@@ -384,8 +462,14 @@ class PaperBroker:
 
     def _fees(self, order: OrderRequest) -> Decimal:
         return sum(
-            (self.fees.for_leg(leg.ratio * order.quantity, option=leg.is_option,
-                               index=is_index(underlying_of(leg.symbol))) for leg in order.legs),
+            (
+                self.fees.for_leg(
+                    leg.ratio * order.quantity,
+                    option=leg.is_option,
+                    index=is_index(underlying_of(leg.symbol)),
+                )
+                for leg in order.legs
+            ),
             Decimal(0),
         )
 
@@ -400,9 +484,12 @@ class PaperBroker:
         return held.quantity * price * held.multiplier
 
     def _multipliers(self, held: dict[str, int]) -> dict[str, int]:
-        return {s: self.book.multiplier(s) if s not in self.ledger.holdings
-                else self.ledger.holdings[s].multiplier for s in held}
+        return {
+            s: self.book.multiplier(s)
+            if s not in self.ledger.holdings
+            else self.ledger.holdings[s].multiplier
+            for s in held
+        }
 
     def _leg_multipliers(self, request: OrderRequest) -> dict[str, int]:
         return {leg.symbol: self.book.multiplier(leg.symbol) for leg in request.legs}
-

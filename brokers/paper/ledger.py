@@ -63,9 +63,9 @@ class Ledger:
         if total == 0:
             del self.holdings[symbol]
         elif (held.quantity > 0) == (qty > 0):  # adding: average the price
-            held.average_price = (
-                held.average_price * abs(held.quantity) + price * abs(qty)
-            ) / abs(total)
+            held.average_price = (held.average_price * abs(held.quantity) + price * abs(qty)) / abs(
+                total
+            )
             held.quantity = total
         elif (held.quantity > 0) != (total > 0):  # flipped through zero
             self.holdings[symbol] = Holding(total, price, multiplier, underlying)
@@ -92,14 +92,16 @@ class Ledger:
         return cls(
             cash=Decimal(data["cash"]),
             holdings={
-                s: Holding(h["quantity"], Decimal(h["average_price"]), h["multiplier"],
-                           h["underlying"])
+                s: Holding(
+                    h["quantity"], Decimal(h["average_price"]), h["multiplier"], h["underlying"]
+                )
                 for s, h in data["holdings"].items()
             },
             orders={o["id"]: _order_from(o) for o in data["orders"]},
             placed_at={k: datetime.fromisoformat(v) for k, v in data["placed_at"].items()},
-            anchors={k: (datetime.fromisoformat(t), Decimal(p))
-                     for k, (t, p) in data["anchors"].items()},
+            anchors={
+                k: (datetime.fromisoformat(t), Decimal(p)) for k, (t, p) in data["anchors"].items()
+            },
             next_id=data["next_id"],
             settlements=data.get("settlements", []),
         )
@@ -108,8 +110,12 @@ class Ledger:
         return {
             "cash": str(self.cash),
             "holdings": {
-                s: {"quantity": h.quantity, "average_price": str(h.average_price),
-                    "multiplier": h.multiplier, "underlying": h.underlying}
+                s: {
+                    "quantity": h.quantity,
+                    "average_price": str(h.average_price),
+                    "multiplier": h.multiplier,
+                    "underlying": h.underlying,
+                }
                 for s, h in self.holdings.items()
             },
             "orders": [_order_to(o) for o in self.orders.values()],
@@ -123,22 +129,34 @@ class Ledger:
 def _order_to(o: Order) -> dict[str, Any]:
     r = o.request
     return {
-        "id": o.id, "client_key": o.client_key, "status": o.status.value,
+        "id": o.id,
+        "client_key": o.client_key,
+        "status": o.status.value,
         "filled_quantity": o.filled_quantity,
         "average_price": None if o.average_price is None else str(o.average_price),
-        "reason": o.reason, "updated": o.updated.isoformat() if o.updated else None,
+        "reason": o.reason,
+        "updated": o.updated.isoformat() if o.updated else None,
         "replaced_by": o.replaced_by,
         "fills": [
-            {"order_id": f.order_id, "symbol": f.symbol, "quantity": f.quantity,
-             "price": str(f.price), "time": f.time.isoformat(), "fees": str(f.fees),
-             "fill_id": f.fill_id}
+            {
+                "order_id": f.order_id,
+                "symbol": f.symbol,
+                "quantity": f.quantity,
+                "price": str(f.price),
+                "time": f.time.isoformat(),
+                "fees": str(f.fees),
+                "fill_id": f.fill_id,
+            }
             for f in o.fills
         ],
         "request": {
             "legs": [[leg.symbol, leg.ratio, leg.intent.value] for leg in r.legs],
-            "quantity": r.quantity, "limit_price": str(r.limit_price),
-            "effect": r.effect.value, "client_key": r.client_key,
-            "time_in_force": r.time_in_force.value, "underlying": r.underlying,
+            "quantity": r.quantity,
+            "limit_price": str(r.limit_price),
+            "effect": r.effect.value,
+            "client_key": r.client_key,
+            "time_in_force": r.time_in_force.value,
+            "underlying": r.underlying,
         },
     }
 
@@ -147,20 +165,34 @@ def _order_from(d: dict[str, Any]) -> Order:
     r = d["request"]
     request = OrderRequest(
         legs=tuple(OrderLeg(s, ratio, Intent(i)) for s, ratio, i in r["legs"]),
-        quantity=r["quantity"], limit_price=Decimal(r["limit_price"]),
-        effect=PriceEffect(r["effect"]), client_key=r["client_key"],
-        time_in_force=TimeInForce(r["time_in_force"]), underlying=r["underlying"],
+        quantity=r["quantity"],
+        limit_price=Decimal(r["limit_price"]),
+        effect=PriceEffect(r["effect"]),
+        client_key=r["client_key"],
+        time_in_force=TimeInForce(r["time_in_force"]),
+        underlying=r["underlying"],
     )
     fills = tuple(
-        Fill(f["order_id"], f["symbol"], f["quantity"], Decimal(f["price"]),
-             datetime.fromisoformat(f["time"]), Decimal(f["fees"]), f["fill_id"])
+        Fill(
+            f["order_id"],
+            f["symbol"],
+            f["quantity"],
+            Decimal(f["price"]),
+            datetime.fromisoformat(f["time"]),
+            Decimal(f["fees"]),
+            f["fill_id"],
+        )
         for f in d["fills"]
     )
     return Order(
-        id=d["id"], client_key=d["client_key"], status=OrderStatus(d["status"]),
-        request=request, filled_quantity=d["filled_quantity"],
+        id=d["id"],
+        client_key=d["client_key"],
+        status=OrderStatus(d["status"]),
+        request=request,
+        filled_quantity=d["filled_quantity"],
         average_price=None if d["average_price"] is None else Decimal(d["average_price"]),
-        fills=fills, reason=d["reason"],
+        fills=fills,
+        reason=d["reason"],
         updated=datetime.fromisoformat(d["updated"]) if d["updated"] else None,
         replaced_by=d["replaced_by"],
     )

@@ -43,8 +43,11 @@ class QuoteBook:
         if entry is not None:
             return entry.quote
         price = self._underlyings.get(symbol)
-        return None if price is None else Quote(symbol, bid=price, ask=price, last=price,
-                                                time=self.time)
+        return (
+            None
+            if price is None
+            else Quote(symbol, bid=price, ask=price, last=price, time=self.time)
+        )
 
     def entry(self, symbol: str) -> ChainEntry | None:
         return self._entries.get(symbol)

@@ -1,4 +1,4 @@
-"""Entry point of the `rules` command: lint, scan, graph, names, schema."""
+"""Entry point of the `rules` command: lint, scan, graph, names, schema, broker."""
 
 from __future__ import annotations
 
@@ -52,6 +52,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     schema = sub.add_parser("schema", help="print the JSON Schema of rule files")
     schema.add_argument("--output", help="write to this file instead of stdout")
+
+    broker = sub.add_parser("broker", help="broker connectivity")
+    broker_sub = broker.add_subparsers(dest="broker_command", required=True)
+    check = broker_sub.add_parser("check", help="verify credentials and show the account")
+    check.add_argument(
+        "--broker", choices=("paper", "tastytrade", "alpaca", "schwab"), default="paper"
+    )
+    check.add_argument(
+        "--live", action="store_true", help="use live endpoints (also needs RULES_LIVE_TRADING=yes)"
+    )
+    check.add_argument("--state-dir", default=".rules", help="where the paper account lives")
     return parser
 
 
@@ -90,6 +101,10 @@ def dispatch(args) -> int:
 
         print(names_markdown() if args.format == "markdown" else names_text())
         return 0
+    if args.command == "broker":
+        from rulesengine.cli import broker
+
+        return broker.run(args)
     if args.command == "schema":
         from rulesengine.language.model import json_schema
 

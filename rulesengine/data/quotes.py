@@ -30,22 +30,36 @@ def chain_entries(chain: Chain) -> list[ChainEntry]:
         expiry = expiry_cache.setdefault(cols["expiry"][i], from_seconds(cols["expiry"][i]))
         symbol = padded(str(cols["symbol"][i]))
         quote = Quote(
-            symbol=symbol, bid=_money(cols["bid"][i]), ask=_money(cols["ask"][i]),
-            last=_money(cols["last"][i]), iv=_number(cols["iv"][i]),
-            delta=_number(cols["delta"][i]), gamma=_number(cols["gamma"][i]),
-            theta=_number(cols["theta"][i]), vega=_number(cols["vega"][i]),
+            symbol=symbol,
+            bid=_money(cols["bid"][i]),
+            ask=_money(cols["ask"][i]),
+            last=_money(cols["last"][i]),
+            iv=_number(cols["iv"][i]),
+            delta=_number(cols["delta"][i]),
+            gamma=_number(cols["gamma"][i]),
+            theta=_number(cols["theta"][i]),
+            vega=_number(cols["vega"][i]),
             rho=_number(cols["rho"][i]),
         )
         contract = OptionContract(
-            root=str(cols["root"][i]), expiry=expiry, right="C" if cols["type"][i] else "P",
+            root=str(cols["root"][i]),
+            expiry=expiry,
+            right="C" if cols["type"][i] else "P",
             strike=Decimal(str(cols["strike"][i])),
         )
-        entries.append(ChainEntry(
-            symbol=symbol, underlying=str(cols["underlying_symbol"][i]), contract=contract,
-            multiplier=int(cols["multiplier"][i]) if not np.isnan(cols["multiplier"][i]) else 100,
-            settlement="PM" if cols["settlement"][i] else "AM",
-            style="american" if cols["style"][i] else "european", quote=quote,
-        ))
+        entries.append(
+            ChainEntry(
+                symbol=symbol,
+                underlying=str(cols["underlying_symbol"][i]),
+                contract=contract,
+                multiplier=int(cols["multiplier"][i])
+                if not np.isnan(cols["multiplier"][i])
+                else 100,
+                settlement="PM" if cols["settlement"][i] else "AM",
+                style="american" if cols["style"][i] else "european",
+                quote=quote,
+            )
+        )
     return entries
 
 

@@ -48,9 +48,14 @@ class Sleeps(list):
 
 def spread(key: str = "re-test-0001", quantity: int = 2, price: str = "1.05") -> OrderRequest:
     """The SPY 500/495 bull put spread every fixture describes."""
-    return OrderRequest(legs=(OrderLeg(SHORT_PUT, -1), OrderLeg(LONG_PUT, 1)),
-                        quantity=quantity, limit_price=Decimal(price),
-                        effect=PriceEffect.CREDIT, client_key=key, underlying="SPY")
+    return OrderRequest(
+        legs=(OrderLeg(SHORT_PUT, -1), OrderLeg(LONG_PUT, 1)),
+        quantity=quantity,
+        limit_price=Decimal(price),
+        effect=PriceEffect.CREDIT,
+        client_key=key,
+        underlying="SPY",
+    )
 
 
 def spy_book(short=("1.58", "1.62"), long=("0.54", "0.57"), sizes=(None, None)) -> list:
@@ -58,8 +63,16 @@ def spy_book(short=("1.58", "1.62"), long=("0.54", "0.57"), sizes=(None, None)) 
     for symbol, (bid, ask), size in ((SHORT_PUT, short, sizes[0]), (LONG_PUT, long, sizes[1])):
         c = parse_occ(symbol)
         quote = Quote(symbol, bid=Decimal(bid), ask=Decimal(ask), bid_size=size, ask_size=size)
-        entries.append(ChainEntry(symbol, "SPY", OptionContract("SPY", c.expiry, "P", c.strike),
-                                  quote=quote, settlement="PM", style="american"))
+        entries.append(
+            ChainEntry(
+                symbol,
+                "SPY",
+                OptionContract("SPY", c.expiry, "P", c.strike),
+                quote=quote,
+                settlement="PM",
+                style="american",
+            )
+        )
     return entries
 
 
@@ -88,28 +101,50 @@ def make_harness(name: str) -> Harness:
         broker.ledger.book(SHORT_PUT, -1, Decimal("1.6"), 100, "SPY")
 
         async def fill(order_id: str, units: int) -> None:
-            book.update(spy_book(("1.60", "1.62"), ("0.50", "0.52"), (units, units)),
-                        {"SPY": Decimal("510.42")}, MARKET_TIME)
+            book.update(
+                spy_book(("1.60", "1.62"), ("0.50", "0.52"), (units, units)),
+                {"SPY": Decimal("510.42")},
+                MARKET_TIME,
+            )
             await broker.step()
 
         return Harness(name, broker, None, "SPY", fill, sleeps)
     if name == "tastytrade":
         server = FakeTastytrade()
         dx = FakeDXLink()
-        broker = TastytradeBroker(TASTY_SECRET, TASTY_REFRESH, transport=server.transport(),
-                                  connect=dx.connect, retry=retry, sleep=sleeps)
+        broker = TastytradeBroker(
+            TASTY_SECRET,
+            TASTY_REFRESH,
+            transport=server.transport(),
+            connect=dx.connect,
+            retry=retry,
+            sleep=sleeps,
+        )
         broker.dxlink_server = dx
         underlying = "SPX"
     elif name == "alpaca":
         server = FakeAlpaca()
-        broker = AlpacaBroker(FakeAlpaca.KEY, FakeAlpaca.SECRET, transport=server.transport(),
-                              retry=retry, sleep=sleeps)
+        broker = AlpacaBroker(
+            FakeAlpaca.KEY,
+            FakeAlpaca.SECRET,
+            transport=server.transport(),
+            retry=retry,
+            sleep=sleeps,
+        )
         underlying = "SPY"
     else:
         server = FakeSchwab()
-        broker = SchwabBroker(FakeSchwab.APP_KEY, FakeSchwab.APP_SECRET, SCHWAB_REFRESH,
-                              refresh_issued=MARKET_TIME, live=True, clock=lambda: MARKET_TIME,
-                              transport=server.transport(), retry=retry, sleep=sleeps)
+        broker = SchwabBroker(
+            FakeSchwab.APP_KEY,
+            FakeSchwab.APP_SECRET,
+            SCHWAB_REFRESH,
+            refresh_issued=MARKET_TIME,
+            live=True,
+            clock=lambda: MARKET_TIME,
+            transport=server.transport(),
+            retry=retry,
+            sleep=sleeps,
+        )
         underlying = "SPY"
     broker.poll_every = 0.0
 

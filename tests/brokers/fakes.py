@@ -71,8 +71,14 @@ class FakeServer:
         path = request.url.path
         self.calls.append((request.method, path))
         self.last_request = request
-        fault = next((f for f in self.faults if f.method == request.method
-                      and f.pattern.search(path) and f.times > 0), None)
+        fault = next(
+            (
+                f
+                for f in self.faults
+                if f.method == request.method and f.pattern.search(path) and f.times > 0
+            ),
+            None,
+        )
         if fault is not None:
             fault.times -= 1
             if fault.kind == "timeout":
@@ -131,8 +137,9 @@ class OAuthServer(FakeServer):
             return None
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
         if token not in self.valid:
-            return httpx.Response(401, json={"error": "invalid_token",
-                                             "message": f"token {token} expired"})
+            return httpx.Response(
+                401, json={"error": "invalid_token", "message": f"token {token} expired"}
+            )
         return None
 
 
@@ -146,23 +153,54 @@ class FakeTastytrade(OAuthServer):
         super().__init__()
         acct = f"/accounts/{self.ACCOUNT}"
         self.route("POST", r"/oauth/token", lambda r, m: httpx.Response(200, json=self.issue()))
-        self.route("GET", r"/customers/me/accounts", lambda r, m: httpx.Response(200, json={
-            "data": {"items": [{"account": {"account-number": self.ACCOUNT}}]}}))
-        self.route("GET", acct + "/balances",
-                   lambda r, m: httpx.Response(200, json=fixture("tastytrade_balances.json")))
-        self.route("GET", acct + "/positions",
-                   lambda r, m: httpx.Response(200, json=fixture("tastytrade_position.json")))
-        self.route("GET", r"/option-chains/SPX/nested", lambda r, m: httpx.Response(
-            200, json=fixture("tastytrade_nested_option_chain.json")))
-        self.route("GET", r"/market-metrics", lambda r, m: httpx.Response(
-            200, json=fixture("tastytrade_market_metrics.json")))
-        self.route("GET", r"/api-quote-tokens", lambda r, m: httpx.Response(200, json={
-            "data": {"token": "dx-quote-token", "dxlink-url": "wss://dxlink.test/realtime",
-                     "level": "api"}}))
+        self.route(
+            "GET",
+            r"/customers/me/accounts",
+            lambda r, m: httpx.Response(
+                200, json={"data": {"items": [{"account": {"account-number": self.ACCOUNT}}]}}
+            ),
+        )
+        self.route(
+            "GET",
+            acct + "/balances",
+            lambda r, m: httpx.Response(200, json=fixture("tastytrade_balances.json")),
+        )
+        self.route(
+            "GET",
+            acct + "/positions",
+            lambda r, m: httpx.Response(200, json=fixture("tastytrade_position.json")),
+        )
+        self.route(
+            "GET",
+            r"/option-chains/SPX/nested",
+            lambda r, m: httpx.Response(200, json=fixture("tastytrade_nested_option_chain.json")),
+        )
+        self.route(
+            "GET",
+            r"/market-metrics",
+            lambda r, m: httpx.Response(200, json=fixture("tastytrade_market_metrics.json")),
+        )
+        self.route(
+            "GET",
+            r"/api-quote-tokens",
+            lambda r, m: httpx.Response(
+                200,
+                json={
+                    "data": {
+                        "token": "dx-quote-token",
+                        "dxlink-url": "wss://dxlink.test/realtime",
+                        "level": "api",
+                    }
+                },
+            ),
+        )
         self.route("POST", acct + r"/orders/dry-run", self.dry_run)
         self.route("POST", acct + r"/orders", self.place)
-        self.route("GET", acct + r"/orders/live", lambda r, m: httpx.Response(
-            200, json={"data": {"items": list(self.orders.values())}}))
+        self.route(
+            "GET",
+            acct + r"/orders/live",
+            lambda r, m: httpx.Response(200, json={"data": {"items": list(self.orders.values())}}),
+        )
         self.route("GET", acct + r"/orders/(\d+)", self.get)
         self.route("DELETE", acct + r"/orders/(\d+)", self.cancel)
         self.route("PUT", acct + r"/orders/(\d+)", self.replace)
@@ -174,14 +212,26 @@ class FakeTastytrade(OAuthServer):
         qtys = [int(leg["quantity"]) for leg in body["legs"]]
         size = math.gcd(*qtys)
         return {
-            "id": int(self.new_id()), "account-number": self.ACCOUNT,
-            "time-in-force": body["time-in-force"], "order-type": "Limit", "size": str(size),
-            "underlying-symbol": "SPY", "price": body["price"],
-            "price-effect": body["price-effect"], "status": "Live",
-            "external-identifier": body.get("external-identifier"), "updated-at": NOW,
-            "legs": [{**leg, "quantity": str(leg["quantity"]),
-                      "remaining-quantity": str(leg["quantity"]), "fills": []}
-                     for leg in body["legs"]],
+            "id": int(self.new_id()),
+            "account-number": self.ACCOUNT,
+            "time-in-force": body["time-in-force"],
+            "order-type": "Limit",
+            "size": str(size),
+            "underlying-symbol": "SPY",
+            "price": body["price"],
+            "price-effect": body["price-effect"],
+            "status": "Live",
+            "external-identifier": body.get("external-identifier"),
+            "updated-at": NOW,
+            "legs": [
+                {
+                    **leg,
+                    "quantity": str(leg["quantity"]),
+                    "remaining-quantity": str(leg["quantity"]),
+                    "fills": [],
+                }
+                for leg in body["legs"]
+            ],
         }
 
     def dry_run(self, request: httpx.Request, m: re.Match[str]) -> httpx.Response:
@@ -190,8 +240,15 @@ class FakeTastytrade(OAuthServer):
     def place(self, request: httpx.Request, m: re.Match[str]) -> httpx.Response:
         body = json.loads(request.content)
         if max(int(leg["quantity"]) for leg in body["legs"]) > MAX_QUANTITY:
-            return httpx.Response(422, json={"error": {
-                "code": "preflight_check_failure", "message": "insufficient buying power"}})
+            return httpx.Response(
+                422,
+                json={
+                    "error": {
+                        "code": "preflight_check_failure",
+                        "message": "insufficient buying power",
+                    }
+                },
+            )
         order = self._order(body)
         self.orders[str(order["id"])] = order
         return httpx.Response(201, json={"data": {"order": order}})
@@ -219,10 +276,14 @@ class FakeTastytrade(OAuthServer):
         size = int(order["size"])
         for leg in order["legs"]:
             per_unit = int(leg["quantity"]) // size
-            leg["fills"].append({"fill-id": f"f{len(leg['fills']) + 1}",
-                                 "quantity": str(units * per_unit),
-                                 "fill-price": LEG_PRICES.get(leg["symbol"], "1.0"),
-                                 "filled-at": NOW})
+            leg["fills"].append(
+                {
+                    "fill-id": f"f{len(leg['fills']) + 1}",
+                    "quantity": str(units * per_unit),
+                    "fill-price": LEG_PRICES.get(leg["symbol"], "1.0"),
+                    "filled-at": NOW,
+                }
+            )
             leg["remaining-quantity"] = str(int(leg["remaining-quantity"]) - units * per_unit)
         done = all(leg["remaining-quantity"] == "0" for leg in order["legs"])
         order["status"] = "Filled" if done else "Live"
@@ -236,16 +297,37 @@ class FakeAlpaca(FakeServer):
 
     def __init__(self) -> None:
         super().__init__()
-        self.route("GET", r"/v2/account", lambda r, m: httpx.Response(
-            200, json=fixture("alpaca_account_options_fields.json")))
-        self.route("GET", r"/v2/positions",
-                   lambda r, m: httpx.Response(200, json=fixture("alpaca_position.json")))
+        self.route(
+            "GET",
+            r"/v2/account",
+            lambda r, m: httpx.Response(200, json=fixture("alpaca_account_options_fields.json")),
+        )
+        self.route(
+            "GET",
+            r"/v2/positions",
+            lambda r, m: httpx.Response(200, json=fixture("alpaca_position.json")),
+        )
         self.route("GET", r"/v2/options/contracts", self.contracts)
         self.route("GET", r"/v1beta1/options/snapshots/SPY", self.chain_snapshots)
         self.route("GET", r"/v1beta1/options/snapshots", self.snapshots)
-        self.route("GET", r"/v2/stocks/quotes/latest", lambda r, m: httpx.Response(200, json={
-            "quotes": {"SPY": {"ap": 510.45, "as": 3, "bp": 510.4, "bs": 5,
-                               "t": "2024-03-12T15:01:43Z"}}}))
+        self.route(
+            "GET",
+            r"/v2/stocks/quotes/latest",
+            lambda r, m: httpx.Response(
+                200,
+                json={
+                    "quotes": {
+                        "SPY": {
+                            "ap": 510.45,
+                            "as": 3,
+                            "bp": 510.4,
+                            "bs": 5,
+                            "t": "2024-03-12T15:01:43Z",
+                        }
+                    }
+                },
+            ),
+        )
         self.route("POST", r"/v2/orders", self.place)
         self.route("GET", r"/v2/orders:by_client_order_id", self.by_client_id)
         self.route("GET", r"/v2/orders/([\w-]+)", self.get)
@@ -253,10 +335,13 @@ class FakeAlpaca(FakeServer):
         self.route("PATCH", r"/v2/orders/([\w-]+)", self.replace)
 
     def authorise(self, request: httpx.Request) -> httpx.Response | None:
-        if (request.headers.get("APCA-API-KEY-ID") != self.KEY
-                or request.headers.get("APCA-API-SECRET-KEY") != self.SECRET):
-            return httpx.Response(401, json={"code": 40110000, "message": "request is not "
-                                             "authorized"})
+        if (
+            request.headers.get("APCA-API-KEY-ID") != self.KEY
+            or request.headers.get("APCA-API-SECRET-KEY") != self.SECRET
+        ):
+            return httpx.Response(
+                401, json={"code": 40110000, "message": "request is not authorized"}
+            )
         return None
 
     def submissions(self) -> int:
@@ -266,35 +351,40 @@ class FakeAlpaca(FakeServer):
         page = fixture("alpaca_option_contracts.json")
         if request.url.params.get("page_token") == page["next_page_token"]:
             second = copy.deepcopy(page["option_contracts"][0])
-            second.update(symbol="SPY240419P00495000", strike_price="495",
-                          name="SPY Apr 19 2024 495 Put")
-            return httpx.Response(200, json={"option_contracts": [second],
-                                             "next_page_token": None})
+            second.update(
+                symbol="SPY240419P00495000", strike_price="495", name="SPY Apr 19 2024 495 Put"
+            )
+            return httpx.Response(200, json={"option_contracts": [second], "next_page_token": None})
         return httpx.Response(200, json=page)
 
     def chain_snapshots(self, request: httpx.Request, m: re.Match[str]) -> httpx.Response:
         snaps = fixture("alpaca_option_chain_snapshot.json")["snapshots"]
         first, second = list(snaps)
         if request.url.params.get("page_token") == "p2":
-            return httpx.Response(200, json={"snapshots": {second: snaps[second]},
-                                             "next_page_token": None})
-        return httpx.Response(200, json={"snapshots": {first: snaps[first]},
-                                         "next_page_token": "p2"})
+            return httpx.Response(
+                200, json={"snapshots": {second: snaps[second]}, "next_page_token": None}
+            )
+        return httpx.Response(
+            200, json={"snapshots": {first: snaps[first]}, "next_page_token": "p2"}
+        )
 
     def snapshots(self, request: httpx.Request, m: re.Match[str]) -> httpx.Response:
         wanted = request.url.params.get("symbols", "").split(",")
         snaps = fixture("alpaca_option_chain_snapshot.json")["snapshots"]
-        return httpx.Response(200, json={"snapshots": {s: v for s, v in snaps.items()
-                                                       if s in wanted}})
+        return httpx.Response(
+            200, json={"snapshots": {s: v for s, v in snaps.items() if s in wanted}}
+        )
 
     def place(self, request: httpx.Request, m: re.Match[str]) -> httpx.Response:
         body = json.loads(request.content)
         if any(o["client_order_id"] == body["client_order_id"] for o in self.orders.values()):
-            return httpx.Response(422, json={"code": 40010001,
-                                             "message": "client_order_id must be unique"})
+            return httpx.Response(
+                422, json={"code": 40010001, "message": "client_order_id must be unique"}
+            )
         if int(body["qty"]) > MAX_QUANTITY:
-            return httpx.Response(403, json={"code": 40310000,
-                                             "message": "insufficient options buying power"})
+            return httpx.Response(
+                403, json={"code": 40310000, "message": "insufficient options buying power"}
+            )
         order = self._order(body)
         self.orders[order["id"]] = order
         return httpx.Response(200, json=order)
@@ -302,21 +392,38 @@ class FakeAlpaca(FakeServer):
     def _order(self, body: dict[str, Any]) -> dict[str, Any]:
         order = copy.deepcopy(fixture("alpaca_mleg_order_response.json"))
         order_id = f"order-{self.new_id()}"
-        legs = body.get("legs") or [{"symbol": body["symbol"], "side": body["side"],
-                                     "ratio_qty": "1", "position_intent":
-                                     body.get("position_intent", "")}]
+        legs = body.get("legs") or [
+            {
+                "symbol": body["symbol"],
+                "side": body["side"],
+                "ratio_qty": "1",
+                "position_intent": body.get("position_intent", ""),
+            }
+        ]
         template = order["legs"][0]
-        order.update(id=order_id, client_order_id=body["client_order_id"], qty=body["qty"],
-                     limit_price=body["limit_price"], status="accepted",
-                     order_class=body.get("order_class", "simple"),
-                     time_in_force=body["time_in_force"])
-        order["legs"] = [{**template, "id": f"{order_id}-leg{i}", "symbol": leg["symbol"],
-                          "side": leg["side"], "ratio_qty": leg["ratio_qty"],
-                          "position_intent": leg["position_intent"], "qty": body["qty"]}
-                         for i, leg in enumerate(legs)]
+        order.update(
+            id=order_id,
+            client_order_id=body["client_order_id"],
+            qty=body["qty"],
+            limit_price=body["limit_price"],
+            status="accepted",
+            order_class=body.get("order_class", "simple"),
+            time_in_force=body["time_in_force"],
+        )
+        order["legs"] = [
+            {
+                **template,
+                "id": f"{order_id}-leg{i}",
+                "symbol": leg["symbol"],
+                "side": leg["side"],
+                "ratio_qty": leg["ratio_qty"],
+                "position_intent": leg["position_intent"],
+                "qty": body["qty"],
+            }
+            for i, leg in enumerate(legs)
+        ]
         if not body.get("legs"):
-            order.update(symbol=body["symbol"], side=body["side"], legs=None,
-                         filled_qty="0")
+            order.update(symbol=body["symbol"], side=body["side"], legs=None, filled_qty="0")
         return order
 
     def by_client_id(self, request: httpx.Request, m: re.Match[str]) -> httpx.Response:
@@ -335,8 +442,9 @@ class FakeAlpaca(FakeServer):
     def cancel(self, request: httpx.Request, m: re.Match[str]) -> httpx.Response:
         order = self.orders[m.group(1)]
         if order["status"] in ("filled", "canceled", "replaced"):
-            return httpx.Response(422, json={"code": 42210000,
-                                             "message": f"order is already {order['status']}"})
+            return httpx.Response(
+                422, json={"code": 42210000, "message": f"order is already {order['status']}"}
+            )
         order["status"] = "canceled"
         return httpx.Response(204)
 
@@ -344,8 +452,12 @@ class FakeAlpaca(FakeServer):
         old = self.orders[m.group(1)]
         new = copy.deepcopy(old)
         new_id = f"order-{self.new_id()}"
-        new.update(id=new_id, limit_price=json.loads(request.content)["limit_price"],
-                   replaces=old["id"], client_order_id=f"{old['client_order_id']}-r")
+        new.update(
+            id=new_id,
+            limit_price=json.loads(request.content)["limit_price"],
+            replaces=old["id"],
+            client_order_id=f"{old['client_order_id']}-r",
+        )
         old.update(status="replaced", replaced_by=new_id)
         self.orders[new_id] = new
         return httpx.Response(200, json=new)
@@ -355,8 +467,10 @@ class FakeAlpaca(FakeServer):
         done = int(order["filled_qty"]) + units
         order["filled_qty"] = str(done)
         order["status"] = "filled" if done == int(order["qty"]) else "partially_filled"
-        net = sum((1 if leg["side"] == "buy" else -1) * float(LEG_PRICES[_padded(leg["symbol"])])
-                  for leg in order["legs"] or [])
+        net = sum(
+            (1 if leg["side"] == "buy" else -1) * float(LEG_PRICES[_padded(leg["symbol"])])
+            for leg in order["legs"] or []
+        )
         order["filled_avg_price"] = f"{net:.2f}"
         for leg in order["legs"] or []:
             leg["filled_qty"] = str(done)
@@ -382,16 +496,25 @@ class FakeSchwab(OAuthServer):
         self.chain_requests: list[tuple[str, str]] = []
         acct = f"/trader/v1/accounts/{self.HASH}"
         self.route("POST", r"/v1/oauth/token", self.token)
-        self.route("GET", r"/trader/v1/accounts/accountNumbers", lambda r, m: httpx.Response(
-            200, json=[{"accountNumber": "12345678", "hashValue": self.HASH}]))
-        self.route("GET", acct, lambda r, m: httpx.Response(
-            200, json=fixture("schwab_position.json")))
+        self.route(
+            "GET",
+            r"/trader/v1/accounts/accountNumbers",
+            lambda r, m: httpx.Response(
+                200, json=[{"accountNumber": "12345678", "hashValue": self.HASH}]
+            ),
+        )
+        self.route(
+            "GET", acct, lambda r, m: httpx.Response(200, json=fixture("schwab_position.json"))
+        )
         self.route("GET", r"/marketdata/v1/chains", self.chain)
         self.route("GET", r"/marketdata/v1/quotes", self.quotes)
         self.route("POST", acct + r"/previewOrder", self.preview)
         self.route("POST", acct + r"/orders", self.place)
-        self.route("GET", acct + r"/orders", lambda r, m: httpx.Response(
-            200, json=list(self.orders.values())))
+        self.route(
+            "GET",
+            acct + r"/orders",
+            lambda r, m: httpx.Response(200, json=list(self.orders.values())),
+        )
         self.route("GET", acct + r"/orders/(\d+)", self.get)
         self.route("DELETE", acct + r"/orders/(\d+)", self.cancel)
         self.route("PUT", acct + r"/orders/(\d+)", self.replace)
@@ -414,8 +537,7 @@ class FakeSchwab(OAuthServer):
         end = date.fromisoformat(request.url.params["toDate"])
         self.chain_requests.append((start, end))
         body = fixture("schwab_option_chain.json")
-        if self.truncate_longer_than is not None and (end - start).days > \
-                self.truncate_longer_than:
+        if self.truncate_longer_than is not None and (end - start).days > self.truncate_longer_than:
             body["isChainTruncated"] = True
             return httpx.Response(200, json=body)
         if not start <= date(2024, 4, 19) <= end:
@@ -429,33 +551,53 @@ class FakeSchwab(OAuthServer):
         for symbol in request.url.params["symbols"].split(","):
             c = contracts.get(symbol)
             if c:
-                result[symbol] = {"assetMainType": "OPTION", "symbol": symbol, "quote": {
-                    "bidPrice": c["bid"], "askPrice": c["ask"], "bidSize": c["bidSize"],
-                    "askSize": c["askSize"], "lastPrice": c["last"],
-                    "volatility": c["volatility"], "delta": -999.0, "gamma": c["gamma"],
-                    "quoteTime": c["quoteTimeInLong"]}}
+                result[symbol] = {
+                    "assetMainType": "OPTION",
+                    "symbol": symbol,
+                    "quote": {
+                        "bidPrice": c["bid"],
+                        "askPrice": c["ask"],
+                        "bidSize": c["bidSize"],
+                        "askSize": c["askSize"],
+                        "lastPrice": c["last"],
+                        "volatility": c["volatility"],
+                        "delta": -999.0,
+                        "gamma": c["gamma"],
+                        "quoteTime": c["quoteTimeInLong"],
+                    },
+                }
         return httpx.Response(200, json=result)
 
     def preview(self, request: httpx.Request, m: re.Match[str]) -> httpx.Response:
         body = fixture("schwab_preview_order_response.json")
         if self.reject_previews:
-            body["orderValidationResult"]["rejects"] = [{
-                "validationRuleName": "BUYING_POWER", "message": "Insufficient buying power.",
-                "originalSeverity": "REJECT"}]
+            body["orderValidationResult"]["rejects"] = [
+                {
+                    "validationRuleName": "BUYING_POWER",
+                    "message": "Insufficient buying power.",
+                    "originalSeverity": "REJECT",
+                }
+            ]
         return httpx.Response(200, json=body)
 
     def place(self, request: httpx.Request, m: re.Match[str]) -> httpx.Response:
         body = json.loads(request.content)
         if body["quantity"] > MAX_QUANTITY:
-            return httpx.Response(400, json={"message": "Order rejected: insufficient "
-                                             "buying power"})
+            return httpx.Response(
+                400, json={"message": "Order rejected: insufficient buying power"}
+            )
         order_id = self.new_id()
-        self.orders[order_id] = {**body, "orderId": int(order_id), "status": "WORKING",
-                                 "filledQuantity": 0, "enteredTime": NOW,
-                                 "orderLegCollection": [
-                                     {**leg, "legId": i + 1}
-                                     for i, leg in enumerate(body["orderLegCollection"])],
-                                 "orderActivityCollection": []}
+        self.orders[order_id] = {
+            **body,
+            "orderId": int(order_id),
+            "status": "WORKING",
+            "filledQuantity": 0,
+            "enteredTime": NOW,
+            "orderLegCollection": [
+                {**leg, "legId": i + 1} for i, leg in enumerate(body["orderLegCollection"])
+            ],
+            "orderActivityCollection": [],
+        }
         location = f"https://api.schwabapi.com/trader/v1/accounts/{self.HASH}/orders/{order_id}"
         return httpx.Response(201, headers={"Location": location})
 
@@ -478,23 +620,39 @@ class FakeSchwab(OAuthServer):
         order = self.orders[order_id]
         order["filledQuantity"] += units
         order["status"] = "FILLED" if order["filledQuantity"] == order["quantity"] else "WORKING"
-        order["orderActivityCollection"].append({
-            "activityType": "EXECUTION", "activityId": len(order["orderActivityCollection"]) + 1,
-            "quantity": units, "executionLegs": [
-                {"legId": leg["legId"], "quantity": units * leg["quantity"] // order["quantity"],
-                 "price": float(LEG_PRICES[leg["instrument"]["symbol"]]), "time": NOW}
-                for leg in order["orderLegCollection"]]})
+        order["orderActivityCollection"].append(
+            {
+                "activityType": "EXECUTION",
+                "activityId": len(order["orderActivityCollection"]) + 1,
+                "quantity": units,
+                "executionLegs": [
+                    {
+                        "legId": leg["legId"],
+                        "quantity": units * leg["quantity"] // order["quantity"],
+                        "price": float(LEG_PRICES[leg["instrument"]["symbol"]]),
+                        "time": NOW,
+                    }
+                    for leg in order["orderLegCollection"]
+                ],
+            }
+        )
 
 
 # -- DXLink websocket -------------------------------------------------------------------------
 
 DX_VALUES = {
-    ".SPXW240312P5100": {"Quote": [3.4, 3.6, 120.0, 95.0],
-                         "Greeks": [3.49, 0.1312, -0.2731, 0.0061, -11.82, -0.0071, 0.9173]},
-    ".SPY240419P500": {"Quote": [1.58, 1.62, 85.0, 120.0],
-                       "Greeks": [1.6, 0.1523, -0.2412, 0.0091, -0.0893, -0.1187, 0.4412]},
-    ".SPY240419P495": {"Quote": [0.54, 0.57, 150.0, 200.0],
-                       "Greeks": [0.555, 0.1641, -0.1605, 0.0069, -0.0712, -0.0801, 0.3507]},
+    ".SPXW240312P5100": {
+        "Quote": [3.4, 3.6, 120.0, 95.0],
+        "Greeks": [3.49, 0.1312, -0.2731, 0.0061, -11.82, -0.0071, 0.9173],
+    },
+    ".SPY240419P500": {
+        "Quote": [1.58, 1.62, 85.0, 120.0],
+        "Greeks": [1.6, 0.1523, -0.2412, 0.0091, -0.0893, -0.1187, 0.4412],
+    },
+    ".SPY240419P495": {
+        "Quote": [0.54, 0.57, 150.0, 200.0],
+        "Greeks": [0.555, 0.1641, -0.1605, 0.0069, -0.0712, -0.0801, 0.3507],
+    },
     "SPX": {"Quote": [5117.94, 5118.52, "NaN", "NaN"]},
 }
 
@@ -534,19 +692,37 @@ class FakeSocket:
         self.server.sent.append(message)
         kind = message["type"]
         if kind == "SETUP":
-            self._reply({"type": "SETUP", "channel": 0, "keepaliveTimeout": 60,
-                         "acceptKeepaliveTimeout": 60, "version": "1.0-fake"})
+            self._reply(
+                {
+                    "type": "SETUP",
+                    "channel": 0,
+                    "keepaliveTimeout": 60,
+                    "acceptKeepaliveTimeout": 60,
+                    "version": "1.0-fake",
+                }
+            )
             self._reply({"type": "AUTH_STATE", "channel": 0, "state": "UNAUTHORIZED"})
         elif kind == "AUTH":
             ok = message["token"] == self.server.token
-            self._reply({"type": "AUTH_STATE", "channel": 0,
-                         "state": "AUTHORIZED" if ok else "UNAUTHORIZED"})
+            self._reply(
+                {
+                    "type": "AUTH_STATE",
+                    "channel": 0,
+                    "state": "AUTHORIZED" if ok else "UNAUTHORIZED",
+                }
+            )
         elif kind == "CHANNEL_REQUEST":
             self._reply({**message, "type": "CHANNEL_OPENED"})
         elif kind == "FEED_SETUP":
             self.fields = message["acceptEventFields"]
-            self._reply({"type": "FEED_CONFIG", "channel": message["channel"],
-                         "dataFormat": "COMPACT", "eventFields": self.fields})
+            self._reply(
+                {
+                    "type": "FEED_CONFIG",
+                    "channel": message["channel"],
+                    "dataFormat": "COMPACT",
+                    "eventFields": self.fields,
+                }
+            )
         elif kind == "FEED_SUBSCRIPTION":
             if self.dead:
                 return

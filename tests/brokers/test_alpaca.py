@@ -26,12 +26,21 @@ def test_mleg_credit_is_a_negative_limit_as_documented():
 
 
 def test_mleg_debit_is_positive_and_single_legs_are_always_positive():
-    debit = OrderRequest(legs=(OrderLeg("SPY   240419P00500000", 1),
-                               OrderLeg("SPY   240419P00495000", -1)), quantity=1,
-                         limit_price=Decimal("3.95"), effect=PriceEffect.DEBIT, client_key="k")
+    debit = OrderRequest(
+        legs=(OrderLeg("SPY   240419P00500000", 1), OrderLeg("SPY   240419P00495000", -1)),
+        quantity=1,
+        limit_price=Decimal("3.95"),
+        effect=PriceEffect.DEBIT,
+        client_key="k",
+    )
     assert order_body(debit)["limit_price"] == "3.95"
-    single = OrderRequest(legs=(OrderLeg("SPY   240419P00500000", -1),), quantity=3,
-                          limit_price=Decimal("1.6"), effect=PriceEffect.CREDIT, client_key="k")
+    single = OrderRequest(
+        legs=(OrderLeg("SPY   240419P00500000", -1),),
+        quantity=3,
+        limit_price=Decimal("1.6"),
+        effect=PriceEffect.CREDIT,
+        client_key="k",
+    )
     body = order_body(single)
     assert (body["limit_price"], body["side"], body["qty"]) == ("1.6", "sell", "3")
     assert body["symbol"] == "SPY240419P00500000"  # unpadded on the wire
@@ -42,7 +51,9 @@ def test_documented_response_with_empty_parent_strings_parses():
     assert order.request.effect is PriceEffect.CREDIT
     assert order.request.limit_price == Decimal("1.05")
     assert [leg.symbol for leg in order.request.legs] == [
-        "SPY   240419P00500000", "SPY   240419P00495000"]
+        "SPY   240419P00500000",
+        "SPY   240419P00495000",
+    ]
     assert order.status.value == "working" and order.filled_quantity == 0
 
 

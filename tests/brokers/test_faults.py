@@ -63,15 +63,17 @@ async def test_5xx_on_reads_is_retried_with_backoff(http_harness):
 
 
 async def test_429_honours_retry_after(http_harness):
-    http_harness.server.fail("GET", ACCOUNT, "status", times=3, status=429,
-                             headers={"Retry-After": "2"})
+    http_harness.server.fail(
+        "GET", ACCOUNT, "status", times=3, status=429, headers={"Retry-After": "2"}
+    )
     await http_harness.broker.account()
     assert http_harness.sleeps == [2.0, 2.0, 2.0]
 
 
 async def test_a_429_storm_ends_in_rate_limited(http_harness):
-    http_harness.server.fail("GET", ACCOUNT, "status", times=50, status=429,
-                             headers={"Retry-After": "1"})
+    http_harness.server.fail(
+        "GET", ACCOUNT, "status", times=50, status=429, headers={"Retry-After": "1"}
+    )
     with pytest.raises(RateLimited, match="rate limited"):
         await http_harness.broker.account()
     assert http_harness.broker.http.health.rate_limited == 4  # every attempt counted
@@ -115,8 +117,9 @@ async def test_a_failed_refresh_is_retried(http_harness):
 
 @pytest.mark.parametrize("http_harness", ["tastytrade", "schwab"], indirect=True)
 async def test_a_refused_refresh_says_to_reauthorise(http_harness):
-    http_harness.server.fail("POST", r"oauth/token", "status", status=400,
-                             body='{"error": "invalid_grant"}')
+    http_harness.server.fail(
+        "POST", r"oauth/token", "status", status=400, body='{"error": "invalid_grant"}'
+    )
     with pytest.raises(AuthError, match="Re-authorise"):
         await http_harness.broker.account()
 
@@ -131,10 +134,11 @@ async def test_bad_keys_are_an_auth_error_not_retried(http_harness):
 
 async def test_credentials_never_appear_in_errors_or_logs(http_harness, caplog):
     caplog.set_level(logging.DEBUG)
-    secrets = {"tastytrade": [TASTY_SECRET, TASTY_REFRESH, "access-1-s3cr3t"],
-               "alpaca": [FakeAlpaca.SECRET],
-               "schwab": [FakeSchwab.APP_SECRET, SCHWAB_REFRESH, "access-1-s3cr3t"]}[
-        http_harness.name]
+    secrets = {
+        "tastytrade": [TASTY_SECRET, TASTY_REFRESH, "access-1-s3cr3t"],
+        "alpaca": [FakeAlpaca.SECRET],
+        "schwab": [FakeSchwab.APP_SECRET, SCHWAB_REFRESH, "access-1-s3cr3t"],
+    }[http_harness.name]
     echo = " ".join(f"token={s}" for s in secrets)  # a broker echoing credentials back
     http_harness.server.fail("GET", ACCOUNT, "status", times=10, status=500, body=echo)
     with pytest.raises(Exception) as caught:

@@ -103,8 +103,13 @@ def test_tick_sizes():
 prices = st.decimals(Decimal("-20"), Decimal("20"), places=2)
 
 
-@given(start=prices, mid=prices, half=st.decimals(Decimal("0"), Decimal("3"), places=2),
-       ticks=st.integers(1, 50), tick=st.sampled_from([Decimal("0.01"), Decimal("0.05")]))
+@given(
+    start=prices,
+    mid=prices,
+    half=st.decimals(Decimal("0"), Decimal("3"), places=2),
+    ticks=st.integers(1, 50),
+    tick=st.sampled_from([Decimal("0.01"), Decimal("0.05")]),
+)
 def test_the_walk_never_passes_natural_and_never_flips(start, mid, half, ticks, tick):
     if start == 0:
         return

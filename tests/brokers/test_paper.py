@@ -30,18 +30,25 @@ pytestmark = pytest.mark.anyio
 T0 = datetime(2011, 1, 3, 15, 0, tzinfo=UTC)
 
 
-def entry(underlying: str, root: str, expiry: date, right: str, strike: str, bid, ask,
-          size=None) -> ChainEntry:
+def entry(
+    underlying: str, root: str, expiry: date, right: str, strike: str, bid, ask, size=None
+) -> ChainEntry:
     c = OptionContract(root, expiry, right, Decimal(strike))
     symbol = format_occ(c)
-    q = Quote(symbol, bid=None if bid is None else Decimal(bid),
-              ask=None if ask is None else Decimal(ask), bid_size=size, ask_size=size)
+    q = Quote(
+        symbol,
+        bid=None if bid is None else Decimal(bid),
+        ask=None if ask is None else Decimal(ask),
+        bid_size=size,
+        ask_size=size,
+    )
     return ChainEntry(symbol, underlying, c, quote=q)
 
 
 def order(*legs, price="1.00", effect=PriceEffect.CREDIT, qty=1, key="k1") -> OrderRequest:
-    return OrderRequest(legs=tuple(legs), quantity=qty, limit_price=Decimal(price),
-                        effect=effect, client_key=key)
+    return OrderRequest(
+        legs=tuple(legs), quantity=qty, limit_price=Decimal(price), effect=effect, client_key=key
+    )
 
 
 @pytest.fixture
@@ -52,16 +59,21 @@ def spx_book(spx_day):
 
 
 def jan_put(book: QuoteBook, strike: str) -> str:
-    return next(e.symbol for e in book.chain("SPX") if e.contract.right == "P"
-                and e.contract.expiry == date(2011, 1, 21)
-                and e.contract.strike == Decimal(strike))
+    return next(
+        e.symbol
+        for e in book.chain("SPX")
+        if e.contract.right == "P"
+        and e.contract.expiry == date(2011, 1, 21)
+        and e.contract.strike == Decimal(strike)
+    )
 
 
 async def test_a_real_spx_spread_walks_from_mid_to_a_fill_never_past_natural(spx_book):
     short, long = jan_put(spx_book, "1200"), jan_put(spx_book, "1175")
     legs = (OrderLeg(short, -1), OrderLeg(long, 1))
-    market = combo_market(legs, {s: spx_book.quote(s) for s in (short, long)},
-                          {short: 100, long: 100})
+    market = combo_market(
+        legs, {s: spx_book.quote(s) for s in (short, long)}, {short: 100, long: 100}
+    )
     assert (market.mid, market.natural) == (Decimal("1.075"), Decimal("0.70"))
     broker = PaperBroker(spx_book, policy=FillPolicy(step_every=timedelta(seconds=30)))
     placed = await broker.place(order(*legs, price="1.10", qty=2))  # above mid: rests
@@ -150,8 +162,9 @@ async def test_closing_more_than_held_is_refused():
     book, call = _one_call_book()
     broker = PaperBroker(book)
     with pytest.raises(OrderRejected, match=r"cannot close \+1 .* holds \+0"):
-        await broker.place(order(OrderLeg(call, 1, Intent.CLOSE), price="2.05",
-                                 effect=PriceEffect.DEBIT))
+        await broker.place(
+            order(OrderLeg(call, 1, Intent.CLOSE), price="2.05", effect=PriceEffect.DEBIT)
+        )
 
 
 async def test_partial_fills_take_the_displayed_size():
@@ -198,12 +211,16 @@ async def test_index_options_cash_settle_and_equity_options_assign():
     spy_otm = entry("SPY", "SPY", exp, "P", "480", "0.1", "0.2")
     book.update([spx_put, spy_put, spy_otm], {"SPX": Decimal(5100), "SPY": Decimal(510)}, T0)
     broker = PaperBroker(book)
-    for symbol, underlying in ((spx_put.symbol, "SPX"), (spy_put.symbol, "SPY"),
-                               (spy_otm.symbol, "SPY")):
+    for symbol, underlying in (
+        (spx_put.symbol, "SPX"),
+        (spy_put.symbol, "SPY"),
+        (spy_otm.symbol, "SPY"),
+    ):
         broker.ledger.book(symbol, -1, Decimal("1"), 100, underlying)
     cash = broker.ledger.cash
-    book.update([], {"SPX": Decimal(4990), "SPY": Decimal(495)},
-                datetime(2024, 4, 19, 20, 30, tzinfo=UTC))  # after the close in New York
+    book.update(
+        [], {"SPX": Decimal(4990), "SPY": Decimal(495)}, datetime(2024, 4, 19, 20, 30, tzinfo=UTC)
+    )  # after the close in New York
     await broker.step()
     positions = {p.symbol: p.quantity for p in await broker.positions()}
     assert positions == {"SPY": 100}  # assigned 100 shares; the options are gone

@@ -17,9 +17,16 @@ pytestmark = pytest.mark.anyio
 
 
 def broker(server: FakeSchwab, *, issued=MARKET_TIME, live=True, **kw) -> SchwabBroker:
-    return SchwabBroker(FakeSchwab.APP_KEY, FakeSchwab.APP_SECRET, SCHWAB_REFRESH,
-                        refresh_issued=issued, live=live, clock=lambda: MARKET_TIME,
-                        transport=server.transport(), **kw)
+    return SchwabBroker(
+        FakeSchwab.APP_KEY,
+        FakeSchwab.APP_SECRET,
+        SCHWAB_REFRESH,
+        refresh_issued=issued,
+        live=live,
+        clock=lambda: MARKET_TIME,
+        transport=server.transport(),
+        **kw,
+    )
 
 
 def test_order_body_is_the_documented_vertical():

@@ -16,8 +16,13 @@ pytestmark = pytest.mark.anyio
 
 
 def broker(server: FakeTastytrade, dx: FakeDXLink | None = None, **kw) -> TastytradeBroker:
-    return TastytradeBroker(TASTY_SECRET, TASTY_REFRESH, transport=server.transport(),
-                            connect=(dx or FakeDXLink()).connect, **kw)
+    return TastytradeBroker(
+        TASTY_SECRET,
+        TASTY_REFRESH,
+        transport=server.transport(),
+        connect=(dx or FakeDXLink()).connect,
+        **kw,
+    )
 
 
 def test_order_body_is_the_documented_request():
@@ -75,7 +80,12 @@ async def test_dxlink_quotes_and_greeks_over_the_documented_handshake():
     assert q.iv == pytest.approx(0.1312) and q.delta == pytest.approx(-0.2731)
     assert quotes["SPX"].bid == Decimal("5117.94") and quotes["SPX"].bid_size is None  # "NaN"
     assert [m["type"] for m in dx.sent[:5]] == [
-        "SETUP", "AUTH", "CHANNEL_REQUEST", "FEED_SETUP", "FEED_SUBSCRIPTION"]
+        "SETUP",
+        "AUTH",
+        "CHANNEL_REQUEST",
+        "FEED_SETUP",
+        "FEED_SUBSCRIPTION",
+    ]
     assert dx.sent[1]["token"] == "dx-quote-token"
 
 
@@ -98,8 +108,7 @@ async def test_a_dead_connection_is_rebuilt():
 
 
 async def test_a_refused_quote_token_is_an_auth_error():
-    feed = DXLinkFeed("wss://x", "stale-token", connect=FakeDXLink().connect,
-                      silence_timeout=0.05)
+    feed = DXLinkFeed("wss://x", "stale-token", connect=FakeDXLink().connect, silence_timeout=0.05)
     with pytest.raises(AuthError):
         await feed.snapshot([".SPY240419P500"], timeout=0.2)
 

@@ -10,6 +10,7 @@ while market-data numbers are JSON numbers; a position's `qty` is signed next to
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -40,7 +41,7 @@ from brokers.model import (
 from brokers.occ import is_option_symbol, padded, parse_occ, unpadded
 from brokers.wire import (
     decimal_or_none,
-    float_or_none,
+    greeks,
     int_or_none,
     iv_fraction,
     money,
@@ -427,21 +428,11 @@ def _quote(symbol: str, q: dict[str, Any]) -> Quote:
 
 def _snapshot_quote(symbol: str, snap: dict[str, Any]) -> Quote:
     q = snap.get("latestQuote") or {}
-    greeks = snap.get("greeks") or {}
+    sensitivities = snap.get("greeks") or {}
     trade = snap.get("latestTrade") or {}
-    base = _quote(symbol, q)
-    return Quote(
-        symbol=symbol,
-        bid=base.bid,
-        ask=base.ask,
-        bid_size=base.bid_size,
-        ask_size=base.ask_size,
+    return replace(
+        _quote(symbol, q),
         last=decimal_or_none(trade.get("p")),
         iv=iv_fraction(snap.get("impliedVolatility")),
-        delta=float_or_none(greeks.get("delta")),
-        gamma=float_or_none(greeks.get("gamma")),
-        theta=float_or_none(greeks.get("theta")),
-        vega=float_or_none(greeks.get("vega")),
-        rho=float_or_none(greeks.get("rho")),
-        time=base.time,
+        **greeks(sensitivities),
     )

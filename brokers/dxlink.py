@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from brokers.errors import AuthError, BrokerTimeout, BrokerUnavailable, MalformedResponse
 from brokers.model import Quote
-from brokers.wire import decimal_or_none, float_or_none, int_or_none, iv_fraction
+from brokers.wire import decimal_or_none, greeks, int_or_none, iv_fraction
 
 log = logging.getLogger("brokers.dxlink")
 NAME = "tastytrade dxlink"
@@ -244,11 +244,7 @@ class DXLinkFeed:
             bid_size=size(v.get("bidSize")),
             ask_size=size(v.get("askSize")),
             iv=iv_fraction(v.get("volatility")),
-            delta=float_or_none(v.get("delta")),
-            gamma=float_or_none(v.get("gamma")),
-            theta=float_or_none(v.get("theta")),
-            vega=float_or_none(v.get("vega")),
-            rho=float_or_none(v.get("rho")),
+            **greeks(v),
         )
 
 

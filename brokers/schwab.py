@@ -56,7 +56,7 @@ from brokers.oauth import AccessToken, Clock, utc_now
 from brokers.occ import is_index, is_option_symbol, padded, parse_occ
 from brokers.wire import (
     decimal_or_none,
-    float_or_none,
+    greeks,
     int_or_none,
     iv_from_percent,
     money,
@@ -306,11 +306,7 @@ class SchwabBroker(HttpBroker):
                 ask_size=int_or_none(q.get("askSize")),
                 last=decimal_or_none(q.get("lastPrice")),
                 iv=iv_from_percent(q.get("volatility")),
-                delta=float_or_none(q.get("delta")),
-                gamma=float_or_none(q.get("gamma")),
-                theta=float_or_none(q.get("theta")),
-                vega=float_or_none(q.get("vega")),
-                rho=float_or_none(q.get("rho")),
+                **greeks(q),
                 time=timestamp(q.get("quoteTime")),
             )
         return result
@@ -606,11 +602,7 @@ def _chain_entry(c: dict[str, Any], underlying: str) -> ChainEntry:
         ask_size=int_or_none(c.get("askSize")),
         last=decimal_or_none(c.get("last")),
         iv=iv_from_percent(c.get("volatility")),
-        delta=float_or_none(c.get("delta")),
-        gamma=float_or_none(c.get("gamma")),
-        theta=float_or_none(c.get("theta")),
-        vega=float_or_none(c.get("vega")),
-        rho=float_or_none(c.get("rho")),
+        **greeks(c),
         time=timestamp(c.get("quoteTimeInLong")),
     )
     return ChainEntry(

@@ -53,6 +53,14 @@ def iv_fraction(value: Any) -> float | None:
     return None if number is None or number <= 0 or math.isnan(number) else number
 
 
+GREEKS = ("delta", "gamma", "theta", "vega", "rho")
+
+
+def greeks(source: dict[str, Any]) -> dict[str, float | None]:
+    """The five greeks under their usual wire names, sentinels and NaN as None."""
+    return {name: float_or_none(source.get(name)) for name in GREEKS}
+
+
 def timestamp(value: Any) -> datetime | None:
     """ISO text or epoch milliseconds -> an aware datetime (UTC when no zone is given)."""
     if value in (None, "", 0):

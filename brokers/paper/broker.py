@@ -288,7 +288,7 @@ class PaperBroker:
         )
         if cash - need < 0:
             return (
-                f"not enough buying power: the order needs ${need - cash + 0:,.2f} more "
+                f"not enough buying power: the order needs ${need - cash:,.2f} more "
                 f"(requirement ${need:,.2f}, cash after the order ${cash:,.2f})"
             )
         return None
@@ -408,7 +408,10 @@ class PaperBroker:
             if not is_option_symbol(symbol):
                 continue
             c = parse_occ(symbol)
-            if c.expiry > now.date() or (c.expiry == now.date() and now.time() < SETTLEMENT_TIME):
+            listed = self.book.entry(symbol)
+            # the listing knows the true last day (old SPX symbols say Saturday)
+            expiry = listed.contract.expiry if listed is not None else c.expiry
+            if expiry > now.date() or (expiry == now.date() and now.time() < SETTLEMENT_TIME):
                 continue
             spot = self.book.underlying_price(held.underlying)
             if spot is None:

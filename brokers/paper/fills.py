@@ -14,7 +14,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from brokers.model import OrderLeg, Quote
-from brokers.pricing import ComboMarket, weight
+from brokers.pricing import ComboMarket
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,3 @@ def fillable_units(
         if size:  # unknown or zero size: the snapshot does not say, assume enough
             units = min(units, size // abs(leg.ratio) if leg.is_option else units)
     return max(units, 0)
-
-
-def leg_weight(leg: OrderLeg, multiplier: int) -> Decimal:
-    return weight(leg, multiplier)

@@ -228,3 +228,14 @@ async def test_index_options_cash_settle_and_equity_options_assign():
     assert broker.ledger.cash == cash - 10 * 100 - 500 * 100
     kinds = sorted(s["kind"] for s in broker.ledger.settlements)
     assert kinds == ["assignment", "cash settlement", "expired worthless"]
+
+
+async def test_saturday_symbols_settle_on_the_friday_they_really_expire(spx_book):
+    symbol = jan_put(spx_book, "1300")  # SPX   110122P01300000: the listing says Jan 21
+    assert symbol.startswith("SPX   110122P")
+    broker = PaperBroker(spx_book)
+    broker.ledger.book(symbol, 1, Decimal("30"), 100, "SPX")
+    spx_book.time = datetime(2011, 1, 21, 21, 30, tzinfo=UTC)  # Friday, after the close
+    await broker.step()
+    assert await broker.positions() == []
+    assert broker.ledger.settlements[0]["kind"] == "cash settlement"

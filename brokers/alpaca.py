@@ -109,8 +109,12 @@ class AlpacaBroker(HttpBroker):
         self.live = live
         self._key = Secret(key_id)
         self._secret = Secret(secret_key)
-        extra: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
-        common = {"transport": transport, "retry": retry, "auth_headers": self._headers, **extra}
+        common = {
+            "transport": transport,
+            "retry": retry,
+            "sleep": sleep,
+            "auth_headers": self._headers,
+        }
         super().__init__(HttpClient(NAME, LIVE_URL if live else PAPER_URL, **common))
         self.data = HttpClient(NAME, DATA_URL, **common)
         self.feed = feed
@@ -156,44 +160,21 @@ class AlpacaBroker(HttpBroker):
         return [_position(item) for item in body or []]
 
     async def option_chain(self, underlying: str) -> list[ChainEntry]:
-        contracts = [
-            c
-            async for c in self._pages(
-                self.http,
-                "/v2/options/contracts",
-                "option_contracts",
-                {"underlying_symbols": underlying, "limit": PAGE},
-            )
-        ]
-        snapshots: dict[str, Any] = {}
-        async for page in self._pages(
+        contract_pages = self._pages(
+            self.http,
+            "/v2/options/contracts",
+            "option_contracts",
+            {"underlying_symbols": underlying, "limit": PAGE},
+        )
+        contracts = [c async for page in contract_pages for c in page]
+        snapshot_pages = self._pages(
             self.data,
             f"/v1beta1/options/snapshots/{underlying}",
             "snapshots",
             {"feed": self.feed, "limit": PAGE},
-            whole=True,
-        ):
-            snapshots.update(page)
-        entries = []
-        for c in contracts:
-            symbol = padded(c["symbol"])
-            snap = snapshots.get(c["symbol"])
-            entries.append(
-                ChainEntry(
-                    symbol=symbol,
-                    underlying=c.get("underlying_symbol") or underlying,
-                    contract=OptionContract(
-                        root=c.get("root_symbol") or parse_occ(symbol).root,
-                        expiry=date.fromisoformat(c["expiration_date"]),
-                        right="C" if c.get("type") == "call" else "P",
-                        strike=decimal_or_none(c.get("strike_price")) or parse_occ(symbol).strike,
-                    ),
-                    multiplier=int_or_none(c.get("size")) or 100,
-                    style=c.get("style"),
-                    quote=None if snap is None else _snapshot_quote(symbol, snap),
-                )
-            )
-        return entries
+        )
+        snapshots = {s: snap async for page in snapshot_pages for s, snap in page.items()}
+        return [_chain_entry(c, snapshots.get(c["symbol"]), underlying) for c in contracts]
 
     async def quotes(self, symbols: Sequence[str]) -> dict[str, Quote]:
         options = [s for s in symbols if is_option_symbol(s)]
@@ -216,18 +197,14 @@ class AlpacaBroker(HttpBroker):
         return result
 
     async def _pages(
-        self, client: HttpClient, path: str, key: str, params: dict[str, Any], whole: bool = False
+        self, client: HttpClient, path: str, key: str, params: dict[str, Any]
     ) -> AsyncIterator[Any]:
+        """Each page's `key` value, following `next_page_token` to the end."""
         token = None
         while True:
             query = {**params, **({"page_token": token} if token else {})}
             body = await client.json("GET", path, params=query)
-            items = require(body, key, broker=NAME)
-            if whole:
-                yield items
-            else:
-                for item in items:
-                    yield item
+            yield require(body, key, broker=NAME)
             token = body.get("next_page_token")
             if not token:
                 return
@@ -396,6 +373,24 @@ def _request_from(
         effect=effect,
         client_key=data.get("client_order_id") or "",
         time_in_force=TimeInForce.GTC if data.get("time_in_force") == "gtc" else TimeInForce.DAY,
+    )
+
+
+def _chain_entry(c: dict[str, Any], snap: dict[str, Any] | None, underlying: str) -> ChainEntry:
+    symbol = padded(c["symbol"])
+    parsed = parse_occ(symbol)
+    return ChainEntry(
+        symbol=symbol,
+        underlying=c.get("underlying_symbol") or underlying,
+        contract=OptionContract(
+            root=c.get("root_symbol") or parsed.root,
+            expiry=date.fromisoformat(c["expiration_date"]),
+            right="C" if c.get("type") == "call" else "P",
+            strike=decimal_or_none(c.get("strike_price")) or parsed.strike,
+        ),
+        multiplier=int_or_none(c.get("size")) or 100,
+        style=c.get("style"),
+        quote=None if snap is None else _snapshot_quote(symbol, snap),
     )
 
 

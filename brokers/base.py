@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from brokers.errors import BrokerError, BrokerTimeout, BrokerUnavailable, OrderRejected
 from brokers.http import HttpClient
-from brokers.model import Order, OrderEvent, OrderRequest
+from brokers.model import Order, OrderEvent, OrderRequest, OrderStatus
 
 log = logging.getLogger("brokers")
 
@@ -64,7 +64,7 @@ class HttpBroker:
         raise AssertionError("unreachable")
 
     def _watch(self, order: Order) -> Order:
-        if order.status.value == "rejected":
+        if order.status is OrderStatus.REJECTED:
             raise OrderRejected(order.reason or "rejected by the broker", broker=self.name)
         self._watched[order.id] = order
         return order

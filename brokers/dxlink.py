@@ -228,21 +228,21 @@ class DXLinkFeed:
                 self._values.setdefault(symbol, {}).update(record)
 
     def _complete(self, symbols: list[str]) -> bool:
-        return all(
-            {"bidPrice", "volatility"} <= self._values.get(s, {}).keys()
-            or ("bidPrice" in self._values.get(s, {}) and not s.startswith("."))
-            for s in symbols
-        )
+        """Every symbol has a quote, and every option (".SYM...") its greeks too."""
+        return all(self._needed(s) <= self._values.get(s, {}).keys() for s in symbols)
+
+    @staticmethod
+    def _needed(symbol: str) -> set[str]:
+        return {"bidPrice", "volatility"} if symbol.startswith(".") else {"bidPrice"}
 
     def _quote(self, symbol: str) -> Quote:
         v = self._values[symbol]
-        size = int_or_none
         return Quote(
             symbol=symbol,
             bid=_price(v.get("bidPrice")),
             ask=_price(v.get("askPrice")),
-            bid_size=size(v.get("bidSize")),
-            ask_size=size(v.get("askSize")),
+            bid_size=int_or_none(v.get("bidSize")),
+            ask_size=int_or_none(v.get("askSize")),
             iv=iv_fraction(v.get("volatility")),
             **greeks(v),
         )

@@ -73,7 +73,7 @@ class HttpClient:
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 10.0,
         retry: RetryPolicy | None = None,
-        sleep: Sleep = asyncio.sleep,
+        sleep: Sleep | None = None,
         auth_headers: HeaderSource | None = None,
         refresh_auth: Callable[[], Awaitable[None]] | None = None,
         rng: random.Random | None = None,
@@ -81,7 +81,7 @@ class HttpClient:
         self.broker = broker
         self.retry = retry or RetryPolicy()
         self.health = Health()
-        self.sleep = sleep
+        self.sleep = asyncio.sleep if sleep is None else sleep
         self._auth_headers = auth_headers
         self._refresh_auth = refresh_auth
         self.rng = rng or random.Random()

@@ -11,7 +11,7 @@ Conventions (one per concept, enforced by the adapters):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -221,4 +221,4 @@ class Capabilities:
     streaming_quotes: bool = False
     client_order_ids: bool = True
     sandbox: bool = True
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = ()

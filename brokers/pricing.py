@@ -47,10 +47,6 @@ def credit_terms(price: Decimal, effect: PriceEffect) -> Decimal:
     return effect.signed(price)
 
 
-def from_credit_terms(value: Decimal) -> tuple[Decimal, PriceEffect]:
-    return (value, PriceEffect.CREDIT) if value >= 0 else (-value, PriceEffect.DEBIT)
-
-
 def step_toward_natural(
     current: Decimal, effect: PriceEffect, market: ComboMarket, tick: Decimal, ticks: int
 ) -> Decimal:

@@ -143,7 +143,6 @@ class SchwabBroker(HttpBroker):
         self.refresh_issued = refresh_issued
         self._clock = clock
         self._token = AccessToken(NAME, self._request_token, clock)
-        extra: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
         super().__init__(
             HttpClient(
                 NAME,
@@ -152,7 +151,7 @@ class SchwabBroker(HttpBroker):
                 retry=retry,
                 auth_headers=self._token.headers,
                 refresh_auth=self._token.refresh,
-                **extra,
+                sleep=sleep,
             )
         )
         self._account_number = account
@@ -297,18 +296,7 @@ class SchwabBroker(HttpBroker):
         result = {}
         for raw, item in (body or {}).items():
             symbol = padded(raw.lstrip("$")) if is_option_symbol(raw) else raw.lstrip("$")
-            q = item.get("quote") or {}
-            result[symbol] = Quote(
-                symbol=symbol,
-                bid=decimal_or_none(q.get("bidPrice")),
-                ask=decimal_or_none(q.get("askPrice")),
-                bid_size=int_or_none(q.get("bidSize")),
-                ask_size=int_or_none(q.get("askSize")),
-                last=decimal_or_none(q.get("lastPrice")),
-                iv=iv_from_percent(q.get("volatility")),
-                **greeks(q),
-                time=timestamp(q.get("quoteTime")),
-            )
+            result[symbol] = _quote(symbol, item.get("quote") or {}, _QUOTE_KEYS)
         return result
 
     # -- orders ------------------------------------------------------------------------
@@ -594,17 +582,6 @@ def _chain_entry(c: dict[str, Any], underlying: str) -> ChainEntry:
     symbol = padded(c["symbol"])
     parsed = parse_occ(symbol)
     expiry = timestamp(c.get("expirationDate"))
-    quote = Quote(
-        symbol=symbol,
-        bid=decimal_or_none(c.get("bid")),
-        ask=decimal_or_none(c.get("ask")),
-        bid_size=int_or_none(c.get("bidSize")),
-        ask_size=int_or_none(c.get("askSize")),
-        last=decimal_or_none(c.get("last")),
-        iv=iv_from_percent(c.get("volatility")),
-        **greeks(c),
-        time=timestamp(c.get("quoteTimeInLong")),
-    )
     return ChainEntry(
         symbol=symbol,
         underlying=underlying.lstrip("$"),
@@ -617,7 +594,27 @@ def _chain_entry(c: dict[str, Any], underlying: str) -> ChainEntry:
         multiplier=int_or_none(c.get("multiplier")) or 100,
         settlement={"P": "PM", "A": "AM"}.get(str(c.get("settlementType"))),
         style={"A": "american", "E": "european"}.get(str(c.get("exerciseType"))),
-        quote=quote,
+        quote=_quote(symbol, c, _CHAIN_KEYS),
+    )
+
+
+# (bid, ask, last, quote time): the chain and the quotes endpoint name them differently
+_CHAIN_KEYS = ("bid", "ask", "last", "quoteTimeInLong")
+_QUOTE_KEYS = ("bidPrice", "askPrice", "lastPrice", "quoteTime")
+
+
+def _quote(symbol: str, data: dict[str, Any], keys: tuple[str, str, str, str]) -> Quote:
+    bid, ask, last, when = keys
+    return Quote(
+        symbol=symbol,
+        bid=decimal_or_none(data.get(bid)),
+        ask=decimal_or_none(data.get(ask)),
+        bid_size=int_or_none(data.get("bidSize")),
+        ask_size=int_or_none(data.get("askSize")),
+        last=decimal_or_none(data.get(last)),
+        iv=iv_from_percent(data.get("volatility")),  # percent on this wire
+        **greeks(data),
+        time=timestamp(data.get(when)),
     )
 
 

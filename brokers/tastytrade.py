@@ -113,7 +113,6 @@ class TastytradeBroker(HttpBroker):
     ) -> None:
         self.live = live
         self.quote_silence_timeout = quote_silence_timeout
-        extra = {"sleep": sleep} if sleep is not None else {}
         self._token = AccessToken(NAME, self._request_token, clock)
         http = HttpClient(
             NAME,
@@ -122,7 +121,7 @@ class TastytradeBroker(HttpBroker):
             retry=retry,
             auth_headers=self._token.headers,
             refresh_auth=self._token.refresh,
-            **extra,
+            sleep=sleep,
         )
         super().__init__(http)
         self._secret, self._refresh = Secret(client_secret), Secret(refresh_token)
@@ -242,13 +241,10 @@ class TastytradeBroker(HttpBroker):
         data = require(body, "data", broker=NAME)
         bp = data.get("buying-power-effect") or {}
         fees = data.get("fee-calculation") or {}
-        change = decimal_or_none(bp.get("change-in-buying-power"))
-        if change is not None and bp.get("change-in-buying-power-effect") == "Credit":
-            change = -change
         errors = tuple(e.get("message", "") for e in data.get("errors") or [])
         return Preview(
             accepted=not errors,
-            buying_power_effect=change,
+            buying_power_effect=_effect_amount(bp, "change-in-buying-power"),
             fees=_effect_amount(fees, "total-fees"),
             warnings=tuple(w.get("message", "") for w in data.get("warnings") or []),
             errors=errors,
@@ -460,6 +456,7 @@ def _money(data: dict[str, Any], key: str) -> Decimal:
 
 
 def _effect_amount(data: dict[str, Any], key: str) -> Decimal | None:
+    """An amount with its `-effect` sibling: a debit is positive (money out), a credit not."""
     value = decimal_or_none(data.get(key))
     if value is None:
         return None

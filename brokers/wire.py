@@ -6,7 +6,6 @@ strings (DXLink), -999 greeks (Schwab), empty strings (Alpaca's mleg parent), pe
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -50,7 +49,7 @@ def iv_from_percent(value: Any) -> float | None:
 
 def iv_fraction(value: Any) -> float | None:
     number = float_or_none(value)
-    return None if number is None or number <= 0 or math.isnan(number) else number
+    return None if number is None or number <= 0 else number
 
 
 GREEKS = ("delta", "gamma", "theta", "vega", "rho")
@@ -94,4 +93,4 @@ def require(payload: Any, *path: str | int, broker: str) -> Any:
 def money(value: Decimal) -> str:
     """A price as the wire wants it: plain decimal text, no exponent, no trailing zeros."""
     text = format(value.normalize(), "f")
-    return text if "." in text or text != "-0" else "0"
+    return "0" if text == "-0" else text

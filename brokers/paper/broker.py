@@ -43,7 +43,7 @@ from brokers.paper.fills import (
 from brokers.paper.ledger import Ledger
 from brokers.paper.margin import requirement
 from brokers.paper.market import QuoteBook
-from brokers.pricing import combo_market, credit_terms, step_toward_natural
+from brokers.pricing import ComboMarket, combo_market, credit_terms, step_toward_natural
 from brokers.ticks import tick_error, tick_size
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -85,9 +85,8 @@ class PaperBroker:
     # -- reading ---------------------------------------------------------------------
 
     async def account(self) -> Account:
-        held = self.ledger.quantities()
-        need = requirement(held, self._multipliers(held))
-        value = sum((self._value(s) for s in held), Decimal(0))
+        need = self._requirement(self.ledger.quantities())
+        value = sum((self._value(s) for s in self.ledger.holdings), Decimal(0))
         available = self.ledger.cash - need if need is not None else Decimal(0)
         warnings = (
             ()
@@ -243,11 +242,8 @@ class PaperBroker:
         )
 
     def _tick_problem(self, order: OrderRequest) -> str | None:
-        options = [leg for leg in order.legs if is_option_symbol(leg.symbol)]
-        if not options:
-            return None
-        root = parse_occ(options[0].symbol).root
-        return tick_error(root, order.limit_price, len(order.legs))
+        root = _root(order)
+        return tick_error(root, order.limit_price, len(order.legs)) if root else None
 
     def _market_problem(self, order: OrderRequest) -> str | None:
         for leg in order.legs:
@@ -274,18 +270,13 @@ class PaperBroker:
     def _buying_power_problem(self, order: OrderRequest) -> str | None:
         if all(leg.intent is Intent.CLOSE for leg in order.legs):
             return None  # closing never needs buying power
-        after = self._holdings_after(order)
-        need = requirement(after, self._multipliers(after))
+        need = self._requirement(self._holdings_after(order))
         if need is None:
             return (
                 "unbounded risk (a naked short call or short stock) is refused by the "
                 "paper account; add a long call or hold the shares"
             )
-        cash = (
-            self.ledger.cash
-            + credit_terms(order.limit_price, order.effect) * 100 * order.quantity
-            - self._fees(order)
-        )
+        cash = self.ledger.cash + self._premium(order) - self._fees(order)
         if cash - need < 0:
             return (
                 f"not enough buying power: the order needs ${need - cash:,.2f} more "
@@ -294,13 +285,17 @@ class PaperBroker:
         return None
 
     def _requirement_change(self, order: OrderRequest) -> Decimal | None:
-        held = self.ledger.quantities()
-        before = requirement(held, self._multipliers(held))
-        after_holdings = self._holdings_after(order)
-        after = requirement(after_holdings, self._multipliers(after_holdings))
+        before = self._requirement(self.ledger.quantities())
+        after = self._requirement(self._holdings_after(order))
         if before is None or after is None:
             return None
-        return after - before - credit_terms(order.limit_price, order.effect) * 100 * order.quantity
+        return after - before - self._premium(order)
+
+    @staticmethod
+    def _premium(order: OrderRequest) -> Decimal:
+        """Dollars the order brings in at its limit (negative for a debit); net prices are
+        quoted per 100 units of weight (see brokers.pricing.weight)."""
+        return credit_terms(order.limit_price, order.effect) * 100 * order.quantity
 
     def _holdings_after(self, order: OrderRequest) -> dict[str, int]:
         held = self.ledger.quantities()
@@ -312,12 +307,10 @@ class PaperBroker:
 
     def _work(self, order_id: str) -> None:
         order = self.ledger.orders[order_id]
-        quotes = {leg.symbol: self.book.quote(leg.symbol) for leg in order.request.legs}
-        if any(q is None for q in quotes.values()):
+        found = self._market(order.request)
+        if found is None:
             return
-        market = combo_market(order.request.legs, quotes, self._leg_multipliers(order.request))
-        if market is None:
-            return
+        quotes, market = found
         limit = credit_terms(order.request.limit_price, order.request.effect)
         fill = fill_credit(limit, market, self.policy.slippage)
         remaining = order.request.quantity - order.filled_quantity
@@ -379,16 +372,12 @@ class PaperBroker:
         if steps <= 0:
             return
         request = order.request
-        quotes = {leg.symbol: self.book.quote(leg.symbol) for leg in request.legs}
-        if any(q is None for q in quotes.values()):
+        found = self._market(request)
+        if found is None:
             return
-        market = combo_market(request.legs, quotes, self._leg_multipliers(request))
-        if market is None:
-            return
-        root = next((parse_occ(leg.symbol).root for leg in request.legs if leg.is_option), "")
-        tick = tick_size(root, anchor, len(request.legs))
+        tick = tick_size(_root(request), anchor, len(request.legs))
         price = step_toward_natural(
-            anchor, request.effect, market, tick, steps * self.policy.step_ticks
+            anchor, request.effect, found[1], tick, steps * self.policy.step_ticks
         )
         if price != request.limit_price:
             self._store(replace(order, request=request.with_price(price), updated=self._now()))
@@ -486,13 +475,24 @@ class PaperBroker:
         price = mark if mark is not None else held.average_price
         return held.quantity * price * held.multiplier
 
-    def _multipliers(self, held: dict[str, int]) -> dict[str, int]:
-        return {
-            s: self.book.multiplier(s)
-            if s not in self.ledger.holdings
-            else self.ledger.holdings[s].multiplier
+    def _requirement(self, held: dict[str, int]) -> Decimal | None:
+        """Worst expiry loss of these holdings (None: unbounded); see brokers.paper.margin."""
+        multipliers = {
+            s: h.multiplier if (h := self.ledger.holdings.get(s)) else self.book.multiplier(s)
             for s in held
         }
+        return requirement(held, multipliers)
 
-    def _leg_multipliers(self, request: OrderRequest) -> dict[str, int]:
-        return {leg.symbol: self.book.multiplier(leg.symbol) for leg in request.legs}
+    def _market(self, request: OrderRequest) -> tuple[dict[str, Quote], ComboMarket] | None:
+        """The legs' quotes and the combo's mid and natural; None without a usable market."""
+        quotes = {leg.symbol: self.book.quote(leg.symbol) for leg in request.legs}
+        if any(q is None for q in quotes.values()):
+            return None
+        multipliers = {leg.symbol: self.book.multiplier(leg.symbol) for leg in request.legs}
+        market = combo_market(request.legs, quotes, multipliers)
+        return None if market is None else (quotes, market)
+
+
+def _root(request: OrderRequest) -> str:
+    """The option class whose tick rules the order's price follows."""
+    return next((parse_occ(leg.symbol).root for leg in request.legs if leg.is_option), "")

@@ -78,5 +78,5 @@ def fillable_units(
         q = quotes[leg.symbol]
         size = q.ask_size if leg.ratio > 0 else q.bid_size
         if size:  # unknown or zero size: the snapshot does not say, assume enough
-            units = min(units, size // abs(leg.ratio) if leg.is_option else units)
+            units = min(units, size // abs(leg.ratio))
     return max(units, 0)

@@ -8,6 +8,7 @@ import os
 import sys
 import traceback
 
+from brokers.registry import NAMES as BROKERS
 from rulesengine import __version__
 
 
@@ -56,9 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     broker = sub.add_parser("broker", help="broker connectivity")
     broker_sub = broker.add_subparsers(dest="broker_command", required=True)
     check = broker_sub.add_parser("check", help="verify credentials and show the account")
-    check.add_argument(
-        "--broker", choices=("paper", "tastytrade", "alpaca", "schwab"), default="paper"
-    )
+    check.add_argument("--broker", choices=BROKERS, default="paper")
     check.add_argument(
         "--live", action="store_true", help="use live endpoints (also needs RULES_LIVE_TRADING=yes)"
     )

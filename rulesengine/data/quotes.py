@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-from datetime import date
 from decimal import Decimal
 
 import numpy as np
 
 from brokers.model import ChainEntry, OptionContract, Quote
 from brokers.occ import padded
+from brokers.wire import GREEKS
 from rulesengine.data.chain import Chain, from_seconds
 
 
@@ -18,45 +18,52 @@ def _money(value: float) -> Decimal | None:
 
 
 def _number(value: float) -> float | None:
-    return None if math.isnan(value) else float(value)
+    return None if math.isnan(value) else value
 
 
 def chain_entries(chain: Chain) -> list[ChainEntry]:
     """One ChainEntry per row (a one-day snapshot); NaN quotes become None."""
-    cols = chain.columns
+    names = (
+        "symbol",
+        "root",
+        "underlying_symbol",
+        "expiry",
+        "type",
+        "strike",
+        "multiplier",
+        "settlement",
+        "style",
+        "bid",
+        "ask",
+        "last",
+        "iv",
+        *GREEKS,
+    )
+    rows = zip(*(chain.columns[name].tolist() for name in names), strict=True)
+    expiries = {e: from_seconds(e) for e in np.unique(chain.columns["expiry"]).tolist()}
     entries = []
-    expiry_cache: dict[float, date] = {}
-    for i in range(len(chain)):
-        expiry = expiry_cache.setdefault(cols["expiry"][i], from_seconds(cols["expiry"][i]))
-        symbol = padded(str(cols["symbol"][i]))
+    for symbol, root, underlying, expiry, kind, strike, mult, settle, style, *prices in rows:
+        bid, ask, last, iv, *sensitivities = prices
+        symbol = padded(symbol)
         quote = Quote(
-            symbol=symbol,
-            bid=_money(cols["bid"][i]),
-            ask=_money(cols["ask"][i]),
-            last=_money(cols["last"][i]),
-            iv=_number(cols["iv"][i]),
-            delta=_number(cols["delta"][i]),
-            gamma=_number(cols["gamma"][i]),
-            theta=_number(cols["theta"][i]),
-            vega=_number(cols["vega"][i]),
-            rho=_number(cols["rho"][i]),
+            symbol,
+            bid=_money(bid),
+            ask=_money(ask),
+            last=_money(last),
+            iv=_number(iv),
+            **{g: _number(v) for g, v in zip(GREEKS, sensitivities, strict=True)},
         )
         contract = OptionContract(
-            root=str(cols["root"][i]),
-            expiry=expiry,
-            right="C" if cols["type"][i] else "P",
-            strike=Decimal(str(cols["strike"][i])),
+            root, expiries[expiry], "C" if kind else "P", Decimal(str(strike))
         )
         entries.append(
             ChainEntry(
-                symbol=symbol,
-                underlying=str(cols["underlying_symbol"][i]),
-                contract=contract,
-                multiplier=int(cols["multiplier"][i])
-                if not np.isnan(cols["multiplier"][i])
-                else 100,
-                settlement="PM" if cols["settlement"][i] else "AM",
-                style="american" if cols["style"][i] else "european",
+                symbol,
+                underlying,
+                contract,
+                multiplier=100 if math.isnan(mult) else int(mult),
+                settlement="PM" if settle else "AM",
+                style="american" if style else "european",
                 quote=quote,
             )
         )

@@ -68,6 +68,16 @@ def test_wire_numbers_and_units():
     assert timestamp("2024-03-12T14:35:00.512Z").tzinfo is not None
 
 
+def test_retry_after_as_an_http_date():
+    from email.utils import format_datetime
+
+    from brokers.http import _retry_after
+
+    later = datetime.now(UTC) + timedelta(seconds=30)
+    assert 25 <= _retry_after(format_datetime(later, usegmt=True)) <= 30
+    assert _retry_after("7") == 7.0 and _retry_after(None) is None
+
+
 def test_client_keys_are_stable_short_and_specific():
     legs = (OrderLeg("SPY   240419P00500000", -1), OrderLeg("SPY   240419P00495000", 1))
     at = datetime(2024, 3, 12, 14, 35, tzinfo=UTC)

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from brokers.errors import OrderRejected
+from brokers.errors import InvalidRequest, NotFound, OrderRejected
 from brokers.model import (
     ChainEntry,
     Intent,
@@ -190,6 +190,19 @@ async def test_a_restart_resumes_the_account_and_never_duplicates(tmp_path, spx_
     again = await restarted.place(order(OrderLeg(short, -1), OrderLeg(long, 1), price="0.70"))
     assert again.id == placed.id and len(restarted.ledger.orders) == 1
     assert {p.symbol for p in await restarted.positions()} == {short, long}
+
+
+async def test_cancel_is_idempotent_and_a_final_order_cannot_be_replaced():
+    book, call = _one_call_book()
+    broker = PaperBroker(book)
+    broker.ledger.book("SPY", 100, Decimal("510"), 1, "SPY")
+    resting = await broker.place(order(OrderLeg(call, -1), price="2.50"))
+    assert (await broker.cancel(resting.id)).status is OrderStatus.CANCELLED
+    assert (await broker.cancel(resting.id)).status is OrderStatus.CANCELLED
+    with pytest.raises(InvalidRequest, match="is cancelled; nothing to replace"):
+        await broker.replace(resting.id, Decimal("2.40"))
+    with pytest.raises(NotFound):
+        await broker.order("paper-999999")
 
 
 async def test_day_orders_expire_after_the_session():

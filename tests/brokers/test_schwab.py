@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+import httpx
 import pytest
 
-from brokers.errors import AuthError, LiveTradingNotEnabled
+from brokers.errors import AuthError, LiveTradingNotEnabled, MalformedResponse
 from brokers.schwab import SchwabBroker, order_body
 from tests.brokers.conftest import MARKET_TIME, SCHWAB_REFRESH, spread
 from tests.brokers.fakes import FakeSchwab, fixture
@@ -42,6 +43,21 @@ async def test_place_reads_the_order_id_from_location():
     placed = await broker(server).place(spread())
     assert placed.id == next(iter(server.orders))
     assert placed.client_key == "re-test-0001"
+
+
+async def test_an_accepted_order_without_a_location_says_to_check_before_retrying():
+    server = FakeSchwab()
+    accept_silently = server.place
+
+    def no_location(request, match):
+        accept_silently(request, match)
+        return httpx.Response(201)
+
+    server.routes = [
+        (m, p, no_location if h == accept_silently else h) for m, p, h in server.routes
+    ]
+    with pytest.raises(MalformedResponse, match="without a Location header"):
+        await broker(server).place(spread())
 
 
 async def test_without_live_an_order_is_refused_before_any_request():

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from brokers.dxlink import DXLinkFeed
-from brokers.errors import AuthError
+from brokers.errors import AuthError, MalformedResponse
 from brokers.tastytrade import TastytradeBroker, order_body, parse_order
 from tests.brokers.conftest import TASTY_REFRESH, TASTY_SECRET, spread
 from tests.brokers.fakes import FakeDXLink, FakeTastytrade, fixture
@@ -89,22 +89,45 @@ async def test_dxlink_quotes_and_greeks_over_the_documented_handshake():
     assert dx.sent[1]["token"] == "dx-quote-token"
 
 
-async def test_a_silent_feed_is_resubscribed():
+@pytest.mark.parametrize(
+    ("fault", "symbol", "counter", "connections"),
+    [
+        ("silent_subscriptions", "SPY   240419P00500000", "resubscribes", 1),  # feed goes quiet
+        ("dead_connections", "SPY   240419P00495000", "reconnects", 2),  # socket never speaks
+    ],
+)
+async def test_a_silent_feed_is_resubscribed_then_rebuilt(fault, symbol, counter, connections):
     dx = FakeDXLink()
-    dx.silent_subscriptions = 1
+    setattr(dx, fault, 1)
     b = broker(FakeTastytrade(), dx, quote_silence_timeout=0.05)
-    quotes = await b.quotes(["SPY   240419P00500000"])
-    assert quotes["SPY   240419P00500000"].ask == Decimal("1.62")
-    assert b._feed.resubscribes == 1 and dx.connections == 1
+    quotes = await b.quotes([symbol])
+    assert quotes[symbol].bid is not None and quotes[symbol].iv is not None
+    assert getattr(b._feed, counter) == 1 and dx.connections == connections
 
 
-async def test_a_dead_connection_is_rebuilt():
-    dx = FakeDXLink()
-    dx.dead_connections = 1
-    b = broker(FakeTastytrade(), dx, quote_silence_timeout=0.05)
-    quotes = await b.quotes(["SPY   240419P00495000"])
-    assert quotes["SPY   240419P00495000"].bid == Decimal("0.54")
-    assert b._feed.reconnects == 1 and dx.connections == 2
+async def test_a_dry_run_refused_is_an_unaccepted_preview():
+    server = FakeTastytrade()
+    server.fail(
+        "POST",
+        r"/dry-run$",
+        "status",
+        status=422,
+        body='{"error": {"message": "Insufficient buying power"}}',
+    )
+    preview = await broker(server).preview(spread())
+    assert not preview.accepted and "Insufficient buying power" in preview.errors[0]
+
+
+async def test_non_json_from_the_feed_is_a_typed_error():
+    class Garbled(FakeDXLink):
+        async def connect(self, url):
+            socket = await super().connect(url)
+            socket.inbox.put_nowait("<html>")
+            return socket
+
+    feed = DXLinkFeed("wss://x", "dx-quote-token", connect=Garbled().connect, silence_timeout=0.05)
+    with pytest.raises(MalformedResponse, match="non-JSON"):
+        await feed.snapshot([".SPY240419P500"], timeout=0.2)
 
 
 async def test_a_refused_quote_token_is_an_auth_error():

@@ -26,7 +26,13 @@ LEG_SCOPES = frozenset({Scope.CONTRACT, Scope.UNDERLYING, Scope.PORTFOLIO})
 STRUCTURE_SCOPES = frozenset({Scope.STRUCTURE, Scope.UNDERLYING, Scope.PORTFOLIO})
 EXIT_SCOPES = frozenset({Scope.POSITION, Scope.UNDERLYING, Scope.PORTFOLIO})
 ACCOUNT_SCOPES = frozenset({Scope.PORTFOLIO})
-ACCOUNT_VALUE_TYPES = {"risk": MONEY, "max_buying_power": PERCENT, "max_heat": PERCENT}
+ACCOUNT_VALUE_TYPES = {
+    "risk": MONEY,
+    "max_buying_power": PERCENT,
+    "max_heat": PERCENT,
+    "kelly": PERCENT,
+    "daily_target": MONEY,
+}
 
 
 class CheckResult:
@@ -464,6 +470,13 @@ class _FileChecker:
             checked = self.checked(section.get(name), "expr", ctx, f"exit.{name}", BOOL)
             if checked:
                 program.exits[name] = checked
+        if model.roll is not None:
+            ctx = self.context("roll", EXIT_SCOPES, lets, leg_names, leg_names)
+            node = root.get("roll").get("when")
+            program.roll = self.checked(node, "expr", ctx, "roll.when", BOOL)
+            program.roll_credit_only = model.roll.credit_only
+            program.roll_fallback = tuple(model.roll.fallback)
+        program.sectors = {name: tuple(symbols) for name, symbols in model.sectors.items()}
         if (
             program.kind == "strategy"
             and model.legs

@@ -112,6 +112,10 @@ class Program:
     rank: Checked | None = None
     size: dict[str, Checked | int] = field(default_factory=dict)
     exits: dict[str, Checked] = field(default_factory=dict)
+    roll: Checked | None = None  # when to roll; targets come from the legs and entry rules
+    roll_credit_only: bool = False
+    roll_fallback: tuple[str, ...] = ()
+    sectors: dict[str, tuple[str, ...]] = field(default_factory=dict)
     limits: dict[str, Checked | int] = field(default_factory=dict)
     breakers: dict[str, Checked] = field(default_factory=dict)  # each node is an ast.Breaker
     schedules: dict[str, ast.Schedule] = field(default_factory=dict)

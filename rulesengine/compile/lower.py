@@ -119,9 +119,25 @@ class _Lowering:
             self.filters["entry"] = [c for ch in p.entry for c in self.clauses(ch, ch.label)]
         if p.rank is not None:
             self.values["rank"] = self.expr(p.rank.node)
+        self.account_values()
         return Graph(
             tuple(self.nodes), {k: tuple(v) for k, v in self.filters.items()}, dict(self.values)
         )
+
+    def account_values(self) -> None:
+        """Exits, sizing, limits and breakers: values the engine reads by name, e.g.
+        `exit:take_profit`, `size:risk`, `limits:max_heat`, `breaker:daily_loss`."""
+        p = self.program
+        for name, checked in p.exits.items():
+            self.values[f"exit:{name}"] = self.expr(checked.node)
+        if p.roll is not None:
+            self.values["roll:when"] = self.expr(p.roll.node)
+        for section, entries in (("size", p.size), ("limits", p.limits)):
+            for key, value in entries.items():
+                if isinstance(value, Checked):
+                    self.values[f"{section}:{key}"] = self.expr(value.node)
+        for name, checked in p.breakers.items():
+            self.values[f"breaker:{name}"] = self.expr(checked.node.condition)
 
 
 def _enum_name(node: ast.Node | None) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PositiveInt
 
@@ -46,18 +46,42 @@ class SizeSection(Strict):
     max_buying_power: Expr | None = Field(
         None, description="cap on buying power per trade, e.g. `5%`"
     )
+    kelly: Expr | None = Field(
+        None,
+        description="fraction of the Kelly bet from this strategy's closed trades, e.g. `25%`",
+    )
+    kelly_min_trades: PositiveInt | None = Field(
+        None, description="closed trades needed before Kelly sizing applies (default 30)"
+    )
+    daily_target: Expr | None = Field(
+        None,
+        description="day P&L target: size shrinks past half of it and stops at it, e.g. `$1000`",
+    )
+
+
+class RollSection(Strict):
+    when: Expr = Field(description="when to roll an open position, e.g. `dte <= 5`")
+    credit_only: bool = Field(False, description="roll only when the roll nets a credit")
+    fallback: list[Literal["close_if_profitable", "close", "alert"]] = Field(
+        default_factory=lambda: ["close_if_profitable", "alert"],
+        description="what to do, in order, when no roll target passes",
+    )
 
 
 class LimitsSection(Strict):
     max_positions: PositiveInt | None = Field(None, description="open positions of this strategy")
     max_per_symbol: PositiveInt | None = Field(None, description="open positions per underlying")
     max_per_expiry: PositiveInt | None = Field(None, description="open positions per expiry")
+    max_per_sector: PositiveInt | None = Field(
+        None, description="open positions per sector (see `sectors`)"
+    )
     max_new_per_day: PositiveInt | None = Field(None, description="entries per session")
     max_buying_power: Expr | None = Field(
         None, description="share of buying power in use, e.g. `50%`"
     )
     max_heat: Expr | None = Field(None, description="sum of max losses / net_liq, e.g. `25%`")
     max_portfolio_delta: Expr | None = Field(None, description="absolute net delta of the account")
+    max_portfolio_vega: Expr | None = Field(None, description="absolute net vega of the account")
 
 
 class RuleFile(Strict):
@@ -77,9 +101,13 @@ class RuleFile(Strict):
     rank: Expr | None = Field(None, description="score to sort candidates, highest first")
     size: SizeSection | None = None
     exit: dict[Identifier, Expr] = Field(default_factory=dict, description="named exit conditions")
+    roll: RollSection | None = None
     limits: LimitsSection | None = None
     breakers: dict[Identifier, Expr] = Field(
         default_factory=dict, description="`condition -> action [for duration]`"
+    )
+    sectors: dict[Identifier, list[str]] = Field(
+        default_factory=dict, description="sector name -> underlyings, for `max_per_sector`"
     )
 
 

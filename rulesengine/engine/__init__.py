@@ -1,0 +1,1 @@
+"""The running engine: clock, sessions, schedules, journal, sizing, limits, breakers, the loop."""

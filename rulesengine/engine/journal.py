@@ -1,0 +1,347 @@
+"""The journal: one SQLite database (WAL) under the data directory holding everything the
+engine decided and did: rule versions, decisions with their reasons, orders with idempotency
+keys, fills, positions and their lineage, breaker locks, alerts and account snapshots.
+
+Rows the engine may write twice (a tick re-run after a crash) have deterministic ids and are
+upserted, so a restarted run converges to the same journal as an uninterrupted one. Every
+order intent is committed before it is sent, and every acknowledgement right after.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from rulesengine.engine.positions import Position, PositionLeg
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS rule_versions(
+  id TEXT PRIMARY KEY, name TEXT, file TEXT NOT NULL, sha256 TEXT NOT NULL, text TEXT NOT NULL,
+  loaded_at TEXT NOT NULL, status TEXT NOT NULL, diagnostics TEXT);
+CREATE TABLE IF NOT EXISTS decisions(
+  id TEXT PRIMARY KEY, at TEXT NOT NULL, strategy TEXT NOT NULL, version TEXT,
+  kind TEXT NOT NULL, subject TEXT NOT NULL, outcome TEXT NOT NULL, reason TEXT NOT NULL,
+  detail TEXT);
+CREATE INDEX IF NOT EXISTS decisions_subject ON decisions(subject);
+CREATE TABLE IF NOT EXISTS orders(
+  key TEXT PRIMARY KEY, broker_id TEXT, strategy TEXT NOT NULL, position_id TEXT,
+  purpose TEXT NOT NULL, status TEXT NOT NULL, quantity INTEGER NOT NULL,
+  filled INTEGER NOT NULL DEFAULT 0, average_price TEXT, limit_price TEXT NOT NULL,
+  effect TEXT NOT NULL, legs TEXT NOT NULL, reason TEXT, created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS fills(
+  id TEXT PRIMARY KEY, order_key TEXT NOT NULL, symbol TEXT NOT NULL,
+  quantity INTEGER NOT NULL, price TEXT NOT NULL, fees TEXT NOT NULL, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS positions(
+  id TEXT PRIMARY KEY, strategy TEXT NOT NULL, version TEXT, underlying TEXT, status TEXT,
+  legs TEXT NOT NULL, quantity INTEGER, ordered INTEGER, entry_price REAL, max_profit REAL,
+  max_loss REAL, high_water_pnl REAL, opened_at TEXT, closed_at TEXT, exit_reason TEXT,
+  realised_pnl REAL, fees REAL, parent_id TEXT, root_id TEXT, roll_number INTEGER,
+  entry_key TEXT, exit_key TEXT, last_mark REAL, detail TEXT);
+CREATE TABLE IF NOT EXISTS locks(
+  id TEXT PRIMARY KEY, scope TEXT NOT NULL, name TEXT NOT NULL, action TEXT NOT NULL,
+  reason TEXT NOT NULL, started_at TEXT NOT NULL, until TEXT, lifted_at TEXT, lifted_by TEXT);
+CREATE TABLE IF NOT EXISTS alerts(
+  id TEXT PRIMARY KEY, at TEXT NOT NULL, level TEXT NOT NULL, message TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS snapshots(
+  at TEXT PRIMARY KEY, net_liq REAL, cash REAL, buying_power REAL, day_pnl REAL,
+  open_positions INTEGER, detail TEXT);
+"""
+
+
+def stable_id(*parts: object) -> str:
+    return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Lock:
+    id: str
+    scope: str  # a strategy's name, 'portfolio', or 'kill'
+    name: str  # the breaker's name
+    action: str  # block_entries | reduce_only | halt | close_all
+    reason: str
+    started_at: datetime
+    until: datetime | None  # None: until lifted by hand
+    lifted_at: datetime | None = None
+
+    def active(self, now: datetime) -> bool:
+        return self.lifted_at is None and (self.until is None or now < self.until)
+
+
+class Journal:
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(path, isolation_level="DEFERRED")
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")  # an acknowledged order survives power loss
+        self.db.executescript(SCHEMA)
+        self.db.commit()
+
+    def close(self) -> None:
+        self.db.commit()
+        self.db.close()
+
+    def commit(self) -> None:
+        self.db.commit()
+
+    # ---------------------------------------------------------------- meta
+    def get(self, key: str, default: str | None = None) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return default if row is None else row["value"]
+
+    def put(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    # ---------------------------------------------------------------- rule versions
+    def record_version(
+        self,
+        version: str,
+        name: str,
+        file: str,
+        text: str,
+        at: datetime,
+        status: str,
+        diagnostics: str = "",
+    ) -> None:
+        sha = hashlib.sha256(text.encode()).hexdigest()
+        self.db.execute(
+            "INSERT OR IGNORE INTO rule_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (version, name, file, sha, text, at.isoformat(), status, diagnostics),
+        )
+
+    # ---------------------------------------------------------------- decisions
+    def decide(
+        self,
+        at: datetime,
+        strategy: str,
+        version: str | None,
+        kind: str,
+        subject: str,
+        outcome: str,
+        reason: str,
+        detail: dict | None = None,
+    ) -> str:
+        """Record one decision; the same decision at the same time is written once."""
+        decision_id = stable_id(at.isoformat(), strategy, kind, subject)
+        self.db.execute(
+            "INSERT OR REPLACE INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                decision_id,
+                at.isoformat(),
+                strategy,
+                version,
+                kind,
+                subject,
+                outcome,
+                reason,
+                json.dumps(detail or {}, sort_keys=True, default=str),
+            ),
+        )
+        return decision_id
+
+    def decisions(self, subject: str | None = None, limit: int = 1000) -> list[sqlite3.Row]:
+        if subject is None:
+            sql = "SELECT * FROM decisions ORDER BY at DESC, id LIMIT ?"
+            return self.db.execute(sql, (limit,)).fetchall()
+        sql = "SELECT * FROM decisions WHERE subject=? OR id=? ORDER BY at, id LIMIT ?"
+        return self.db.execute(sql, (subject, subject, limit)).fetchall()
+
+    # ---------------------------------------------------------------- orders and fills
+    def save_order(self, row: dict) -> None:
+        columns = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        updates = ", ".join(f"{c}=excluded.{c}" for c in row if c not in {"key", "created_at"})
+        self.db.execute(
+            f"INSERT INTO orders({columns}) VALUES ({marks}) "
+            f"ON CONFLICT(key) DO UPDATE SET {updates}",
+            tuple(row.values()),
+        )
+
+    def order(self, key: str) -> sqlite3.Row | None:
+        return self.db.execute("SELECT * FROM orders WHERE key=?", (key,)).fetchone()
+
+    def orders(self, statuses: tuple[str, ...] | None = None) -> list[sqlite3.Row]:
+        if statuses is None:
+            return self.db.execute("SELECT * FROM orders ORDER BY created_at, key").fetchall()
+        marks = ", ".join("?" for _ in statuses)
+        return self.db.execute(
+            f"SELECT * FROM orders WHERE status IN ({marks}) ORDER BY created_at, key", statuses
+        ).fetchall()
+
+    def add_fill(
+        self, fill_id: str, key: str, symbol: str, qty: int, price, fees, at: datetime
+    ) -> None:
+        self.db.execute(
+            "INSERT OR IGNORE INTO fills VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (fill_id, key, symbol, qty, str(price), str(fees), at.isoformat()),
+        )
+
+    # ---------------------------------------------------------------- positions
+    def save_position(self, p: Position) -> None:
+        values = (
+            p.id,
+            p.strategy,
+            p.version,
+            p.underlying,
+            p.status,
+            json.dumps(p.legs_json()),
+            p.quantity,
+            p.ordered,
+            p.entry_price,
+            p.max_profit,
+            p.max_loss,
+            p.high_water_pnl,
+            p.opened_at.isoformat(),
+            p.closed_at.isoformat() if p.closed_at else None,
+            p.exit_reason,
+            p.realised_pnl,
+            p.fees,
+            p.parent_id,
+            p.root_id,
+            p.roll_number,
+            p.entry_key,
+            p.exit_key,
+            p.last_mark,
+            json.dumps(p.detail, sort_keys=True, default=str),
+        )
+        marks = ", ".join("?" for _ in values)
+        self.db.execute(f"INSERT OR REPLACE INTO positions VALUES ({marks})", values)
+
+    def positions(self, statuses: tuple[str, ...] | None = None) -> list[Position]:
+        rows = self.db.execute("SELECT * FROM positions ORDER BY opened_at, id").fetchall()
+        found = [_position(row) for row in rows]
+        return found if statuses is None else [p for p in found if p.status in statuses]
+
+    def position(self, position_id: str) -> Position | None:
+        row = self.db.execute("SELECT * FROM positions WHERE id=?", (position_id,)).fetchone()
+        return None if row is None else _position(row)
+
+    # ---------------------------------------------------------------- locks and alerts
+    def save_lock(self, lock: Lock) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO locks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                lock.id,
+                lock.scope,
+                lock.name,
+                lock.action,
+                lock.reason,
+                lock.started_at.isoformat(),
+                lock.until.isoformat() if lock.until else None,
+                lock.lifted_at.isoformat() if lock.lifted_at else None,
+                None,
+            ),
+        )
+
+    def locks(self) -> list[Lock]:
+        rows = self.db.execute("SELECT * FROM locks ORDER BY started_at, id").fetchall()
+        return [
+            Lock(
+                r["id"],
+                r["scope"],
+                r["name"],
+                r["action"],
+                r["reason"],
+                datetime.fromisoformat(r["started_at"]),
+                datetime.fromisoformat(r["until"]) if r["until"] else None,
+                datetime.fromisoformat(r["lifted_at"]) if r["lifted_at"] else None,
+            )
+            for r in rows
+        ]
+
+    def lift(self, name: str, at: datetime, by: str) -> list[Lock]:
+        """Lift every unlifted lock called `name` ('all': every one); returns those lifted."""
+        lifted = [
+            lock for lock in self.locks() if lock.lifted_at is None and name in {"all", lock.name}
+        ]
+        for lock in lifted:
+            self.db.execute(
+                "UPDATE locks SET lifted_at=?, lifted_by=? WHERE id=?",
+                (at.isoformat(), by, lock.id),
+            )
+        self.db.commit()
+        return lifted
+
+    def alert(self, at: datetime, level: str, message: str) -> bool:
+        """Record an alert; False when the same alert was already recorded at that time."""
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO alerts VALUES (?, ?, ?, ?)",
+            (stable_id(at.isoformat(), message), at.isoformat(), level, message),
+        )
+        return cursor.rowcount == 1
+
+    def alerts(self, limit: int = 20) -> list[sqlite3.Row]:
+        sql = "SELECT * FROM alerts ORDER BY at DESC LIMIT ?"
+        return self.db.execute(sql, (limit,)).fetchall()
+
+    # ---------------------------------------------------------------- account snapshots
+    def snapshot(self, at: datetime, values: dict) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                at.isoformat(),
+                values.get("net_liq"),
+                values.get("cash"),
+                values.get("buying_power"),
+                values.get("day_pnl"),
+                values.get("open_positions"),
+                json.dumps(values, sort_keys=True, default=str),
+            ),
+        )
+
+    def snapshots(self) -> Iterator[sqlite3.Row]:
+        return iter(self.db.execute("SELECT * FROM snapshots ORDER BY at").fetchall())
+
+    def net_liq_before(self, at: datetime) -> float | None:
+        row = self.db.execute(
+            "SELECT net_liq FROM snapshots WHERE at < ? ORDER BY at DESC LIMIT 1", (at.isoformat(),)
+        ).fetchone()
+        return None if row is None else row["net_liq"]
+
+    def peak_net_liq(self) -> float | None:
+        row = self.db.execute("SELECT MAX(net_liq) AS peak FROM snapshots").fetchone()
+        return row["peak"]
+
+    def counts(self) -> dict[str, int]:
+        out = {}
+        for table in ("decisions", "orders", "fills", "positions", "locks", "alerts"):
+            out[table] = self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+        return out
+
+
+def _position(row: sqlite3.Row) -> Position:
+    legs = [PositionLeg(**leg) for leg in json.loads(row["legs"])]
+    return Position(
+        id=row["id"],
+        strategy=row["strategy"],
+        version=row["version"],
+        underlying=row["underlying"],
+        legs=legs,
+        opened_at=datetime.fromisoformat(row["opened_at"]),
+        entry_key=row["entry_key"],
+        quantity=row["quantity"],
+        ordered=row["ordered"],
+        entry_price=row["entry_price"],
+        max_profit=row["max_profit"],
+        max_loss=row["max_loss"],
+        status=row["status"],
+        high_water_pnl=row["high_water_pnl"],
+        parent_id=row["parent_id"],
+        root_id=row["root_id"],
+        roll_number=row["roll_number"],
+        exit_key=row["exit_key"],
+        exit_reason=row["exit_reason"],
+        closed_at=datetime.fromisoformat(row["closed_at"]) if row["closed_at"] else None,
+        realised_pnl=row["realised_pnl"],
+        fees=row["fees"],
+        last_mark=row["last_mark"],
+        detail=json.loads(row["detail"] or "{}"),
+    )

@@ -1,0 +1,66 @@
+"""The engine's positions: a structure held under one strategy, with its lineage (rolls)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class PositionLeg:
+    name: str  # the leg's name in the strategy: short, long_put...
+    symbol: str  # padded OCC, or the ticker of a stock leg
+    ratio: int  # signed units per structure: -1 sold, +1 bought, +100 shares
+    kind: str  # put | call | stock
+    strike: float = 0.0
+    expiry: str = ""  # ISO date, '' for stock
+
+
+@dataclass
+class Position:
+    """One structure position. Prices are per share in credit terms (+ received, - paid)."""
+
+    id: str
+    strategy: str
+    version: str  # the rule version that opened it
+    underlying: str
+    legs: list[PositionLeg]
+    opened_at: datetime
+    entry_key: str
+    quantity: int = 0  # structures filled
+    ordered: int = 0  # structures the entry order asked for
+    entry_price: float = 0.0  # net credit per share at the fill (negative: a debit)
+    max_profit: float = 0.0  # $ per structure
+    max_loss: float = 0.0  # $ per structure, positive
+    status: str = "opening"  # opening | open | closing | closed | unfilled | flagged
+    high_water_pnl: float = 0.0
+    parent_id: str | None = None  # the position this one rolled from
+    root_id: str | None = None  # the first position of the roll chain
+    roll_number: int = 0  # 0: an entry; N: the Nth roll of root_id
+    exit_key: str | None = None
+    exit_reason: str | None = None
+    closed_at: datetime | None = None
+    realised_pnl: float | None = None
+    fees: float = 0.0
+    last_mark: float | None = None  # $ value to close at the last monitor, for expiry
+    detail: dict = field(default_factory=dict)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in {"open", "closing", "flagged"}
+
+    @property
+    def is_credit(self) -> bool:
+        return self.entry_price > 0
+
+    @property
+    def expiry(self) -> str:
+        dates = [leg.expiry for leg in self.legs if leg.expiry]
+        return min(dates) if dates else ""
+
+    def holdings(self) -> dict[str, int]:
+        """Signed units of each symbol this position holds at the broker."""
+        return {leg.symbol: leg.ratio * self.quantity for leg in self.legs}
+
+    def legs_json(self) -> list[dict]:
+        return [asdict(leg) for leg in self.legs]

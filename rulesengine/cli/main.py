@@ -62,7 +62,53 @@ def build_parser() -> argparse.ArgumentParser:
         "--live", action="store_true", help="use live endpoints (also needs RULES_LIVE_TRADING=yes)"
     )
     check.add_argument("--state-dir", default=".rules", help="where the paper account lives")
+    add_engine_commands(sub)
     return parser
+
+
+def add_engine_commands(sub) -> None:
+    from rulesengine.engine.session import DEFAULT_DATA_DIR
+
+    run = sub.add_parser("run", help="run the engine: a paper replay, or live through a broker")
+    run.add_argument("paths", nargs="+", help="rule files or directories")
+    run.add_argument("--broker", choices=BROKERS, default="paper")
+    run.add_argument(
+        "--replay",
+        metavar="DATA",
+        help="spx (the bundled real SPX week, default), a chain file, or "
+        "synthetic:START:END[:SEED]",
+    )
+    run.add_argument(
+        "--live", action="store_true", help="live trading (needs RULES_LIVE_TRADING=yes)"
+    )
+    run.add_argument("--data-dir", default=DEFAULT_DATA_DIR, help="journal and paper account")
+    run.add_argument("--fresh", action="store_true", help="start from an empty data directory")
+    run.add_argument("--at", help="time of day replayed daily snapshots are stamped at (15:45)")
+    run.add_argument(
+        "--bars", action="append", metavar="SYMBOL=SOURCE", help="daily bars, e.g. VIX=arch:vix"
+    )
+    run.add_argument("--watch", action="store_true", help="hot-reload rules during a replay")
+    run.add_argument("--poll", type=float, default=5.0, help="live: seconds between chain fetches")
+    run.add_argument("--verbose", action="store_true", help="a line per replayed day on a terminal")
+    run.add_argument("--stop-after", type=int, help=argparse.SUPPRESS)
+
+    for name, text in (
+        ("status", "engine status: account, P&L, open positions, locks, recent alerts"),
+        ("positions", "open (and with --all, closed) positions from the journal"),
+    ):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+        cmd.add_argument("--all", action="store_true", help="include closed positions")
+    why = sub.add_parser("why", help="why a position or candidate was (or was not) traded")
+    why.add_argument("subject", help="a position id (p-...), candidate id (c-...) or decision id")
+    why.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    unlock = sub.add_parser("unlock", help="lift a breaker lock by hand")
+    unlock.add_argument("name", help="the breaker's name, kill_switch, or 'all'")
+    unlock.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    kill = sub.add_parser("kill", help="kill switch: halt the engine (lift with `rules unlock`)")
+    kill.add_argument("--reason", default="kill switch from the command line")
+    kill.add_argument("--close-all", action="store_true", help="also close every position")
+    kill.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,6 +150,14 @@ def dispatch(args) -> int:
         from rulesengine.cli import broker
 
         return broker.run(args)
+    if args.command == "run":
+        from rulesengine.cli import run
+
+        return run.run(args)
+    if args.command in {"status", "positions", "why", "unlock", "kill"}:
+        from rulesengine.cli import journal_view
+
+        return journal_view.run(args)
     if args.command == "schema":
         from rulesengine.language.model import json_schema
 

@@ -1,0 +1,127 @@
+"""`rules run`: the engine over a replay (paper broker) or live through a broker."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import sys
+from datetime import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from rulesengine.cli.lint import print_text
+from rulesengine.engine.reconcile import reconcile
+from rulesengine.engine.reload import Reloader
+from rulesengine.engine.replay import DEFAULT_AT, ReplayError, open_replay, replay, stamp
+from rulesengine.engine.ruleset import RulesError, load_rules
+from rulesengine.engine.session import open_paper_session, summary
+
+
+def run(args) -> int:
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 132)
+    try:
+        rules = load_rules(args.paths)
+    except RulesError as error:
+        out = io.StringIO()
+        print_text([r for r in error.results if r.errors] or error.results, out=out)
+        print(
+            out.getvalue().rstrip() or f"rules run: no rule files under {' '.join(args.paths)}",
+            file=sys.stderr,
+        )
+        return 1
+    if args.broker != "paper" or args.live:
+        from rulesengine.cli.live import run_live
+
+        return run_live(args, rules, console)
+    try:
+        at = time.fromisoformat(args.at) if args.at else DEFAULT_AT
+        bars = dict(item.split("=", 1) for item in args.bars or ())
+        source = open_replay(args.replay or "spx", bars)
+    except ValueError:
+        print(f"rules run: --at {args.at}: use HH:MM, e.g. 15:45", file=sys.stderr)
+        return 2
+    except ReplayError as error:
+        print(f"rules run: {error}", file=sys.stderr)
+        return 2
+    days = source.days()
+    session = open_paper_session(
+        rules, Path(args.data_dir), stamp(days[0], at), fresh=args.fresh, say=console.print
+    )
+    mode = "replay, paper broker" + (
+        " (model-generated option prices)" if source.model_generated else ""
+    )
+    console.print(
+        f"rules run: {len(rules.strategies)} strategies, {len(rules.portfolios)} portfolio files, "
+        f"version {rules.version}; {mode}: {source.label}, {len(days)} days; "
+        f"journal {args.data_dir}"
+    )
+    try:
+        asyncio.run(_replay(session, source, args, at, console))
+    finally:
+        session.journal.close()
+    from rulesengine.engine.journal import Journal
+
+    journal = Journal(Path(args.data_dir) / "journal.sqlite")
+    print_summary(console, summary(journal))
+    journal.close()
+    return 0
+
+
+async def _replay(session, source, args, at, console: Console) -> None:
+    engine = session.engine
+    for note in await reconcile(engine, session.clock.now()):
+        console.print(f"reconcile: {note}", markup=False)
+    days = source.days()
+    reloader = Reloader(engine, args.paths, lambda m: console.print(m, markup=False))
+    stop = asyncio.Event()
+    watcher = asyncio.create_task(reloader.watch(stop)) if args.watch else None
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
+
+    def on_day(day, n) -> None:
+        r = engine.report
+        progress.update(task, completed=n, description=str(day))
+        if not console.is_terminal or args.verbose:
+            trips = ", ".join(r.trips) or "-"
+            console.print(
+                f"{day}  entries {r.entries}  exits {r.exits}  rolls {r.rolls}  "
+                f"open {len(engine.open_positions())}  decisions {r.decisions}  breakers {trips}",
+                markup=False,
+            )
+
+    with progress:
+        task = progress.add_task("replay", total=len(days))
+        await replay(
+            engine,
+            source,
+            session.broker,
+            session.clock,
+            at=at,
+            on_day=on_day,
+            stop_after=args.stop_after,
+        )
+        await session.broker.aclose()
+    if watcher is not None:
+        stop.set()
+        await watcher
+
+
+def print_summary(console: Console, s: dict) -> None:
+    pnl = "n/a" if s["pnl"] is None else f"{s['pnl']:+,.2f}"
+    console.print(
+        f"summary: {s['entries']} trades entered, {s['rolls']} rolls, {s['closed']} closed "
+        f"({s['wins']} won), {s['open']} open; realised P&L {s['realised_pnl']:+,.2f}, "
+        f"account P&L {pnl} (net liq {s['net_liq_end'] or 0:,.2f})",
+        markup=False,
+    )
+    kinds = ", ".join(f"{k} {v}" for k, v in sorted(s["decisions_by_kind"].items()))
+    console.print(f"decisions: {s['decisions']} ({kinds}); orders: {s['orders']}", markup=False)
+    console.print(f"breakers tripped: {', '.join(s['breakers']) or 'none'}", markup=False)

@@ -1,0 +1,134 @@
+"""Circuit breakers: rule conditions that trip locks, and what each lock allows.
+
+| action        | new entries | rolls          | exits | working entry orders | positions      |
+|---------------|-------------|----------------|-------|----------------------|----------------|
+| block_entries | no          | yes            | yes   | keep working         | kept           |
+| reduce_only   | no          | fallback only  | yes   | cancelled            | kept           |
+| halt          | no          | no             | no    | cancelled            | kept, watched  |
+| close_all     | no          | no             | yes   | cancelled            | all closed     |
+
+A lock has a reason, a start and an unlock time (`-> halt for 30m`; without `for`, the next
+session's open); locks live in the journal, so they survive restarts; `rules unlock NAME` lifts
+one by hand. The kill switch is a lock too: `rules kill` or a file named KILL in the data dir.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from rulesengine.check.program import FieldRef
+from rulesengine.engine.journal import Lock, stable_id
+from rulesengine.engine.marks import ScalarView
+from rulesengine.engine.ruleset import Compiled
+from rulesengine.engine.sessions import Sessions
+from rulesengine.language import ast
+from rulesengine.runtime.evaluate import Evaluator
+
+SEVERITY = {"block_entries": 1, "reduce_only": 2, "halt": 3, "close_all": 4}
+KILL_SCOPE = "kill"
+
+
+@dataclass(frozen=True)
+class Gate:
+    """What the active locks allow for one strategy."""
+
+    action: str | None = None  # the most severe active action
+    because: str = ""  # 'breaker NAME: reason'
+
+    @property
+    def entries(self) -> bool:
+        return self.action is None
+
+    @property
+    def rolls(self) -> bool:
+        return self.action in {None, "block_entries"}
+
+    @property
+    def exits(self) -> bool:
+        return self.action != "halt"
+
+    @property
+    def cancel_entries(self) -> bool:
+        return SEVERITY.get(self.action or "", 0) >= SEVERITY["reduce_only"]
+
+    @property
+    def close_all(self) -> bool:
+        return self.action == "close_all"
+
+
+def gate(locks: list[Lock], strategy: str, now: datetime) -> Gate:
+    relevant = [
+        lock
+        for lock in locks
+        if lock.active(now) and lock.scope in {strategy, "portfolio", KILL_SCOPE}
+    ]
+    if not relevant:
+        return Gate()
+    worst = max(relevant, key=lambda lock: SEVERITY[lock.action])
+    return Gate(worst.action, f"breaker {worst.name}: {worst.reason}")
+
+
+def trips(
+    rules: list[Compiled],
+    scalars: dict[str, float],
+    locks: list[Lock],
+    now: datetime,
+    sessions: Sessions,
+) -> list[Lock]:
+    """New locks for breakers whose condition holds and that are not already locked."""
+    found = []
+    held = {(lock.scope, lock.name) for lock in locks if lock.active(now)}
+    view = ScalarView(scalars)
+    for compiled in rules:
+        program = compiled.program
+        scope = "portfolio" if program.kind == "portfolio" else program.name
+        evaluator = Evaluator(compiled.graph, view)
+        for name, checked in program.breakers.items():
+            if (scope, name) in held:
+                continue
+            fired = np.asarray(evaluator.value(compiled.graph.values[f"breaker:{name}"]))
+            if not bool(fired.reshape(-1)[0]):
+                continue
+            breaker: ast.Breaker = checked.node
+            found.append(
+                Lock(
+                    stable_id(scope, name, now.isoformat()),
+                    scope,
+                    name,
+                    breaker.action,
+                    _reason(checked, scalars),
+                    now,
+                    _until(breaker, now, sessions),
+                )
+            )
+    return found
+
+
+def kill_lock(now: datetime, reason: str, action: str = "halt") -> Lock:
+    return Lock(
+        stable_id(KILL_SCOPE, now.isoformat()), KILL_SCOPE, "kill_switch", action, reason, now, None
+    )
+
+
+def _until(breaker: ast.Breaker, now: datetime, sessions: Sessions) -> datetime | None:
+    if breaker.duration_s is not None:
+        return now + timedelta(seconds=breaker.duration_s)
+    day = now.date()
+    for ahead in range(1, 15):  # the next session's open
+        session = sessions.on(day + timedelta(days=ahead))
+        if session is not None:
+            return session.open
+    return None
+
+
+def _reason(checked, scalars: dict[str, float]) -> str:
+    breaker: ast.Breaker = checked.node
+    text = checked.clause_text(breaker.condition.span)
+    names = sorted(
+        {n.field.name for n in ast.walk(breaker.condition) if isinstance(n, FieldRef) and n.field}
+    )
+    values = ", ".join(f"{n} = {scalars.get(n, float('nan')):,.4g}" for n in names)
+    return f"{text} ({values})" if values else text

@@ -1,0 +1,168 @@
+"""Open positions as rows the graph can evaluate: exit fields, leg fields, underlying fields.
+
+Positions of one strategy share its leg shapes, so their marks come from the same vectorised
+structure code that prices candidates (credit, net greeks, POP...), at the rows of the chain
+holding each leg's contract. A leg missing from the chain leaves its position's values NaN:
+no exit fires on a position that cannot be marked, and the monitor records why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+import numpy as np
+
+from rulesengine.data.chain import Chain
+from rulesengine.engine.positions import Position
+from rulesengine.strategies.structures import LegShape, Structures
+
+MULTIPLIER = 100.0  # dollars per point of a per-unit net price (see brokers.pricing.weight)
+
+
+class SymbolIndex:
+    """Chain row of each option symbol and of each underlying (for stock legs), built once."""
+
+    def __init__(self, chain: Chain):
+        self.chain = chain
+        self.rows = {str(s): i for i, s in enumerate(chain.column("symbol"))}
+        underlyings = chain.column("underlying_symbol")
+        unique, first = np.unique(underlyings, return_index=True)
+        self.underlying_rows = {str(u): int(i) for u, i in zip(unique, first, strict=True)}
+
+    def row(self, symbol: str, kind: str) -> int:
+        if kind == "stock":
+            return self.underlying_rows.get(symbol, -1)
+        return self.rows.get(symbol, -1)
+
+
+class PositionView:
+    """Duck-types runtime.view.View for the Evaluator: one row per open position."""
+
+    def __init__(
+        self,
+        chain: Chain,
+        rows: dict[str, np.ndarray],
+        columns: dict[str, np.ndarray],
+        scalars: Mapping[str, float],
+    ):
+        self.chain = chain
+        self.rows = rows  # leg name -> chain row per position (-1: not quoted)
+        self.columns = columns
+        self.scalars = scalars
+        self.n = len(next(iter(columns.values()))) if columns else 0
+        self.missing: set[str] = set()
+
+    def field(self, leg: str | None, name: str) -> np.ndarray:
+        if leg is None and name in self.columns:
+            return self.columns[name]
+        if name in self.scalars:
+            return np.full(self.n, self.scalars[name], dtype=float)
+        rows = self.rows[leg] if leg is not None else next(iter(self.rows.values()))
+        if not self.chain.has(name):
+            self.missing.add(f"this data has no `{name}`")
+            return np.full(self.n, np.nan)
+        safe = np.where(rows >= 0, rows, 0)
+        values = (
+            self.chain.column_at(name, safe)
+            if self.chain.is_rowwise(name)
+            else self.chain.column(name)[safe]
+        )
+        if values.dtype.kind == "f":
+            return np.where(rows >= 0, values, np.nan)
+        return values
+
+
+class ScalarView:
+    """The account and market scalars as a one-row view (breakers, limits, sizing values)."""
+
+    def __init__(self, scalars: Mapping[str, float], chain: Chain | None = None):
+        self.scalars = scalars
+        self.chain = chain
+        self.n = 1
+        self.missing: set[str] = set()
+
+    def field(self, leg: str | None, name: str) -> np.ndarray:
+        if name not in self.scalars:
+            self.missing.add(f"no value for `{name}`")
+        return np.array([self.scalars.get(name, np.nan)], dtype=float)
+
+
+def position_view(
+    positions: list[Position],
+    shapes: list[LegShape],
+    index: SymbolIndex,
+    scalars: Mapping[str, float],
+    now: datetime,
+) -> PositionView:
+    """Exit fields of every position (all of one strategy, legs in the strategy's order)."""
+    chain = index.chain
+    rows = {
+        shape.name: np.array([index.row(p.legs[j].symbol, shape.kind) for p in positions])
+        for j, shape in enumerate(shapes)
+    }
+    n = len(positions)
+    quoted = np.all(np.stack([r >= 0 for r in rows.values()]), axis=0) if rows else np.ones(n, bool)
+    structure: dict[str, np.ndarray] = {}
+    if quoted.any():
+        s = Structures(chain, shapes, {name: r[quoted] for name, r in rows.items()})
+        for name in ("credit", "net_delta", "net_vega", "pop", "min_dte"):
+            full = np.full(n, np.nan)
+            full[quoted] = s(name)
+            structure[name] = full
+    else:
+        structure = {k: np.full(n, np.nan) for k in ("credit", "net_delta", "net_vega", "pop")}
+        structure["min_dte"] = np.full(n, np.nan)
+    return PositionView(chain, rows, _columns(positions, structure, index, rows, now), scalars)
+
+
+def _columns(positions, structure, index, rows, now) -> dict[str, np.ndarray]:
+    qty = np.array([p.quantity for p in positions], dtype=float)
+    entry = np.array([p.entry_price for p in positions], dtype=float)
+    value_now = structure["credit"]  # credit to open the structure again at mid, per unit
+    pnl = (entry - value_now) * MULTIPLIER * qty
+    max_profit = np.array([p.max_profit for p in positions], dtype=float) * qty
+    max_loss = np.array([p.max_loss for p in positions], dtype=float) * qty
+    entry_credit = np.maximum(entry, 0) * MULTIPLIER * qty
+    entry_debit = np.maximum(-entry, 0) * MULTIPLIER * qty
+    with np.errstate(all="ignore"):
+        pnl_pct = np.where(entry > 0, pnl / max_profit, pnl / entry_debit)
+    high_water = np.fmax(np.array([p.high_water_pnl for p in positions], dtype=float), pnl)
+    held_days = np.array([(now - p.opened_at).total_seconds() / 86400 for p in positions])
+    return {
+        "pnl": pnl,
+        "pnl_pct": pnl_pct,
+        "entry_credit": entry_credit,
+        "entry_debit": entry_debit,
+        "mark": -value_now * MULTIPLIER * qty,
+        "days_held": held_days,
+        "high_water_pnl": high_water,
+        "quantity": qty,
+        "short_strike_breached": _breached(positions, index, rows),
+        "rolls": np.array([p.roll_number for p in positions], dtype=float),
+        "dte": structure["min_dte"],
+        "max_profit": max_profit,
+        "max_loss": max_loss,
+        "credit": -value_now,
+        "net_delta": structure["net_delta"],
+        "net_vega": structure["net_vega"],
+        "pop": structure["pop"],
+    }
+
+
+def _breached(positions, index: SymbolIndex, rows) -> np.ndarray:
+    """True where the underlying is through a short option strike (a put above it, a call
+    below it); positions that cannot be quoted are not breached."""
+    price = index.chain.column("underlying_price")
+    out = np.zeros(len(positions), dtype=bool)
+    first = next(iter(rows.values())) if rows else np.zeros(0, int)
+    for i, p in enumerate(positions):
+        if first[i] < 0:
+            continue
+        s = float(price[first[i]])
+        for leg in p.legs:
+            if leg.ratio >= 0 or leg.kind == "stock":
+                continue
+            if (leg.kind == "put" and s < leg.strike) or (leg.kind == "call" and s > leg.strike):
+                out[i] = True
+    return out

@@ -1,0 +1,75 @@
+"""The rules the engine runs: every rule file checked and compiled, with a version per file."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rulesengine.check.checker import CheckResult, check_file
+from rulesengine.check.program import Program
+from rulesengine.cli.paths import rule_files
+from rulesengine.compile import compile_program
+from rulesengine.compile.graph import Graph
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """One rule file: its program, its graph and its version (a hash of its text)."""
+
+    program: Program
+    graph: Graph
+    version: str
+
+    @property
+    def name(self) -> str:
+        return self.program.name
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    strategies: dict[str, Compiled] = field(default_factory=dict)
+    portfolios: tuple[Compiled, ...] = ()
+    results: tuple[CheckResult, ...] = ()
+
+    @property
+    def version(self) -> str:
+        """One version for the whole set, for status lines."""
+        parts = sorted(c.version for c in (*self.strategies.values(), *self.portfolios))
+        return hashlib.sha256("".join(parts).encode()).hexdigest()[:12]
+
+    def every(self) -> list[Compiled]:
+        return [*self.portfolios, *self.strategies.values()]
+
+
+class RulesError(Exception):
+    """Rule files that do not check: the diagnostics say what to fix."""
+
+    def __init__(self, results: list[CheckResult]):
+        self.results = results
+        broken = [r for r in results if r.errors] or results
+        super().__init__(f"{len(broken)} rule file(s) with errors")
+
+
+def version_of(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def load_rules(paths: list[str | Path], display=None) -> RuleSet:
+    """Check and compile every rule file under `paths`; RulesError if any has an error."""
+    files = rule_files([str(p) for p in paths])
+    results = [check_file(path, display(path) if display else str(path)) for path in files]
+    if not results or any(r.errors for r in results):
+        raise RulesError(results)
+    strategies: dict[str, Compiled] = {}
+    portfolios: list[Compiled] = []
+    for result in results:
+        program = result.program
+        compiled = Compiled(program, compile_program(program), version_of(program.text))
+        if program.kind == "strategy":
+            if program.name in strategies:
+                raise RulesError([result])
+            strategies[program.name] = compiled
+        else:
+            portfolios.append(compiled)
+    return RuleSet(strategies, tuple(portfolios), tuple(results))

@@ -151,8 +151,12 @@ class Journal:
         if subject is None:
             sql = "SELECT * FROM decisions ORDER BY at DESC, id LIMIT ?"
             return self.db.execute(sql, (limit,)).fetchall()
-        sql = "SELECT * FROM decisions WHERE subject=? OR id=? ORDER BY at, id LIMIT ?"
-        return self.db.execute(sql, (subject, subject, limit)).fetchall()
+        sql = (
+            "SELECT * FROM decisions WHERE subject=? OR id=? OR detail LIKE ? "
+            "ORDER BY at, id LIMIT ?"
+        )
+        mention = f'%"{subject}"%'  # e.g. the candidate decision that opened a position
+        return self.db.execute(sql, (subject, subject, mention, limit)).fetchall()
 
     # ---------------------------------------------------------------- orders and fills
     def save_order(self, row: dict) -> None:

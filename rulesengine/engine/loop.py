@@ -308,6 +308,7 @@ class Engine:
                 if np.isfinite(cols["pnl"][i]):
                     p.high_water_pnl = float(cols["high_water_pnl"][i])
                     p.last_mark = float(cols["mark"][i])
+                    p.detail["pnl"] = round(float(cols["pnl"][i]), 2)
                 self.marks[p.id] = {
                     "pnl": float(cols["pnl"][i]),
                     "close_credit": float(cols["credit"][i]),

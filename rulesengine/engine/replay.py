@@ -103,19 +103,26 @@ async def replay(
         when = stamp(day, at)
         if done is not None and when <= done:
             continue
-        if when > clock.now():
-            clock.set(when)
-        snapshot = source.chain.on(day)
-        broker.book.update(chain_entries(snapshot), underlying_prices(snapshot), when)
-        await broker.step()
-        await engine.tick(snapshot, when)
-        await work_orders(engine, broker, clock)
+        await run_snapshot(engine, broker, clock, source.chain.on(day), when)
         ran += 1
         if on_day is not None:
             on_day(day, n)
         if stop_after is not None and ran >= stop_after:
             break
     return ran
+
+
+async def run_snapshot(
+    engine: Engine, broker: PaperBroker, clock: ManualClock, snapshot: Chain, when: datetime
+):
+    """One replayed snapshot: feed the paper market, tick, then let orders work."""
+    if when > clock.now():
+        clock.set(when)
+    broker.book.update(chain_entries(snapshot), underlying_prices(snapshot), when)
+    await broker.step()
+    report = await engine.tick(snapshot, when)
+    await work_orders(engine, broker, clock)
+    return report
 
 
 async def work_orders(engine: Engine, broker: PaperBroker, clock: ManualClock) -> None:

@@ -7,6 +7,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 
 from rulesengine.data.chain import Chain
+from rulesengine.data.quotes import chain_entries, underlying_prices
 from rulesengine.engine.replay import run_snapshot, stamp
 from rulesengine.engine.ruleset import load_rules
 from rulesengine.engine.session import open_paper_session
@@ -40,10 +41,18 @@ class Harness:
     def snapshot(self, day: int) -> Chain:
         return self.spx.on(DAYS[day])
 
-    async def day(self, day: int, at: time = time(15, 45), chain: Chain | None = None):
+    async def day(
+        self, day: int, at: time = time(15, 45), chain: Chain | None = None, work: bool = True
+    ):
+        """Replay one day; `work=False` leaves orders resting (no walk toward natural)."""
         when = datetime.combine(DAYS[day], at, stamp(DAYS[0]).tzinfo)
         snapshot = chain if chain is not None else self.snapshot(day)
-        return await run_snapshot(self.engine, self.broker, self.clock, snapshot, when)
+        if work:
+            return await run_snapshot(self.engine, self.broker, self.clock, snapshot, when)
+        self.clock.set(when)
+        self.broker.book.update(chain_entries(snapshot), underlying_prices(snapshot), when)
+        await self.broker.step()
+        return await self.engine.tick(snapshot, when)
 
     def positions(self, status: str | None = None):
         found = self.journal.positions()

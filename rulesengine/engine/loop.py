@@ -50,6 +50,7 @@ log = logging.getLogger("rulesengine.engine")
 CANDIDATES_EXAMINED = 5  # ranked candidates tried per scan before giving up
 LIVE_STATUSES = ("pending", "working", "partially_filled", "unknown")
 DEFAULT_MAX_QUOTE_AGE = 60.0  # seconds
+ROLL_MIN_CREDIT = 0.05  # a credit-only roll must net at least a nickel (one complex tick)
 
 
 @dataclass
@@ -435,7 +436,7 @@ class Engine:
             if not expiries or min(expiries) <= p.expiry or {leg.symbol for leg in legs} & held:
                 continue
             net = close_credit + (record["credit"] or 0.0)
-            if program.roll_credit_only and not net > 0:
+            if program.roll_credit_only and net < ROLL_MIN_CREDIT:
                 continue
             return (record, net), ""
         what = "a later expiry passing the legs and entry rules"

@@ -61,10 +61,11 @@ class Reloader:
                 "failed",
                 text,
             )
-        self.engine.alert(now, "reload", "rule change rejected; the running rules stay active")
-        self.engine.journal.commit()
         self.say(text)
-        self.say("reload rejected: the running rules stay active until the file checks")
+        self.engine.alert(
+            now, "reload", "rule change rejected; the running rules stay active until it checks"
+        )
+        self.engine.journal.commit()
 
     async def watch(self, stop: asyncio.Event) -> None:
         from watchfiles import awatch

@@ -1,0 +1,96 @@
+"""Hot reload: a broken save keeps the running rules and prints lint's diagnostics; a good save
+prints the shadow diff and swaps; versions are recorded per decision; watchfiles drives it."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+
+import pytest
+
+from rulesengine.check.checker import check_file
+from rulesengine.cli.lint import print_text
+from rulesengine.engine.reload import Reloader
+from tests.engine.harness import PUT_SPREAD
+
+pytestmark = pytest.mark.anyio
+
+
+def reloader(h) -> Reloader:
+    return Reloader(h.engine, [str(h.rules_dir)], h.messages.append)
+
+
+async def test_a_broken_file_keeps_the_running_rules_and_prints_lints_diagnostics(harness):
+    h = harness()
+    await h.day(0)
+    before = h.engine.rules
+    path = h.rules_dir / "puts.yaml"
+    path.write_text(PUT_SPREAD.replace("credit >= $0.50", "credt >= $0.50"))
+    assert await reloader(h).attempt() is False
+    assert h.engine.rules is before
+    lint = io.StringIO()
+    print_text([check_file(path, str(path))], out=lint)
+    assert h.messages[0] == lint.getvalue().rstrip()  # exactly what `rules lint` prints
+    assert "did you mean 'credit'?" in h.messages[0]
+    assert "running rules stay active" in h.messages[1]
+    failed = h.journal.db.execute("SELECT * FROM rule_versions WHERE status='failed'").fetchall()
+    assert len(failed) == 1 and "credt" in failed[0]["text"]
+    assert (await h.day(1)).decisions  # the engine keeps trading on the old rules
+
+
+async def test_a_good_save_prints_the_shadow_diff_and_swaps_between_ticks(harness):
+    h = harness()
+    await h.day(0)
+    old_version = h.engine.rules.strategies["puts"].version
+    path = h.rules_dir / "puts.yaml"
+    path.write_text(
+        PUT_SPREAD.replace("strike == short.strike - 25", "strike == short.strike - 50")
+    )
+    r = reloader(h)
+    assert await r.attempt() is True
+    new_version = h.engine.rules.strategies["puts"].version
+    assert new_version != old_version
+    assert h.messages[0].startswith(f"rules reloaded (version {h.engine.rules.version}")
+    plus = [m for m in h.messages if m.startswith("  puts: + ")]
+    minus = [m for m in h.messages if m.startswith("  puts: - ")]
+    assert plus and minus  # 50-wide spreads replace the 25-wide ones
+    await h.day(1)
+    versions = {r["version"] for r in h.decisions("scan")}
+    assert versions == {old_version, new_version}  # each decision names the version that made it
+    old_position = h.positions("open")[0]
+    assert old_position.version == old_version  # positions stay tied to the version that opened
+
+
+async def test_removed_strategy_keeps_managing_its_positions(harness):
+    h = harness(
+        {
+            "puts.yaml": PUT_SPREAD.replace(
+                "stop_loss: pnl <= -10 * max_profit", "time_stop: dte <= 45"
+            ),
+            "other.yaml": PUT_SPREAD.replace("strategy: puts", "strategy: other"),
+        }
+    )
+    await h.day(0)
+    (h.rules_dir / "puts.yaml").unlink()
+    assert await reloader(h).attempt() is True
+    assert "  puts: removed (open positions keep their rules)" in h.messages
+    report = await h.day(1)
+    assert report.exits >= 1  # puts' time stop still fired
+
+
+async def test_watchfiles_reloads_a_save_quickly(harness):
+    h = harness()
+    r = reloader(h)
+    stop = asyncio.Event()
+    task = asyncio.create_task(r.watch(stop))
+    await asyncio.sleep(0.3)  # let the watcher start
+    path = h.rules_dir / "puts.yaml"
+    saved = time.perf_counter()
+    path.write_text(PUT_SPREAD.replace("credit >= $0.50", "credit >= $0.60"))
+    while r.last_ms is None and time.perf_counter() - saved < 10:
+        await asyncio.sleep(0.01)
+    stop.set()
+    await task
+    assert r.last_ms is not None
+    assert "credit >= $0.60" in h.engine.rules.strategies["puts"].program.text

@@ -349,3 +349,38 @@ def _position(row: sqlite3.Row) -> Position:
         last_mark=row["last_mark"],
         detail=json.loads(row["detail"] or "{}"),
     )
+
+
+def canonical(journal: Journal, decisions: bool = True) -> dict:
+    """The journal as sorted, rounded plain data: what snapshot and parity tests compare.
+    Wall-clock columns (a rule version's load time, lock lifts by hand) are left out."""
+
+    def rows(sql: str) -> list[dict]:
+        return [_rounded(dict(r)) for r in journal.db.execute(sql)]
+
+    out = {
+        "positions": rows(
+            "SELECT id, strategy, status, legs, quantity, ordered, entry_price, max_profit, "
+            "max_loss, opened_at, closed_at, exit_reason, realised_pnl, fees, parent_id, root_id, "
+            "roll_number, entry_key, exit_key FROM positions ORDER BY id"
+        ),
+        "orders": rows(
+            "SELECT key, broker_id, strategy, position_id, purpose, status, quantity, filled, "
+            "average_price, limit_price, effect, legs, reason FROM orders ORDER BY key"
+        ),
+        "fills": rows(
+            "SELECT id, order_key, symbol, quantity, price, fees, at FROM fills ORDER BY id"
+        ),
+        "locks": rows(
+            "SELECT scope, name, action, reason, started_at, until FROM locks ORDER BY id"
+        ),
+    }
+    if decisions:
+        out["decisions"] = rows(
+            "SELECT at, strategy, kind, subject, outcome, reason FROM decisions ORDER BY at, id"
+        )
+    return out
+
+
+def _rounded(row: dict) -> dict:
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}

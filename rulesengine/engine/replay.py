@@ -96,7 +96,7 @@ async def replay(
     stop_after: int | None = None,
 ) -> int:
     """Run every snapshot of `source` through the engine; returns the ticks run now."""
-    last = engine.journal.get("last_tick")
+    last = engine.journal.get("replay_done")
     done = datetime.fromisoformat(last) if last else None
     ran = 0
     for n, day in enumerate(source.days(), start=1):
@@ -104,6 +104,8 @@ async def replay(
         if done is not None and when <= done:
             continue
         await run_snapshot(engine, broker, clock, source.chain.on(day), when)
+        engine.journal.put("replay_done", when.isoformat())  # tick and order work both done
+        engine.journal.commit()
         ran += 1
         if on_day is not None:
             on_day(day, n)

@@ -1,0 +1,110 @@
+"""End to end: `rules run` over the real SPX week with the example rules, its journal
+snapshotted; and `kill -9` at random moments of the same replay never loses or doubles."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from rulesengine.cli.main import main
+from rulesengine.engine.journal import Journal, canonical
+from rulesengine.engine.session import JOURNAL_FILE
+from tests.conftest import RULES
+
+
+def replay_journal(data_dir) -> dict:
+    journal = Journal(data_dir / JOURNAL_FILE)
+    try:
+        return canonical(journal)
+    finally:
+        journal.close()
+
+
+@pytest.fixture(scope="module")
+def week(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("week")
+    assert main(["run", str(RULES), "--data-dir", str(data_dir)]) == 0
+    return data_dir
+
+
+def test_spx_week_replay_journal(week, snapshot):
+    assert replay_journal(week) == snapshot
+
+
+def test_spx_week_replay_trades_and_decides(week, capsys):
+    journal = replay_journal(week)
+    assert len({p["strategy"] for p in journal["positions"]}) >= 3
+    assert any(p["status"] == "closed" for p in journal["positions"])
+    assert {d["kind"] for d in journal["decisions"]} >= {"scan", "candidate", "exit", "closed"}
+    keys = [o["key"] for o in journal["orders"]]
+    assert len(keys) == len(set(keys))
+
+
+def test_rerunning_a_finished_replay_changes_nothing(week):
+    before = replay_journal(week)
+    assert main(["run", str(RULES), "--data-dir", str(week)]) == 0
+    assert replay_journal(week) == before
+
+
+def test_status_positions_and_why_read_the_journal(week, capsys):
+    assert main(["status", "--data-dir", str(week)]) == 0
+    out = capsys.readouterr().out
+    assert "last tick: 2011-01-07T15:45:00-05:00" in out and "locks: none active" in out
+    assert main(["positions", "--all", "--data-dir", str(week)]) == 0
+    journal = replay_journal(week)
+    closed = next(p for p in journal["positions"] if p["status"] == "closed")
+    assert closed["id"] in capsys.readouterr().out
+    assert main(["why", closed["id"], "--data-dir", str(week)]) == 0
+    out = capsys.readouterr().out
+    assert "candidate: entered" in out and closed["exit_reason"].split(":")[0] in out
+    assert main(["why", "p-nothing", "--data-dir", str(week)]) == 1
+
+
+def test_commands_without_a_journal_say_how_to_start(tmp_path, capsys):
+    assert main(["status", "--data-dir", str(tmp_path / "none")]) == 2
+    assert "start the engine with `rules run`" in capsys.readouterr().err
+
+
+def _run(data_dir) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "rulesengine.cli.main", "run", str(RULES)]
+    return subprocess.Popen(
+        [*command, "--data-dir", str(data_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+
+
+def test_kill_9_at_random_moments_loses_nothing_and_doubles_nothing(week, tmp_path):
+    """Three runs killed at random moments of the replay (after a random number of replayed
+    days, plus a random delay inside the next one), then a run to the end."""
+    rng = random.Random(20111)
+    data_dir = tmp_path / "killed"
+    kills = 0
+    for attempt in range(3):
+        process = _run(data_dir)
+        days = rng.randint(0, 2) if attempt == 0 else 0
+        for line in process.stdout:
+            if line.startswith("20") and (days := days - 1) < 0:
+                break  # inside the replay, `days` days in
+        time.sleep(rng.uniform(0.0, 0.4))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        kills += process.returncode == -signal.SIGKILL  # else it had already finished
+    assert kills >= 1
+    process = _run(data_dir)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    assert "summary:" in out
+    killed = replay_journal(data_dir)
+    reference = replay_journal(week)
+    for table in ("orders", "fills", "positions", "locks"):
+        assert killed[table] == reference[table], table

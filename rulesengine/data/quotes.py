@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from brokers.model import ChainEntry, OptionContract, Quote
 from brokers.occ import padded
 from brokers.wire import GREEKS
-from rulesengine.data.chain import Chain, from_seconds
+from rulesengine.data.chain import COLUMNS, Chain, from_seconds, to_seconds
+
+NEW_YORK = ZoneInfo("America/New_York")
 
 
 def _money(value: float) -> Decimal | None:
@@ -74,3 +78,49 @@ def underlying_prices(chain: Chain) -> dict[str, Decimal]:
     symbols, first = np.unique(chain.columns["underlying_symbol"], return_index=True)
     prices = chain.columns["underlying_price"][first]
     return {str(s): Decimal(str(round(float(p), 4))) for s, p in zip(symbols, prices, strict=True)}
+
+
+def chain_from_entries(
+    entries: list[ChainEntry], underlying_prices: dict[str, Decimal], as_of: datetime
+) -> Chain:
+    """A one-day Chain from a broker's chain entries (the inverse of `chain_entries`).
+
+    Brokers' chains carry no volume or open interest: those columns are NaN, so clauses
+    reading them match nothing (a scan says so)."""
+    day = to_seconds(as_of.astimezone(NEW_YORK).date())
+    nan = float("nan")
+    columns: dict[str, list] = {name: [] for name in COLUMNS}
+    for e in entries:
+        q = e.quote or Quote(e.symbol)
+        price = underlying_prices.get(e.underlying)
+        age = (as_of - q.time).total_seconds() if q.time is not None else 0.0
+        values = {
+            "underlying_symbol": e.underlying,
+            "root": e.contract.root,
+            "symbol": e.symbol,
+            "type": 1 if e.contract.is_call else 0,
+            "style": 1 if e.style == "american" else 0,
+            "settlement": 0 if (e.settlement or "PM").upper() == "AM" else 1,
+            "strike": float(e.contract.strike),
+            "expiry": to_seconds(e.contract.expiry),
+            "quote_date": day,
+            "bid": _float(q.bid),
+            "ask": _float(q.ask),
+            "last": _float(q.last),
+            "volume": nan,
+            "open_interest": nan,
+            "iv": nan if q.iv is None else q.iv,
+            **{g: nan if getattr(q, g) is None else getattr(q, g) for g in GREEKS},
+            "underlying_price": _float(price),
+            "forward": _float(price),
+            "interpolated": False,
+            "multiplier": float(e.multiplier),
+            "quote_age": max(age, 0.0),
+        }
+        for name, value in values.items():
+            columns[name].append(value)
+    return Chain({name: np.array(v, dtype=COLUMNS[name]) for name, v in columns.items()})
+
+
+def _float(value: Decimal | None) -> float:
+    return float("nan") if value is None else float(value)

@@ -1,0 +1,65 @@
+"""`rules run --broker NAME [--live]`: the engine against a broker's own market data."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from brokers.errors import BrokerError, CredentialsMissing, LiveTradingNotEnabled
+from brokers.registry import open_broker
+from rulesengine.cli.broker import check
+from rulesengine.engine.clock import WallClock
+from rulesengine.engine.journal import Journal
+from rulesengine.engine.live import live_loop
+from rulesengine.engine.loop import Engine
+from rulesengine.engine.reconcile import reconcile
+from rulesengine.engine.reload import Reloader
+from rulesengine.engine.session import JOURNAL_FILE
+
+
+def run_live(args, rules, console) -> int:
+    data_dir = Path(args.data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        broker = open_broker(args.broker, live=args.live, state_dir=data_dir)
+    except (CredentialsMissing, LiveTradingNotEnabled) as error:
+        print(f"rules run: {error}", file=sys.stderr)
+        return 2
+    if args.broker == "paper":
+        print(
+            "rules run: the paper broker has no market data of its own; use --replay "
+            "(recorded or synthetic chains), or a broker's sandbox with --broker NAME",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        return asyncio.run(_run(args, rules, broker, data_dir, console))
+    except BrokerError as error:
+        print(f"rules run: {error}", file=sys.stderr)
+        return 1
+
+
+async def _run(args, rules, broker, data_dir: Path, console) -> int:
+    try:
+        for line in await check(broker):  # the confirmation: which account, which mode
+            console.print(line, markup=False)
+        journal = Journal(data_dir / JOURNAL_FILE)
+        engine = Engine(rules, broker, journal, WallClock(), data_dir=data_dir, say=console.print)
+        engine.record_rules(engine.clock.now())
+        for note in await reconcile(engine, engine.clock.now()):
+            console.print(f"reconcile: {note}", markup=False)
+        reloader = Reloader(engine, args.paths, lambda m: console.print(m, markup=False))
+        stop = asyncio.Event()
+        watcher = asyncio.create_task(reloader.watch(stop))
+        try:
+            await live_loop(
+                engine, reloader, args.poll, stop, lambda s: console.print(s, markup=False)
+            )
+        finally:
+            stop.set()
+            await watcher
+            journal.close()
+    finally:
+        await broker.aclose()
+    return 0

@@ -1,0 +1,82 @@
+"""The live loop: poll the broker's chains for every strategy's universe during the options
+session, tick the engine on each snapshot, print a one-line status. Hot reload runs beside it
+and swaps rules only between ticks (the reloader's lock)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from datetime import datetime
+
+from brokers.errors import BrokerError
+from rulesengine.data.quotes import chain_from_entries
+from rulesengine.engine.loop import Engine
+from rulesengine.engine.reload import Reloader
+
+CLOSED_POLL = 60.0  # seconds between checks while the market is closed
+
+
+def in_session(engine: Engine, now: datetime) -> bool:
+    session = engine.sessions.current(now)
+    return session is not None and session.open <= now <= session.options_close("SPX")
+
+
+async def fetch_chain(engine: Engine, underlyings: list[str], now: datetime):
+    """One snapshot of every underlying the strategies trade."""
+    entries, prices = [], {}
+    for symbol in underlyings:
+        entries += await engine.broker.option_chain(symbol)
+        quote = (await engine.broker.quotes([symbol])).get(symbol)
+        if quote is not None and (quote.mid or quote.last) is not None:
+            prices[symbol] = quote.mid or quote.last
+    return chain_from_entries(entries, prices, now)
+
+
+async def live_loop(
+    engine: Engine,
+    reloader: Reloader,
+    poll: float,
+    stop: asyncio.Event,
+    status: Callable[[str], None],
+    max_ticks: int | None = None,
+) -> int:
+    """Tick until `stop` is set (or `max_ticks`); returns the ticks run."""
+    ticks = 0
+    while not stop.is_set() and (max_ticks is None or ticks < max_ticks):
+        now = engine.clock.now()
+        if not in_session(engine, now):
+            status(f"{now:%Y-%m-%d %H:%M:%S} market closed; waiting")
+            await _sleep(stop, CLOSED_POLL)
+            continue
+        underlyings = sorted(
+            {u for c in engine.rules.strategies.values() for u in c.program.universe}
+        )
+        try:
+            chain = await fetch_chain(engine, underlyings, now)
+        except BrokerError as error:
+            engine._broker_failed(now, "option chain", error)
+            await _sleep(stop, poll)
+            continue
+        async with reloader.lock:
+            report = await engine.tick(chain, now)
+        ticks += 1
+        status(status_line(engine, report))
+        await _sleep(stop, poll)
+    return ticks
+
+
+def status_line(engine: Engine, report) -> str:
+    marks = [engine.marks.get(p.id, {}).get("pnl", 0.0) for p in engine.open_positions()]
+    open_pnl = sum(m for m in marks if m == m)
+    locks = [lock for lock in engine.journal.locks() if lock.active(report.at)]
+    breakers = ", ".join(f"{lock.name}->{lock.action}" for lock in locks) or "none"
+    return (
+        f"{report.at:%H:%M:%S}  open P&L {open_pnl:+,.2f}  positions {len(marks)}  "
+        f"entries {report.entries} exits {report.exits} rolls {report.rolls}  breakers {breakers}"
+    )
+
+
+async def _sleep(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)

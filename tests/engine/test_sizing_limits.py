@@ -1,0 +1,164 @@
+"""Sizing (fixed, fixed fractional, quarter Kelly with a floor of evidence, caps, daily
+target) and portfolio limits, against hand-computed numbers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rulesengine.check.program import Program
+from rulesengine.engine.limits import Proposal, limit_problem
+from rulesengine.engine.positions import Position, PositionLeg
+from rulesengine.engine.sizing import TradeStats, size_trade
+
+NET_LIQ = {"net_liq": 100_000.0, "buying_power": 80_000.0, "day_pnl": 0.0}
+
+
+def program(**size) -> Program:
+    return Program(file="t.yaml", text="", name="t", kind="strategy", size=size)
+
+
+def test_fixed_fractional_divides_the_risk_by_the_max_loss():
+    size = size_trade(program(), {"risk": 1000.0}, 380.0, 380.0, NET_LIQ, TradeStats())
+    assert size.contracts == 2  # floor(1000 / 380)
+    assert size.reason == "risk $1,000.00 / max loss $380.00 = 2"
+
+
+def test_fixed_count_and_the_max_contracts_cap():
+    assert size_trade(program(contracts=3), {}, 500.0, 500.0, NET_LIQ, TradeStats()).contracts == 3
+    capped = size_trade(
+        program(max_contracts=4), {"risk": 10_000.0}, 100.0, 100.0, NET_LIQ, TradeStats()
+    )
+    assert capped.contracts == 4 and "capped at max_contracts 4" in capped.reason
+
+
+def test_buying_power_share_cap():
+    size = size_trade(
+        program(), {"risk": 10_000.0, "max_buying_power": 0.05}, 500.0, 500.0, NET_LIQ, TradeStats()
+    )
+    assert size.contracts == 8  # 5% of 80,000 buying power / 500 per structure
+
+
+def test_kelly_waits_for_enough_closed_trades():
+    few = TradeStats.of([100.0] * 10 + [-200.0] * 5)
+    size = size_trade(program(), {"risk": 1000.0, "kelly": 0.25}, 500.0, 500.0, NET_LIQ, few)
+    assert size.contracts == 2
+    assert "Kelly needs 30 closed trades, has 15" in size.reason
+
+
+def test_quarter_kelly_from_the_strategys_own_trades():
+    stats = TradeStats.of([100.0] * 28 + [-200.0] * 12)  # W = 0.7, R = 0.5
+    f = 0.7 - 0.3 / 0.5
+    assert stats.kelly() == pytest.approx(f)  # 0.1
+    size = size_trade(program(), {"risk": 1000.0, "kelly": 0.25}, 500.0, 500.0, NET_LIQ, stats)
+    assert size.contracts == int(0.25 * f * 100_000 / 500)  # 5
+    losing = TradeStats.of([50.0] * 15 + [-200.0] * 25)
+    none = size_trade(program(), {"risk": 1000.0, "kelly": 0.25}, 500.0, 500.0, NET_LIQ, losing)
+    assert none.contracts == 0 and "no edge" in none.reason
+
+
+@pytest.mark.parametrize(
+    ("day_pnl", "contracts"), [(0, 8), (500, 8), (750, 4), (900, 1), (1000, 0), (1500, 0)]
+)
+def test_daily_target_schedule(day_pnl, contracts):
+    scalars = {**NET_LIQ, "day_pnl": float(day_pnl)}
+    size = size_trade(
+        program(contracts=8), {"daily_target": 1000.0}, 100.0, 100.0, scalars, TradeStats()
+    )
+    assert size.contracts == contracts
+
+
+@given(st.floats(1, 1e6), st.floats(1, 1e5), st.integers(1, 50))
+def test_size_never_risks_more_than_the_budget_or_the_cap(risk, max_loss, cap):
+    size = size_trade(
+        program(max_contracts=cap), {"risk": risk}, max_loss, max_loss, NET_LIQ, TradeStats()
+    )
+    assert 0 <= size.contracts <= cap
+    assert size.contracts * max_loss <= risk + 1e-6
+
+
+def held(n: int, strategy="t", underlying="SPX", expiry="2011-02-18", max_loss=500.0):
+    legs = [PositionLeg("short", "X", -1, "put", 1200.0, expiry)]
+    return [
+        Position(
+            f"p{i}",
+            strategy,
+            "v",
+            underlying,
+            legs,
+            datetime(2011, 1, 3, tzinfo=UTC),
+            "k",
+            quantity=1,
+            status="open",
+            max_loss=max_loss,
+        )
+        for i in range(n)
+    ]
+
+
+PROPOSAL = Proposal("t", "SPX", "2011-02-18", 500.0, 500.0, 20.0, -50.0)
+SCALARS = {
+    "net_liq": 100_000.0,
+    "buying_power": 70_000.0,
+    "heat": 0.2,
+    "portfolio_delta": 90.0,
+    "portfolio_vega": -400.0,
+}
+
+
+@pytest.mark.parametrize(
+    ("limits", "positions", "today", "says"),
+    [
+        ({"max_positions": 2}, held(2), 0, "max_positions 2 reached (2 open positions)"),
+        ({"max_positions": 3}, held(2), 0, None),
+        ({"max_per_symbol": 1}, held(1), 0, "max_per_symbol 1 reached (1 positions on SPX)"),
+        ({"max_per_expiry": 1}, held(1, expiry="2011-03-18"), 0, None),
+        ({"max_new_per_day": 2}, [], 2, "max_new_per_day 2 reached (2 entries today)"),
+        (
+            {"max_buying_power": 0.30},
+            [],
+            0,
+            "max_buying_power 30% exceeded (30.5% after this trade)",
+        ),
+        ({"max_heat": 0.2}, [], 0, "max_heat 20% exceeded (20.5% after this trade)"),
+        (
+            {"max_portfolio_delta": 100},
+            [],
+            0,
+            "max_portfolio_delta 100 exceeded (+110.0 after this trade)",
+        ),
+        ({"max_portfolio_vega": 500}, [], 0, None),
+        (
+            {"max_portfolio_vega": 420},
+            [],
+            0,
+            "max_portfolio_vega 420 exceeded (-450.0 after this trade)",
+        ),
+    ],
+)
+def test_each_limit(limits, positions, today, says):
+    assert limit_problem(limits, "strategy", PROPOSAL, positions, SCALARS, today) == says
+
+
+def test_strategy_limits_count_only_that_strategy_and_portfolio_limits_count_all():
+    others = held(3, strategy="other")
+    assert limit_problem({"max_positions": 1}, "strategy", PROPOSAL, others, SCALARS, 0) is None
+    assert limit_problem({"max_positions": 3}, "portfolio", PROPOSAL, others, SCALARS, 0) == (
+        "max_positions 3 reached (3 open positions)"
+    )
+
+
+def test_sectors_group_underlyings():
+    sectors = {"tech": ("AAPL", "MSFT")}
+    positions = held(1, underlying="MSFT")
+    aapl = Proposal("t", "AAPL", "2011-02-18", 500.0, 500.0, 0.0, 0.0)
+    assert limit_problem(
+        {"max_per_sector": 1}, "strategy", aapl, positions, SCALARS, 0, sectors
+    ) == ("max_per_sector 1 reached (1 in tech)")
+    assert (
+        limit_problem({"max_per_sector": 1}, "strategy", PROPOSAL, positions, SCALARS, 0, sectors)
+        is None
+    )

@@ -12,9 +12,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)  ## scan every example rule over the bundled real SPX week (paper, no orders yet)
+run: $(STAMP)  ## the engine on the embedded default: paper broker, the real SPX week, rules/
 	$(BIN)/rules lint rules/
-	$(BIN)/rules scan rules/ --date all --limit 3 --bars SPX=arch:sp500
+	$(BIN)/rules run rules/ --replay spx --data-dir .rules-data/demo --fresh
 
 test: $(STAMP)  ## ruff, the example rules, and the whole test suite
 	$(BIN)/ruff check rulesengine brokers tests bench
@@ -29,6 +29,7 @@ bench: $(STAMP)  ## benchmarks: figures go to the README, never asserted in test
 	$(BIN)/python bench/scan.py
 	$(BIN)/python bench/lint.py
 	$(BIN)/python bench/analytics.py
+	$(BIN)/python bench/engine.py
 
 schema: $(STAMP)  ## regenerate the committed JSON Schema and names reference
 	$(BIN)/rules schema --output schema/rules.schema.json

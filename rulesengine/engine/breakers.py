@@ -78,9 +78,13 @@ def trips(
     now: datetime,
     sessions: Sessions,
 ) -> list[Lock]:
-    """New locks for breakers whose condition holds and that are not already locked."""
+    """New locks for breakers whose condition holds and that are not already locked.
+
+    A breaker re-arms only once the values that tripped it change: `losing_streak >= 5` does
+    not lock again, day after day, on the same five losses."""
     found = []
     held = {(lock.scope, lock.name) for lock in locks if lock.active(now)}
+    last_reason = {(lock.scope, lock.name): lock.reason for lock in locks}
     view = ScalarView(scalars)
     for compiled in rules:
         program = compiled.program
@@ -93,13 +97,16 @@ def trips(
             if not bool(fired.reshape(-1)[0]):
                 continue
             breaker: ast.Breaker = checked.node
+            reason = _reason(checked, scalars)
+            if last_reason.get((scope, name)) == reason:
+                continue
             found.append(
                 Lock(
                     stable_id(scope, name, now.isoformat()),
                     scope,
                     name,
                     breaker.action,
-                    _reason(checked, scalars),
+                    reason,
                     now,
                     _until(breaker, now, sessions),
                 )

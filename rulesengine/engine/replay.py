@@ -17,7 +17,7 @@ from datetime import date, datetime, time, timedelta
 from brokers.paper.broker import PaperBroker
 from rulesengine.data.bars import BarsError, load_bars
 from rulesengine.data.bundled import bundled
-from rulesengine.data.chain import Chain
+from rulesengine.data.chain import Chain, from_seconds
 from rulesengine.data.formats import ChainFileError, load_chain
 from rulesengine.data.quotes import chain_entries, underlying_prices
 from rulesengine.data.synthetic import synthetic_history
@@ -66,16 +66,22 @@ def open_replay(spec: str, bars: dict[str, str] | None = None) -> ReplaySource:
 def _synthetic(spec: str) -> ReplaySource:
     parts = spec.split(":")
     try:
-        start = date.fromisoformat(parts[1]) if len(parts) > 1 else date(2019, 1, 1)
+        start = date.fromisoformat(parts[1]) if len(parts) > 1 else date(2018, 1, 1)
         end = date.fromisoformat(parts[2]) if len(parts) > 2 else start + timedelta(days=364)
         seed = int(parts[3]) if len(parts) > 3 else 0
     except ValueError:
         raise ReplayError(
             f"--replay {spec}: expected synthetic:START:END[:SEED], "
-            "e.g. synthetic:2019-01-01:2019-12-31:7"
+            "e.g. synthetic:2018-01-01:2018-12-31:7"
         ) from None
     spx, vix = load_bars("arch:sp500"), load_bars("arch:vix")
-    chain = synthetic_history(spx, "SPX", start, end, seed=seed, vix=vix)
+    try:
+        chain = synthetic_history(spx, "SPX", start, end, seed=seed, vix=vix)
+    except ValueError as error:
+        first, last = from_seconds(spx.dates[0]), from_seconds(spx.dates[-1])
+        raise ReplayError(
+            f"--replay {spec}: {error}; the S&P 500 path runs {first}..{last}"
+        ) from None
     chain.bars["SPX"], chain.bars["VIX"] = spx, vix
     label = f"synthetic SPX {start}..{end} seed {seed} (model-generated option prices)"
     return ReplaySource(chain, label, True)

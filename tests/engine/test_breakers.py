@@ -122,6 +122,8 @@ async def test_breaker_with_duration_unlocks_by_itself(harness):
     assert "open_positions = 1" in lock.reason
     assert gate(h.journal.locks(), "puts", lock.started_at).action == "halt"
     assert gate(h.journal.locks(), "puts", lock.until).action is None
+    await h.day(2)  # unlocked, still one position: the same evidence does not lock again
+    assert len(h.journal.locks()) == 1
 
 
 async def test_losing_streak_and_daily_loss_read_the_journal(harness):

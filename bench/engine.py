@@ -2,6 +2,7 @@
 
 engine tick strategies=5 contracts=<n> median_ms=<x> p90_ms=<y>   fresh SPX snapshot -> orders
 engine monitor positions=200 median_ms=<x>                          marks + exits, no orders
+engine reload save_to_active_ms median=<x> max=<y>                  watchfiles -> new rules live
 engine replay synthetic_days=<n> generate_s=<x> replay_s=<y>        a year, three strategies
 """
 
@@ -113,6 +114,40 @@ async def synthetic_year() -> tuple[int, float, float]:
     return len(days), generated, replayed
 
 
+async def reload_latency(repeat: int = 5) -> list[float]:
+    """From a file save to the new rules being active, through watchfiles."""
+    import shutil
+
+    from rulesengine.engine.reload import Reloader
+
+    with tempfile.TemporaryDirectory() as tmp:
+        rules_dir = Path(tmp) / "rules"
+        shutil.copytree(RULES, rules_dir)
+        session = open_paper_session(load_rules([rules_dir]), Path(tmp) / "data", stamp(DAY))
+        reloader = Reloader(session.engine, [str(rules_dir)], lambda m: None)
+        stop = asyncio.Event()
+        watcher = asyncio.create_task(reloader.watch(stop))
+        await asyncio.sleep(0.5)
+        path = rules_dir / "bull_put_spread.yaml"
+        times = []
+        for i in range(repeat):
+            before = session.engine.rules
+            saved = time.perf_counter()
+            path.write_text(
+                path.read_text().replace("credit >= $0.", f"credit >= $0.{i}", 1)
+                if i
+                else path.read_text() + "\n"
+            )
+            while session.engine.rules is before and time.perf_counter() - saved < 5:
+                await asyncio.sleep(0.002)
+            times.append((time.perf_counter() - saved) * 1000)
+            await asyncio.sleep(0.2)
+        stop.set()
+        await watcher
+        session.journal.close()
+    return times
+
+
 async def main() -> None:
     chain = load_chain(ROOT / "data" / "spx" / "spx_sample_ivolatility.csv").on(DAY)
     times = sorted(await tick_latency(chain))
@@ -122,6 +157,11 @@ async def main() -> None:
         f"median_ms={statistics.median(times):.1f} p90_ms={p90:.1f}"
     )
     print(f"engine monitor positions=200 median_ms={await monitor_latency(chain):.2f}")
+    reloads = await reload_latency()
+    print(
+        f"engine reload save_to_active_ms median={statistics.median(reloads):.0f} "
+        f"max={max(reloads):.0f}"
+    )
     days, generated, replayed = await synthetic_year()
     print(f"engine replay synthetic_days={days} generate_s={generated:.1f} replay_s={replayed:.1f}")
 

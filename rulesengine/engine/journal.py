@@ -314,39 +314,37 @@ class Journal:
         row = self.db.execute("SELECT MAX(net_liq) AS peak FROM snapshots").fetchone()
         return row["peak"]
 
-    def counts(self) -> dict[str, int]:
-        out = {}
-        for table in ("decisions", "orders", "fills", "positions", "locks", "alerts"):
-            out[table] = self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-        return out
+
+_PLAIN_POSITION_COLUMNS = [
+    "id",
+    "strategy",
+    "version",
+    "underlying",
+    "entry_key",
+    "quantity",
+    "ordered",
+    "entry_price",
+    "max_profit",
+    "max_loss",
+    "status",
+    "high_water_pnl",
+    "parent_id",
+    "root_id",
+    "roll_number",
+    "exit_key",
+    "exit_reason",
+    "realised_pnl",
+    "fees",
+    "last_mark",
+]
 
 
 def _position(row: sqlite3.Row) -> Position:
-    legs = [PositionLeg(**leg) for leg in json.loads(row["legs"])]
     return Position(
-        id=row["id"],
-        strategy=row["strategy"],
-        version=row["version"],
-        underlying=row["underlying"],
-        legs=legs,
+        **{name: row[name] for name in _PLAIN_POSITION_COLUMNS},
+        legs=[PositionLeg(**leg) for leg in json.loads(row["legs"])],
         opened_at=datetime.fromisoformat(row["opened_at"]),
-        entry_key=row["entry_key"],
-        quantity=row["quantity"],
-        ordered=row["ordered"],
-        entry_price=row["entry_price"],
-        max_profit=row["max_profit"],
-        max_loss=row["max_loss"],
-        status=row["status"],
-        high_water_pnl=row["high_water_pnl"],
-        parent_id=row["parent_id"],
-        root_id=row["root_id"],
-        roll_number=row["roll_number"],
-        exit_key=row["exit_key"],
-        exit_reason=row["exit_reason"],
         closed_at=datetime.fromisoformat(row["closed_at"]) if row["closed_at"] else None,
-        realised_pnl=row["realised_pnl"],
-        fees=row["fees"],
-        last_mark=row["last_mark"],
         detail=json.loads(row["detail"] or "{}"),
     )
 

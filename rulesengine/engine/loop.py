@@ -565,9 +565,13 @@ class Engine:
         """Data safety: NaN, crossed, zero-bid or stale quotes never become an entry."""
         chain, index = self.market, self.index
         age = (now - self.as_of).total_seconds() if self.as_of else 0.0
+        session = self.sessions.current(now)
+        today = now.astimezone(NEW_YORK).date().isoformat()
         for leg in legs:
             if leg.kind == "stock":
                 continue
+            if session is not None and leg.expiry == today and now >= session.close:
+                return f"session: {leg.name} expires today and stopped trading at the close"
             row = index.row(leg.symbol, leg.kind)
             if row < 0:
                 return f"data: {leg.name} {leg.symbol.strip()} is not in the snapshot"

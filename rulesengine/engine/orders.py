@@ -12,7 +12,7 @@ from brokers.idempotency import client_key
 from brokers.model import Fill, Intent, OrderLeg, OrderRequest, PriceEffect
 from brokers.occ import is_option_symbol, parse_occ
 from brokers.ticks import round_to_tick, tick_size
-from rulesengine.engine.positions import Position, PositionLeg
+from rulesengine.engine.positions import PositionLeg
 
 MIN_PRICE = Decimal("0.05")
 
@@ -79,15 +79,3 @@ def net_credit(fills: tuple[Fill, ...], symbols: set[str], units: int) -> float:
             weight = 1.0 if is_option_symbol(fill.symbol) else 0.01
             total -= fill.quantity * float(fill.price) * weight
     return total / units
-
-
-def closing_credit(position: Position, quotes_mid: dict[str, float]) -> float | None:
-    """Net credit (usually negative) to close a position at mid, per structure unit."""
-    total = 0.0
-    for leg in position.legs:
-        mid = quotes_mid.get(leg.symbol)
-        if mid is None:
-            return None
-        weight = leg.ratio if leg.kind != "stock" else leg.ratio / 100
-        total += weight * mid  # selling back what is long brings credit
-    return total

@@ -50,10 +50,6 @@ class Position:
         return self.status in {"open", "closing", "flagged"}
 
     @property
-    def is_credit(self) -> bool:
-        return self.entry_price > 0
-
-    @property
     def expiry(self) -> str:
         dates = [leg.expiry for leg in self.legs if leg.expiry]
         return min(dates) if dates else ""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import time, timedelta
 
 import numpy as np
 import pytest
@@ -30,6 +30,9 @@ size:
 exit:
   stop_loss: pnl <= -10 * max_profit
 """
+
+
+CARELESS_SHORT = "dte between 30 and 60 and delta between -0.30 and -0.20"
 
 
 def top_short_leg(h) -> str:
@@ -104,3 +107,15 @@ async def test_a_snapshot_older_than_the_limit_enters_nothing(harness):
     assert report.entries == 0
     reasons = {r["reason"] for r in h.decisions("candidate")}
     assert reasons == {"data: short quote is 60s old (limit 30s)"}
+
+
+async def test_expiring_options_are_not_entered_after_the_close(harness):
+    """Index options trade to 16:15, but the day's expiring PM options stop at 16:00."""
+    expiring = "dte == 0 and strike between price - 40 and price"  # the file's 0-DTE deltas are 0
+    h = harness({"careless.yaml": CARELESS.replace(CARELESS_SHORT, expiring)})
+    await h.day(4, at=time(16, 5))  # Friday 2011-01-07: that day's SPXW expire
+    reasons = [r["reason"] for r in h.decisions("candidate")]
+    assert reasons and all(
+        r == "session: short expires today and stopped trading at the close" for r in reasons
+    )
+    assert h.positions() == []

@@ -237,7 +237,9 @@ class _FileChecker:
             self.result.add(
                 "E011",
                 message,
-                self.at_node(root.key_node("portfolio") or root.pairs[0][0]),
+                self.at_node(
+                    root.key_node("portfolio") or (root.pairs[0][0] if root.pairs else root)
+                ),
                 "add `strategy: my_strategy` at the top",
             )
             return None

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from hypothesis import example, HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from rulesengine.check.checker import check_file, check_text

@@ -92,6 +92,7 @@ class Engine:
         self.index: SymbolIndex | None = None
         self.as_of: datetime | None = None
         self.marks: dict[str, dict[str, float]] = {}
+        self.last_scalars: dict[str, float] | None = None
         self.views: dict[str, tuple[list[Position], PositionView]] = {}
         self.report = TickReport(clock.now())
 
@@ -121,9 +122,12 @@ class Engine:
         self.index = SymbolIndex(chain)
         await self.sync_orders()
         scalars = await self.scalars(now)
-        if scalars is None:
+        if scalars is None:  # no account: breakers still see the errors, nothing else runs
+            if self.last_scalars is not None:
+                await self.breakers(now, {**self.last_scalars, "broker_errors": self.broker_errors})
             self.journal.commit()
             return self.report
+        self.last_scalars = scalars
         self.settle_expired(now)
         self.mark_positions(now, scalars)
         await self.breakers(now, scalars)

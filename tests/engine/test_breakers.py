@@ -154,3 +154,25 @@ def test_unlock_names_the_held_locks_when_the_name_is_wrong(tmp_path, capsys):
     assert main(["kill", "--data-dir", str(tmp_path)]) == 0
     assert main(["unlock", "daily_los", "--data-dir", str(tmp_path)]) == 1
     assert "held: kill_switch" in capsys.readouterr().err
+
+
+async def test_consecutive_broker_errors_trip_the_breaker(harness):
+    from brokers.errors import BrokerUnavailable
+
+    h = harness({"puts.yaml": PUT_SPREAD, "risk.yaml": risk("halt for 30m", "broker_errors >= 3")})
+    await h.day(0)
+    real_account = h.broker.account
+
+    async def failing_account():
+        raise BrokerUnavailable("503 from the broker", broker="paper")
+
+    h.broker.account = failing_account
+    trips = []
+    for minute in (56, 57, 58):  # after day 0's order work (15:45-15:55)
+        trips += (await h.day(0, at=time(15, minute), work=False)).trips
+    assert trips == ["portfolio.always -> halt"]
+    (lock,) = h.journal.locks()
+    assert "broker_errors = 3" in lock.reason
+    errors = [a for a in h.journal.alerts() if a["level"] == "error"]
+    assert len(errors) == 3 and "503 from the broker" in errors[0]["message"]
+    h.broker.account = real_account

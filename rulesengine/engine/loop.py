@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from brokers.errors import BrokerError, NotFound, OrderRejected
+from brokers.errors import BrokerError, NotFound, NotSupported, OrderRejected
 from brokers.model import Intent, Order, OrderLeg, OrderRequest, OrderStatus
 from brokers.protocol import Broker
 from rulesengine.check.program import Checked, FieldRef
@@ -655,12 +655,11 @@ class Engine:
         )
         try:
             preview = await self.broker.preview(req)
+        except NotSupported:  # Alpaca has no preview: its own checks at placement decide
+            preview = None
         except BrokerError as error:
-            if not error.retryable and type(error).__name__ == "NotSupported":
-                preview = None
-            else:
-                self._broker_failed(now, "preview", error)
-                return "rejected", f"preview failed: {error}"
+            self._broker_failed(now, "preview", error)
+            return "rejected", f"preview failed: {error}"
         if preview is not None and not preview.accepted:
             return "rejected", f"preview: {'; '.join(preview.errors)}"
         position = Position(

@@ -59,13 +59,9 @@ def run(args) -> int:
     )
     try:
         asyncio.run(_replay(session, source, args, at, console))
+        print_summary(console, summary(session.journal))
     finally:
         session.journal.close()
-    from rulesengine.engine.journal import Journal
-
-    journal = Journal(Path(args.data_dir) / "journal.sqlite")
-    print_summary(console, summary(journal))
-    journal.close()
     return 0
 
 

@@ -52,11 +52,8 @@ def time_scalars(now: datetime, sessions: Sessions) -> dict[str, float]:
         "minutes_to_close": sessions.minutes_to_close(local),
         "time": (local - midnight).total_seconds(),
         "today": to_seconds(local.date()),
-        "weekday": float(local.weekday()),  # ENUMS['weekday'] starts at mon
+        "weekday": float(ENUMS["weekday"].index(local.strftime("%a").lower())),
     }
-
-
-assert ENUMS["weekday"][0] == "mon"  # the weekday scalar above relies on it
 
 
 def vix(chain: Chain | None, now: datetime) -> float:

@@ -190,34 +190,21 @@ class Journal:
 
     # ---------------------------------------------------------------- positions
     def save_position(self, p: Position) -> None:
-        values = (
-            p.id,
-            p.strategy,
-            p.version,
-            p.underlying,
-            p.status,
-            json.dumps(p.legs_json()),
-            p.quantity,
-            p.ordered,
-            p.entry_price,
-            p.max_profit,
-            p.max_loss,
-            p.high_water_pnl,
-            p.opened_at.isoformat(),
-            p.closed_at.isoformat() if p.closed_at else None,
-            p.exit_reason,
-            p.realised_pnl,
-            p.fees,
-            p.parent_id,
-            p.root_id,
-            p.roll_number,
-            p.entry_key,
-            p.exit_key,
-            p.last_mark,
-            json.dumps(p.detail, sort_keys=True, default=str),
+        row = {name: getattr(p, name) for name in _PLAIN_POSITION_COLUMNS}
+        row.update(
+            legs=json.dumps(p.legs_json()),
+            opened_at=p.opened_at.isoformat(),
+            closed_at=p.closed_at.isoformat() if p.closed_at else None,
+            detail=json.dumps(p.detail, sort_keys=True, default=str),
         )
-        marks = ", ".join("?" for _ in values)
-        self.db.execute(f"INSERT OR REPLACE INTO positions VALUES ({marks})", values)
+        self._replace("positions", row)
+
+    def _replace(self, table: str, row: dict) -> None:
+        marks = ", ".join("?" for _ in row)
+        self.db.execute(
+            f"INSERT OR REPLACE INTO {table}({', '.join(row)}) VALUES ({marks})",
+            tuple(row.values()),
+        )
 
     def positions(self, statuses: tuple[str, ...] | None = None) -> list[Position]:
         rows = self.db.execute("SELECT * FROM positions ORDER BY opened_at, id").fetchall()

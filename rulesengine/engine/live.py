@@ -55,7 +55,7 @@ async def live_loop(
         try:
             chain = await fetch_chain(engine, underlyings, now)
         except BrokerError as error:
-            engine._broker_failed(now, "option chain", error)
+            engine.broker_failed(now, "option chain", error)
             await _sleep(stop, poll)
             continue
         async with reloader.lock:

@@ -162,7 +162,7 @@ class Engine:
         try:
             account = await self.broker.account()
         except BrokerError as error:
-            self._broker_failed(now, "account", error)
+            self.broker_failed(now, "account", error)
             return None
         self.broker_errors = 0
         net_liq = float(account.net_liquidation)
@@ -198,7 +198,7 @@ class Engine:
         values.update(acct.time_scalars(now, self.sessions))
         return values
 
-    def _broker_failed(self, now: datetime, what: str, error: BrokerError) -> None:
+    def broker_failed(self, now: datetime, what: str, error: BrokerError) -> None:
         self.broker_errors += 1
         self.alert(now, "error", f"broker {what} failed ({self.broker_errors} in a row): {error}")
 
@@ -287,7 +287,7 @@ class Engine:
         try:
             order = await self.broker.cancel(row["broker_id"])
         except BrokerError as error:
-            self._broker_failed(now, "cancel", error)
+            self.broker_failed(now, "cancel", error)
             return
         self.decide(now, self.compiled(row["strategy"]), "cancel", row["key"], "cancelled", because)
         await self._apply(row, order, now)
@@ -320,6 +320,7 @@ class Engine:
                     "delta": float(cols["net_delta"][i]) * MULTIPLIER * p.quantity,
                     "vega": float(cols["net_vega"][i]) * MULTIPLIER * p.quantity,
                 }
+                self.journal.save_position(p)  # the high-water mark survives a restart
 
     async def monitor(self, compiled: Compiled, now, scalars, allowed: Gate) -> None:
         held, view = self.views.get(compiled.name, ([], None))
@@ -330,7 +331,6 @@ class Engine:
         exits = {name: evaluator.mask(graph.values[f"exit:{name}"]) for name in program.exits}
         roll = evaluator.mask(graph.values["roll:when"]) if program.roll is not None else None
         for i, p in enumerate(held):
-            self.journal.save_position(p)
             if p.status != "open":
                 continue
             if not np.isfinite(view.columns["pnl"][i]):
@@ -621,9 +621,9 @@ class Engine:
             and p.roll_number == 0
         )
         sources = [("strategy", compiled)] + [("portfolio", c) for c in self.rules.portfolios]
+        sectors = {k: v for c in self.rules.portfolios for k, v in c.program.sectors.items()}
         for scope, source in sources:
             limits = _limit_values(source, scalars)
-            sectors = {k: v for c in self.rules.portfolios for k, v in c.program.sectors.items()}
             problem = limit_problem(limits, scope, proposal, held, scalars, opened_today, sectors)
             if problem:
                 where = "" if scope == "strategy" else f" ({source.name})"
@@ -658,7 +658,7 @@ class Engine:
         except NotSupported:  # Alpaca has no preview: its own checks at placement decide
             preview = None
         except BrokerError as error:
-            self._broker_failed(now, "preview", error)
+            self.broker_failed(now, "preview", error)
             return "rejected", f"preview failed: {error}"
         if preview is not None and not preview.accepted:
             return "rejected", f"preview: {'; '.join(preview.errors)}"
@@ -726,7 +726,7 @@ class Engine:
             self.journal.commit()
             return False
         except BrokerError as error:
-            self._broker_failed(now, "place", error)
+            self.broker_failed(now, "place", error)
             self.journal.save_order({**row, "status": "unknown", "reason": str(error)})
             self.journal.commit()
             return True  # found by key at the next sync, never sent twice
@@ -747,7 +747,7 @@ class Engine:
             except NotFound:
                 order = None
             except BrokerError as error:
-                self._broker_failed(now, "order status", error)
+                self.broker_failed(now, "order status", error)
                 continue
             if order is None:
                 self._never_sent(row, now)

@@ -17,6 +17,7 @@ from rulesengine.data.chain import Chain
 from rulesengine.engine.positions import Position
 from rulesengine.strategies.structures import LegShape, Structures
 
+POSITION_STRUCTURE_FIELDS = ("credit", "net_delta", "net_vega", "pop", "min_dte")
 MULTIPLIER = 100.0  # dollars per point of a per-unit net price (see brokers.pricing.weight)
 
 
@@ -103,16 +104,11 @@ def position_view(
     }
     n = len(positions)
     quoted = np.all(np.stack([r >= 0 for r in rows.values()]), axis=0) if rows else np.ones(n, bool)
-    structure: dict[str, np.ndarray] = {}
+    structure = {name: np.full(n, np.nan) for name in POSITION_STRUCTURE_FIELDS}
     if quoted.any():
         s = Structures(chain, shapes, {name: r[quoted] for name, r in rows.items()})
-        for name in ("credit", "net_delta", "net_vega", "pop", "min_dte"):
-            full = np.full(n, np.nan)
-            full[quoted] = s(name)
-            structure[name] = full
-    else:
-        structure = {k: np.full(n, np.nan) for k in ("credit", "net_delta", "net_vega", "pop")}
-        structure["min_dte"] = np.full(n, np.nan)
+        for name, column in structure.items():
+            column[quoted] = s(name)
     return PositionView(chain, rows, _columns(positions, structure, index, rows, now), scalars)
 
 

@@ -79,11 +79,15 @@ class Reloader:
 def shadow_diff(old: RuleSet, new: RuleSet, engine: Engine) -> list[str]:
     """What the new rules select differently from the old on the engine's last chain."""
     chain = engine.market
+
+    def version(rules: RuleSet, name: str) -> str | None:
+        compiled = rules.strategies.get(name)
+        return compiled.version if compiled else None
+
     changed_versions = [
         name
         for name in sorted(set(old.strategies) | set(new.strategies))
-        if (old.strategies.get(name) and old.strategies[name].version)
-        != (new.strategies.get(name) and new.strategies[name].version)
+        if version(old, name) != version(new, name)
     ]
     lines = []
     for name in changed_versions:

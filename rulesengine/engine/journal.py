@@ -180,6 +180,15 @@ class Journal:
             f"SELECT * FROM orders WHERE status IN ({marks}) ORDER BY created_at, key", statuses
         ).fetchall()
 
+    def sent_at(self, strategy: str, purpose: str, at: datetime) -> bool:
+        """Whether the broker got (or may have got) an order of this kind decided at `at`."""
+        row = self.db.execute(
+            "SELECT 1 FROM orders WHERE strategy=? AND purpose=? AND created_at=? "
+            "AND status != 'not_sent' LIMIT 1",
+            (strategy, purpose, at.isoformat()),
+        ).fetchone()
+        return row is not None
+
     def add_fill(
         self, fill_id: str, key: str, symbol: str, qty: int, price, fees, at: datetime
     ) -> None:

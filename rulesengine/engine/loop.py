@@ -95,6 +95,7 @@ class Engine:
         self.last_scalars: dict[str, float] | None = None
         self.views: dict[str, tuple[list[Position], PositionView]] = {}
         self.report = TickReport(clock.now())
+        self.ran: list[str] = []  # schedules run this tick, recorded when the tick completes
 
     # ---------------------------------------------------------------- rules
     def record_rules(self, at: datetime) -> None:
@@ -118,6 +119,7 @@ class Engine:
     async def tick(self, chain: Chain, as_of: datetime | None = None) -> TickReport:
         now = self.clock.now()
         self.report = TickReport(now)
+        self.ran = []
         self.market, self.as_of = chain, as_of or now
         self.index = SymbolIndex(chain)
         await self.sync_orders()
@@ -141,6 +143,8 @@ class Engine:
             allowed = gate(locks, name, now)
             if self._due(compiled, "scan", now):
                 await self.scan_and_enter(compiled, now, scalars, allowed)
+        for key in self.ran:  # only a finished tick counts as run: a crash re-runs it whole
+            self.journal.put(key, now.isoformat())
         self.journal.snapshot(now, {k: v for k, v in scalars.items() if math.isfinite(v)})
         self.journal.put("last_tick", now.isoformat())
         self.journal.commit()
@@ -154,7 +158,7 @@ class Engine:
             return False
         due = self.scheduler.due(compiled.program.schedules.get(kind), last, now)
         if due:
-            self.journal.put(key, now.isoformat())
+            self.ran.append(key)
         return due
 
     # ---------------------------------------------------------------- account
@@ -500,6 +504,8 @@ class Engine:
         if not allowed.entries:
             self.decide(now, compiled, "scan", subject, "blocked", allowed.because)
             return
+        if self.journal.sent_at(compiled.name, "entry", now):
+            return  # a tick cut short by a crash already entered here; its decisions stand
         result = scan(program, graph, self.market, scalars)
         records = candidate_records(result, program, self.market, CANDIDATES_EXAMINED)
         funnel = [
@@ -715,8 +721,8 @@ class Engine:
             "updated_at": now.isoformat(),
         }
         existing = self.journal.order(req.client_key)
-        if existing is not None and existing["status"] != "pending":
-            return existing["status"] not in {"rejected", "not_sent"}
+        if existing is not None and existing["status"] not in {"pending", "not_sent"}:
+            return existing["status"] != "rejected"  # the broker has had this decision
         self.journal.save_order(row)
         self.journal.commit()  # the intent is durable before the broker hears of it
         try:

@@ -20,7 +20,7 @@ class Harness:
         self.tmp = tmp_path
         self.spx = spx
         self.rules_dir = tmp_path / "rules"
-        self.rules_dir.mkdir(exist_ok=True)
+        self.rules_dir.mkdir(parents=True, exist_ok=True)
         for name, text in rules.items():
             (self.rules_dir / name).write_text(textwrap.dedent(text))
         self.data_dir = tmp_path / "data"

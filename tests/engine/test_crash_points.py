@@ -1,0 +1,80 @@
+"""Crashes at the two dangerous moments of an order, made deterministic: the intent is
+committed but the broker never got it, and the broker took it but the journal never heard.
+A restart re-runs the tick and ends with exactly the orders of a run that never crashed."""
+
+from __future__ import annotations
+
+import pytest
+
+from brokers.errors import BrokerTimeout
+from rulesengine.engine.journal import canonical
+from rulesengine.engine.reconcile import reconcile
+from tests.engine.harness import PUT_SPREAD, Harness
+
+pytestmark = pytest.mark.anyio
+
+
+class Crash(BaseException):
+    """The process dying: nothing after it runs (not an Exception, so nothing catches it)."""
+
+
+async def reference(tmp_path, spx) -> dict:
+    h = Harness(tmp_path / "reference", spx, {"puts.yaml": PUT_SPREAD})
+    await h.day(0)
+    return canonical(h.journal, decisions=False)
+
+
+async def restart_and_rerun(h) -> dict:
+    h.journal.close()
+    h.open()
+    await reconcile(h.engine, h.clock.now())
+    await h.day(0)
+    return canonical(h.journal, decisions=False)
+
+
+async def test_crash_before_the_broker_hears_of_the_order(tmp_path, spx):
+    expected = await reference(tmp_path, spx)
+    h = Harness(tmp_path / "crashed", spx, {"puts.yaml": PUT_SPREAD})
+
+    async def dies(order):
+        raise Crash
+
+    h.broker.place = dies
+    with pytest.raises(Crash):
+        await h.day(0)
+    (row,) = h.journal.orders()
+    assert row["status"] == "pending"  # the intent was durable before the broker call
+    assert await restart_and_rerun(h) == expected
+
+
+async def test_crash_after_the_broker_took_the_order(tmp_path, spx):
+    expected = await reference(tmp_path, spx)
+    h = Harness(tmp_path / "crashed", spx, {"puts.yaml": PUT_SPREAD})
+    place = h.broker.place
+
+    async def takes_it_then_dies(order):
+        await place(order)
+        await h.broker.aclose()  # the paper account's own state is saved, as a broker's is
+        raise Crash
+
+    h.broker.place = takes_it_then_dies
+    with pytest.raises(Crash):
+        await h.day(0)
+    assert await restart_and_rerun(h) == expected
+    assert len(h.journal.orders()) == 1
+
+
+async def test_timeout_after_the_broker_acted_is_found_by_key(harness):
+    h = harness()
+    place = h.broker.place
+
+    async def times_out(order):
+        await place(order)
+        raise BrokerTimeout("read timed out", broker="paper")
+
+    h.broker.place = times_out
+    report = await h.day(0)  # the order work that follows syncs it by key
+    (row,) = h.journal.orders()
+    assert row["status"] == "filled" and row["broker_id"]
+    assert report.entries == 1
+    assert any("read timed out" in a["message"] for a in h.journal.alerts())

@@ -24,12 +24,12 @@ def run(args) -> int:
     try:
         rules = load_rules(args.paths)
     except RulesError as error:
+        if not any(r.errors for r in error.results):  # no files, or a clash between them
+            print(f"rules run: {error}", file=sys.stderr)
+            return 2
         out = io.StringIO()
-        print_text([r for r in error.results if r.errors] or error.results, out=out)
-        print(
-            out.getvalue().rstrip() or f"rules run: no rule files under {' '.join(args.paths)}",
-            file=sys.stderr,
-        )
+        print_text([r for r in error.results if r.errors], out=out)
+        print(out.getvalue().rstrip(), file=sys.stderr)
         return 1
     if args.broker != "paper" or args.live:
         from rulesengine.cli.live import run_live

@@ -48,8 +48,11 @@ class Reloader:
 
     def _failed(self, error: RulesError, now) -> None:
         out = io.StringIO()
-        broken = [r for r in error.results if r.errors] or error.results
-        print_text(broken, out=out)
+        broken = [r for r in error.results if r.errors]
+        if broken:
+            print_text(broken, out=out)
+        else:  # the files check one by one but clash (two define one strategy)
+            print(error, file=out)
         text = out.getvalue().rstrip()
         for result in broken:
             self.engine.journal.record_version(

@@ -45,10 +45,10 @@ class RuleSet:
 class RulesError(Exception):
     """Rule files that do not check: the diagnostics say what to fix."""
 
-    def __init__(self, results: list[CheckResult]):
+    def __init__(self, results: list[CheckResult], message: str = ""):
         self.results = results
-        broken = [r for r in results if r.errors] or results
-        super().__init__(f"{len(broken)} rule file(s) with errors")
+        broken = [r for r in results if r.errors]
+        super().__init__(message or f"{len(broken)} rule file(s) with errors")
 
 
 def version_of(text: str) -> str:
@@ -59,7 +59,9 @@ def load_rules(paths: list[str | Path], display=None) -> RuleSet:
     """Check and compile every rule file under `paths`; RulesError if any has an error."""
     files = rule_files([str(p) for p in paths])
     results = [check_file(path, display(path) if display else str(path)) for path in files]
-    if not results or any(r.errors for r in results):
+    if not results:
+        raise RulesError([], f"no rule files under {' '.join(str(p) for p in paths)}")
+    if any(r.errors for r in results):
         raise RulesError(results)
     strategies: dict[str, Compiled] = {}
     portfolios: list[Compiled] = []
@@ -68,7 +70,12 @@ def load_rules(paths: list[str | Path], display=None) -> RuleSet:
         compiled = Compiled(program, compile_program(program), version_of(program.text))
         if program.kind == "strategy":
             if program.name in strategies:
-                raise RulesError([result])
+                first = strategies[program.name].program.file
+                raise RulesError(
+                    [],
+                    f"two files define strategy '{program.name}': {first} and {program.file}; "
+                    "rename one",
+                )
             strategies[program.name] = compiled
         else:
             portfolios.append(compiled)

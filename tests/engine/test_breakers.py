@@ -74,12 +74,18 @@ async def test_halt_holds_exits(harness):
     assert h.positions("open")
 
 
-async def test_reduce_only_cancels_entries_and_still_exits(harness):
+async def test_reduce_only_cancels_working_entries(harness):
     h = await trip_after_entry(harness, "reduce_only", resting=True)
     (order,) = h.journal.orders(("working",))
     await h.day(0, at=time(15, 50), work=False)  # later the same day: the order still rests
     assert h.journal.order(order["key"])["status"] == "cancelled"
-    assert Gate("reduce_only").exits
+
+
+async def test_reduce_only_still_exits(harness):
+    h = await trip_after_entry(harness, "reduce_only")
+    report = await h.day(1)
+    assert report.trips == ["portfolio.always -> reduce_only"]
+    assert report.exits == 1 and report.entries == 0
 
 
 async def test_close_all_closes_every_position(harness):
@@ -126,7 +132,7 @@ async def test_breaker_with_duration_unlocks_by_itself(harness):
     assert len(h.journal.locks()) == 1
 
 
-async def test_losing_streak_and_daily_loss_read_the_journal(harness):
+async def test_daily_loss_reads_the_days_account_change(harness):
     h = harness({"puts.yaml": PUT_SPREAD, "risk.yaml": risk("halt", "day_pnl <= -$1")})
     await h.day(0)
     scalars = await h.engine.scalars(h.clock.now())

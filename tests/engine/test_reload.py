@@ -94,3 +94,12 @@ async def test_watchfiles_reloads_a_save_quickly(harness):
     await task
     assert r.last_ms is not None
     assert "credit >= $0.60" in h.engine.rules.strategies["puts"].program.text
+
+
+async def test_a_save_that_clashes_with_another_file_is_rejected(harness):
+    h = harness()
+    before = h.engine.rules
+    (h.rules_dir / "copy.yaml").write_text(PUT_SPREAD)
+    assert await reloader(h).attempt() is False
+    assert h.engine.rules is before
+    assert h.messages[0].startswith("two files define strategy 'puts'")

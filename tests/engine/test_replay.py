@@ -37,7 +37,7 @@ def test_spx_week_replay_journal(week, snapshot):
     assert replay_journal(week) == snapshot
 
 
-def test_spx_week_replay_trades_and_decides(week, capsys):
+def test_spx_week_replay_trades_and_decides(week):
     journal = replay_journal(week)
     assert len({p["strategy"] for p in journal["positions"]}) >= 3
     assert any(p["status"] == "closed" for p in journal["positions"])

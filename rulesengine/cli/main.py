@@ -63,7 +63,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--state-dir", default=".rules", help="where the paper account lives")
     add_engine_commands(sub)
+    add_test_commands(sub)
     return parser
+
+
+def add_test_commands(sub) -> None:
+    test = sub.add_parser("test", help="snapshot-test what the rules decide on scenarios")
+    test.add_argument(
+        "paths", nargs="*", default=["rules"], help="rules directories or scenario files"
+    )
+    test.add_argument("-k", metavar="EXPR", help="only scenarios whose name matches EXPR")
+    test.add_argument("--update", action="store_true", help="accept the new decisions")
+    test.add_argument(
+        "--coverage", action="store_true", help="report clauses no scenario made decisive"
+    )
+    test.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failure")
+    test.add_argument("-v", "--verbose", action="store_true")
 
 
 def add_engine_commands(sub) -> None:
@@ -154,6 +169,10 @@ def dispatch(args) -> int:
         from rulesengine.cli import run
 
         return run.run(args)
+    if args.command == "test":
+        from rulesengine.cli import scenarios
+
+        return scenarios.run(args)
     if args.command in {"status", "positions", "why", "unlock", "kill"}:
         from rulesengine.cli import journal_view
 

@@ -77,11 +77,13 @@ def trips(
     locks: list[Lock],
     now: datetime,
     sessions: Sessions,
+    report=None,
 ) -> list[Lock]:
     """New locks for breakers whose condition holds and that are not already locked.
 
     A breaker re-arms only once the values that tripped it change: `losing_streak >= 5` does
-    not lock again, day after day, on the same five losses."""
+    not lock again, day after day, on the same five losses. `report` (a TickReport) counts
+    each evaluation for clause coverage."""
     found = []
     held = {(lock.scope, lock.name) for lock in locks if lock.active(now)}
     last_reason = {(lock.scope, lock.name): lock.reason for lock in locks}
@@ -94,7 +96,10 @@ def trips(
             if (scope, name) in held:
                 continue
             fired = np.asarray(evaluator.value(compiled.graph.values[f"breaker:{name}"]))
-            if not bool(fired.reshape(-1)[0]):
+            tripped = bool(fired.reshape(-1)[0])
+            if report is not None:  # clause coverage: did this breaker hold on this tick?
+                report.check(program.file, f"breaker {name}", int(tripped), int(not tripped))
+            if not tripped:
                 continue
             breaker: ast.Breaker = checked.node
             reason = _reason(checked, scalars)

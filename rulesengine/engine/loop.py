@@ -61,6 +61,13 @@ class TickReport:
     rolls: int = 0
     trips: list[str] = field(default_factory=list)
     decisions: int = 0
+    # (rule file, clause) -> [held, did not hold] over the rows it judged: for clause coverage
+    checks: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+
+    def check(self, file: str, clause: str, held: int, failed: int) -> None:
+        counts = self.checks.setdefault((file, clause), [0, 0])
+        counts[0] += held
+        counts[1] += failed
 
 
 class Engine:
@@ -253,7 +260,7 @@ class Engine:
         ):
             reason = kill_file.read_text(errors="replace").strip() or "kill switch file present"
             locks.append(self._trip(kill_lock(now, f"{kill_file.name}: {reason}")))
-        for lock in trips(self.rules.every(), scalars, locks, now, self.sessions):
+        for lock in trips(self.rules.every(), scalars, locks, now, self.sessions, self.report):
             self._trip(lock)
 
     def _trip(self, lock: Lock) -> Lock:
@@ -334,6 +341,7 @@ class Engine:
         evaluator = Evaluator(graph, view)
         exits = {name: evaluator.mask(graph.values[f"exit:{name}"]) for name in program.exits}
         roll = evaluator.mask(graph.values["roll:when"]) if program.roll is not None else None
+        self._count_checks(compiled, held, view, exits, roll)
         for i, p in enumerate(held):
             if p.status != "open":
                 continue
@@ -352,6 +360,16 @@ class Engine:
             elif roll is not None and roll[i]:
                 reason = _clause_reason(program.roll, view, i)
                 await self.roll(compiled, p, now, scalars, allowed, reason, view, i)
+
+    def _count_checks(self, compiled: Compiled, held, view, exits, roll) -> None:
+        pnl = view.columns["pnl"]
+        judged = np.array([p.status == "open" and np.isfinite(pnl[i]) for i, p in enumerate(held)])
+        masks = {f"exit {name}": mask for name, mask in exits.items()}
+        if roll is not None:
+            masks["roll.when"] = roll
+        for clause, mask in masks.items():
+            fired = int(np.count_nonzero(np.asarray(mask, bool) & judged))
+            self.report.check(compiled.program.file, clause, fired, int(judged.sum()) - fired)
 
     def _unquoted(self, p: Position) -> str:
         missing = [
@@ -512,6 +530,9 @@ class Engine:
             {"stage": f.stage, "clause": f.label, "in": f.rows_in, "out": f.rows_out}
             for f in result.funnel
         ]
+        for f in result.funnel:
+            clause = f"{f.stage} `{f.label}`"
+            self.report.check(program.file, clause, f.rows_out, max(f.rows_in - f.rows_out, 0))
         self.decide(
             now,
             compiled,

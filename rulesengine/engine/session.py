@@ -5,9 +5,10 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
-from brokers.paper.broker import PaperBroker
+from brokers.paper.broker import DEFAULT_CASH, PaperBroker
 from brokers.paper.market import QuoteBook
 from rulesengine.engine.clock import ManualClock
 from rulesengine.engine.journal import Journal
@@ -28,7 +29,13 @@ class PaperSession:
 
 
 def open_paper_session(
-    rules: RuleSet, data_dir: Path, start: datetime, *, fresh: bool = False, say=print
+    rules: RuleSet,
+    data_dir: Path,
+    start: datetime,
+    *,
+    fresh: bool = False,
+    say=print,
+    starting_cash: Decimal = DEFAULT_CASH,
 ) -> PaperSession:
     """The engine over the paper broker, both keeping their state in `data_dir`."""
     if fresh and data_dir.exists():
@@ -37,7 +44,7 @@ def open_paper_session(
     journal = Journal(data_dir / JOURNAL_FILE)
     last = journal.get("last_tick")
     clock = ManualClock(max(start, datetime.fromisoformat(last)) if last else start)
-    broker = PaperBroker(QuoteBook(), state_path=data_dir / PAPER_FILE)
+    broker = PaperBroker(QuoteBook(), state_path=data_dir / PAPER_FILE, starting_cash=starting_cash)
     engine = Engine(rules, broker, journal, clock, data_dir=data_dir, say=say)
     engine.record_rules(clock.now())
     return PaperSession(engine, broker, clock, journal)

@@ -1,0 +1,1 @@
+"""Scenario tests of rule outputs: `rules test`."""

@@ -1,0 +1,81 @@
+"""Clause coverage across scenarios: which conditions never decided anything.
+
+A clause is decisive when, somewhere in the scenarios, it held for a row (a contract, a
+candidate, a position, the account) and failed for another. One that never rejected anything
+or never passed anything is untested on one side; one never evaluated is untested on both."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rulesengine.scenarios.runner import ScenarioRun
+
+# engine-made funnel steps, not clauses a trader wrote
+IMPLICIT = ("valid two-sided quote", "prefer:")
+
+
+@dataclass
+class Coverage:
+    scenarios: int = 0
+    counts: dict[str, dict[str, list[int]]] = field(default_factory=dict)  # file -> clause
+
+    def add(self, run: ScenarioRun) -> None:
+        self.scenarios += 1
+        for file, clauses in run.clauses.items():
+            known = self.counts.setdefault(file, {})
+            for clause in clauses:
+                known.setdefault(clause, [0, 0])
+        for (file, clause), (held, failed) in run.checks.items():
+            if clause.startswith("universe ") or any(mark in clause for mark in IMPLICIT):
+                continue
+            counts = self.counts.setdefault(file, {}).setdefault(clause, [0, 0])
+            counts[0] += held
+            counts[1] += failed
+
+    def undecisive(self, file: str) -> list[tuple[str, str, list[int]]]:
+        """(clause, verdict, [held, failed]) for every clause that was never decisive."""
+        out = []
+        for clause, (held, failed) in self.counts.get(file, {}).items():
+            if held and failed:
+                continue
+            verdict = "never evaluated"
+            if held:
+                verdict = "never fired" if _monitored(clause) else "never rejected"
+            elif failed:
+                verdict = "never held" if _monitored(clause) else "never passed"
+            out.append((clause, verdict, [held, failed]))
+        return out
+
+    def report(self) -> str:
+        lines = [f"clause coverage over {self.scenarios} scenario(s)"]
+        for file in sorted(self.counts):
+            total = len(self.counts[file])
+            weak = self.undecisive(file)
+            lines.append(f"{_display(file)}: {total - len(weak)} of {total} clauses decisive")
+            width = max((len(c) for c, _, _ in weak), default=0)
+            for clause, verdict, (held, failed) in weak:
+                tally = (
+                    "" if verdict == "never evaluated" else f"  (held {held:,}, failed {failed:,})"
+                )
+                lines.append(f"  {verdict:<16} {clause:<{width}}{tally}")
+        return "\n".join(lines)
+
+
+def coverage_of(runs: Iterable[ScenarioRun]) -> Coverage:
+    coverage = Coverage()
+    for run in runs:
+        coverage.add(run)
+    return coverage
+
+
+def _monitored(clause: str) -> bool:
+    return clause.startswith(("exit ", "breaker ", "roll.when"))
+
+
+def _display(file: str) -> str:
+    try:
+        return str(Path(file).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return file

@@ -1,0 +1,189 @@
+"""Scenario files (`rules/tests/*.yaml`): the markets, positions and ticks a trader's rules are
+tested on. One pydantic model checks them; errors name the file, the scenario and the field."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+DEFAULT_AT = dt.time(15, 45)
+LEG = re.compile(
+    r"^\s*(?P<side>buy|sell)\s+(?:(?P<count>\d+)\s*x?\s+)?(?P<kind>put|call)\s+"
+    r"(?P<strike>\d+(?:\.\d+)?)\s+(?P<expiry>\d{4}-\d{2}-\d{2})\s*$"
+)
+
+
+class ScenarioError(Exception):
+    """A scenario file that can't be used; the message says where and what to fix."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Tick(Strict):
+    """One replayed snapshot: a quote date, the time it is stamped at, and what goes wrong."""
+
+    date: dt.date
+    at: dt.time | None = None
+    broker_down: bool = Field(False, description="every broker call fails during this tick")
+
+
+class LegSpec(Strict):
+    side: str
+    count: int
+    kind: str
+    strike: float
+    expiry: dt.date
+
+
+class PositionSpec(Strict):
+    """An open position held before the first tick, as if bought at `price`."""
+
+    strategy: str
+    legs: dict[str, str] = Field(description="leg name: 'sell put 1200 2011-02-19'")
+    quantity: int = Field(1, gt=0)
+    price: float = Field(description="net credit per share at entry (+ received, - paid)")
+    opened: dt.date | None = None
+
+    @field_validator("legs")
+    @classmethod
+    def _legs_parse(cls, legs: dict[str, str]) -> dict[str, str]:
+        for name, text in legs.items():
+            if LEG.match(str(text)) is None:
+                raise ValueError(
+                    f"leg {name}: {text!r} is not '<buy|sell> [N] <put|call> <strike> <YYYY-MM-DD>'"
+                    ", e.g. 'sell put 1200 2011-02-19'"
+                )
+        return legs
+
+    def leg_specs(self) -> dict[str, LegSpec]:
+        out = {}
+        for name, text in self.legs.items():
+            m = LEG.match(text)
+            out[name] = LegSpec(
+                side=m["side"],
+                count=int(m["count"] or 1),
+                kind=m["kind"],
+                strike=float(m["strike"]),
+                expiry=dt.date.fromisoformat(m["expiry"]),
+            )
+        return out
+
+
+class AccountSpec(Strict):
+    cash: float = Field(100_000.0, gt=0, description="the paper account's starting cash")
+    peak_net_liq: float | None = Field(None, description="high-water mark before the scenario")
+    closed_trades: dict[str, list[float]] = Field(
+        default_factory=dict,
+        description="strategy: realised P&L of its earlier trades, oldest first",
+    )
+
+
+class Scenario(Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+    description: str = ""
+    rules: list[str] | None = Field(
+        None, description="rule files (relative to the rules directory); default: all of them"
+    )
+    market: str = Field("spx", description="spx, a chain file, or synthetic:START:END[:SEED]")
+    date: dt.date | None = None
+    at: dt.time = DEFAULT_AT
+    ticks: list[Tick | dt.date | str] | Literal["all"] | None = Field(
+        None, description="the snapshots to replay, in order; 'all' for every quote date"
+    )
+    vix: float | None = Field(None, description="a constant VIX level over the scenario")
+    account: AccountSpec = Field(default_factory=AccountSpec)
+    positions: list[PositionSpec] = Field(default_factory=list)
+
+    def tick_list(self, quote_dates: list[dt.date]) -> list[Tick]:
+        """The ticks to run: `ticks:` as written, else `date:`, else the market's first day."""
+        if self.ticks is None:
+            return [Tick(date=self.date or quote_dates[0], at=self.at)]
+        out = []
+        for raw in ["all"] if self.ticks == "all" else self.ticks:
+            if isinstance(raw, Tick):
+                out.append(raw if raw.at else raw.model_copy(update={"at": self.at}))
+            elif isinstance(raw, dt.date):
+                out.append(Tick(date=raw, at=self.at))
+            elif raw == "all":
+                out += [Tick(date=d, at=self.at) for d in quote_dates]
+            else:
+                out.append(_tick_text(raw, self.at))
+        return out
+
+
+class ScenarioFile(Strict):
+    scenarios: list[Scenario] = Field(min_length=1)
+
+
+def _tick_text(text: str, at: dt.time) -> Tick:
+    try:
+        stamp = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(
+            f"tick {text!r}: expected YYYY-MM-DD, 'YYYY-MM-DD HH:MM' or 'all'"
+        ) from None
+    has_time = len(text.strip()) > 10
+    return Tick(date=stamp.date(), at=stamp.time() if has_time else at)
+
+
+def is_scenario_file(path: Path) -> bool:
+    """A YAML file whose top level has `scenarios:` (other YAML is left alone)."""
+    if path.suffix not in {".yaml", ".yml"}:
+        return False
+    try:
+        head = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return re.search(r"^scenarios\s*:", head, re.MULTILINE) is not None
+
+
+def load_scenarios(path: Path) -> list[Scenario]:
+    """Every scenario of one file; ScenarioError says what is wrong and where."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ScenarioError(f"{path}: can't read: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise ScenarioError(
+            f"{where}: not valid YAML: {getattr(error, 'problem', error)}"
+        ) from None
+    try:
+        parsed = ScenarioFile.model_validate(data)
+    except ValidationError as error:
+        raise ScenarioError(_describe(path, data, error)) from None
+    names = [s.name for s in parsed.scenarios]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ScenarioError(f"{path}: scenario names must be unique: {', '.join(twice)}")
+    return parsed.scenarios
+
+
+def _describe(path: Path, data, error: ValidationError) -> str:
+    lines = [f"{path}: {error.error_count()} problem(s) in the scenario file"]
+    for problem in error.errors():
+        where = list(problem["loc"])
+        label = ""
+        if len(where) >= 2 and where[0] == "scenarios" and isinstance(where[1], int):
+            try:
+                label = f"scenario '{data['scenarios'][where[1]].get('name', where[1])}': "
+            except (TypeError, KeyError, IndexError, AttributeError):
+                label = f"scenario #{where[1] + 1}: "
+            where = where[2:]
+        field = ".".join(str(part) for part in where if not _union_tag(part))
+        message = problem["msg"].removeprefix("Value error, ")
+        lines.append(f"  {label}{field or 'file'}: {message}")
+    return "\n".join(lines)
+
+
+def _union_tag(part) -> bool:
+    """pydantic names the union member it tried (`Tick`, `date`, `str`): not a place to fix."""
+    return isinstance(part, str) and part in {"Tick", "date", "str", "function-after[...]"}

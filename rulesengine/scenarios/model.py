@@ -101,6 +101,14 @@ class Scenario(Strict):
     account: AccountSpec = Field(default_factory=AccountSpec)
     positions: list[PositionSpec] = Field(default_factory=list)
 
+    @field_validator("ticks")
+    @classmethod
+    def _ticks_parse(cls, ticks):
+        for raw in ticks if isinstance(ticks, list) else []:
+            if isinstance(raw, str) and raw != "all":
+                _tick_text(raw, DEFAULT_AT)  # raises with the message a trader needs
+        return ticks
+
     def tick_list(self, quote_dates: list[dt.date]) -> list[Tick]:
         """The ticks to run: `ticks:` as written, else `date:`, else the market's first day."""
         if self.ticks is None:

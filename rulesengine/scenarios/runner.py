@@ -298,7 +298,7 @@ def payoff_extremes(legs: list[PositionLeg], credit: float) -> tuple[float, floa
     points = [0.0, *strikes]
     values = [payoff(s) for s in points]
     top = strikes[-1] if strikes else 0.0
-    slope = payoff(top + 1.0) - payoff(top)
+    slope = round(payoff(top + 1.0) - payoff(top), 6)  # $ per point above the top strike
     high = math.inf if slope > 0 else max(values)
     low = -math.inf if slope < 0 else min(values)
     return high, -low

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
@@ -60,3 +61,20 @@ class Position:
 
     def legs_json(self) -> list[dict]:
         return [asdict(leg) for leg in self.legs]
+
+
+def describe_legs(legs: Iterable[PositionLeg]) -> str:
+    """`short P1200 / long P1195 2011-02-18`: a structure by its legs, for people to read
+    (ids are hashes); one expiry at the end when the legs share it."""
+    legs = list(legs)
+    expiries = {leg.expiry for leg in legs if leg.kind != "stock"}
+    shared = len(expiries) == 1
+    parts = []
+    for leg in legs:
+        if leg.kind == "stock":
+            parts.append(f"{leg.name} {leg.ratio:+d} shares")
+            continue
+        count = f"{abs(leg.ratio)}x" if abs(leg.ratio) != 1 else ""
+        text = f"{leg.name} {count}{leg.kind[0].upper()}{leg.strike:g}"
+        parts.append(text if shared else f"{text} {leg.expiry}")
+    return " / ".join(parts) + (f" {expiries.pop()}" if shared else "")

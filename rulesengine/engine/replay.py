@@ -11,7 +11,7 @@ decision times, hence the same idempotency keys.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from brokers.paper.broker import PaperBroker
@@ -37,9 +37,18 @@ class ReplaySource:
     chain: Chain
     label: str
     model_generated: bool  # option prices from a model, not recorded quotes
+    start: date | None = None  # replay only quote dates in [start, end]
+    end: date | None = None
 
     def days(self) -> list[date]:
-        return self.chain.quote_dates()
+        return [
+            day
+            for day in self.chain.quote_dates()
+            if (self.start is None or day >= self.start) and (self.end is None or day <= self.end)
+        ]
+
+    def between(self, start: date | None, end: date | None) -> ReplaySource:
+        return replace(self, start=start, end=end)
 
 
 def open_replay(spec: str, bars: dict[str, str] | None = None) -> ReplaySource:

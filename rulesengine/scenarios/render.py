@@ -8,10 +8,8 @@ change with any edit to a rule file, so structures are named by their legs inste
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
 
-from rulesengine.engine.positions import Position
+from rulesengine.engine.positions import Position, PositionLeg, describe_legs
 from rulesengine.scenarios.runner import ScenarioRun, TickRecord
 
 INDENT = "  "
@@ -105,38 +103,14 @@ def _position_line(p: Position, names: dict[str, str]) -> str:
 
 
 # ---------------------------------------------------------------- naming structures
-@dataclass(frozen=True)
-class Leg:
-    name: str
-    ratio: int
-    kind: str
-    strike: float
-    expiry: str
-
-
-def describe_legs(legs: Iterable[Leg]) -> str:
-    """`short P1200 / long P1195 2011-02-19`: legs by name, one expiry if they share it."""
-    legs = list(legs)
-    expiries = {leg.expiry for leg in legs if leg.kind != "stock"}
-    shared = len(expiries) == 1
-    parts = []
-    for leg in legs:
-        if leg.kind == "stock":
-            parts.append(f"{leg.name} {leg.ratio:+d} shares")
-            continue
-        count = f"{abs(leg.ratio)}x" if abs(leg.ratio) != 1 else ""
-        text = f"{leg.name} {count}{leg.kind[0].upper()}{leg.strike:g}"
-        parts.append(text if shared else f"{text} {leg.expiry}")
-    return " / ".join(parts) + (f" {expiries.pop()}" if shared else "")
-
-
-def _candidate_legs(record: dict) -> list[Leg]:
+def _candidate_legs(record: dict) -> list[PositionLeg]:
     out = []
     for leg in record.get("legs", []):
         sign = -1 if leg.get("side") == "sell" else 1
         out.append(
-            Leg(
+            PositionLeg(
                 leg["leg"],
+                "",
                 sign * int(leg.get("count") or 1),
                 leg["kind"],
                 float(leg.get("strike") or 0),
@@ -149,8 +123,7 @@ def _candidate_legs(record: dict) -> list[Leg]:
 def _position_names(positions: list[Position]) -> dict[str, str]:
     names = {}
     for p in positions:
-        legs = [Leg(leg.name, leg.ratio, leg.kind, leg.strike, leg.expiry) for leg in p.legs]
-        names[p.id] = describe_legs(legs) if legs else p.id
+        names[p.id] = describe_legs(p.legs) if p.legs else p.id
     return names
 
 

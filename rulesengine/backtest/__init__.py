@@ -1,0 +1,1 @@
+"""Backtests: the engine and paper broker over recorded or synthetic chains, with metrics."""

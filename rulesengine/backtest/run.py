@@ -1,0 +1,125 @@
+"""A backtest is a replay: the same engine, paper broker, fills, breakers and exits as
+`rules run --replay`, into a fresh journal, read back as trades and an equity curve."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+
+from rulesengine.backtest.metrics import Metrics, Trade, compute, strategy_equity
+from rulesengine.engine.clock import NEW_YORK
+from rulesengine.engine.journal import Journal
+from rulesengine.engine.positions import Position, describe_legs
+from rulesengine.engine.reconcile import reconcile
+from rulesengine.engine.replay import DEFAULT_AT, ReplaySource, replay, stamp
+from rulesengine.engine.ruleset import RuleSet
+from rulesengine.engine.session import JOURNAL_FILE, open_paper_session
+
+
+@dataclass
+class BacktestResult:
+    label: str
+    model_generated: bool
+    days: list[date]
+    equity: list[float]
+    trades: list[Trade]
+    still_open: list[Position]
+    overall: Metrics
+    by_strategy: dict[str, Metrics] = field(default_factory=dict)
+    journal: Path | None = None
+
+    @property
+    def starting(self) -> float:
+        return self.equity[0] if self.equity else float("nan")
+
+
+def run_backtest(
+    rules: RuleSet,
+    source: ReplaySource,
+    out_dir: Path,
+    *,
+    at: time = DEFAULT_AT,
+    on_day: Callable[[date, int], None] | None = None,
+    say: Callable[[str], None] = lambda message: None,
+) -> BacktestResult:
+    """Replay `source` through the engine into `out_dir` (emptied first) and measure it."""
+    days = source.days()
+    session = open_paper_session(rules, out_dir, stamp(days[0], at), fresh=True, say=say)
+    try:
+        asyncio.run(_replay(session, source, at, on_day))
+        return measure(session.journal, source, out_dir / JOURNAL_FILE)
+    finally:
+        session.journal.close()
+
+
+async def _replay(session, source: ReplaySource, at: time, on_day) -> None:
+    # exactly what `rules run --replay` does, so the two journals match (the parity test)
+    await reconcile(session.engine, session.clock.now())
+    await replay(session.engine, source, session.broker, session.clock, at=at, on_day=on_day)
+    await session.broker.aclose()
+
+
+def measure(journal: Journal, source: ReplaySource, path: Path | None = None) -> BacktestResult:
+    days, equity = equity_curve(journal)
+    positions = [p for p in journal.positions() if p.strategy != "adopted"]
+    trades = trades_of(journal, positions)
+    still_open = [p for p in positions if p.is_open]
+    overall = compute(trades, days, equity, [p.opened_at for p in still_open])
+    by_strategy = {}
+    for name in sorted({p.strategy for p in positions if p.status != "unfilled"}):
+        mine = [t for t in trades if t.strategy == name]
+        curve = strategy_equity(mine, days, equity[0]) if equity else []
+        opened = [p.opened_at for p in still_open if p.strategy == name]
+        by_strategy[name] = compute(mine, days, curve, opened)
+    return BacktestResult(
+        source.label, source.model_generated, days, equity, trades, still_open, overall,
+        by_strategy, path,
+    )  # fmt: skip
+
+
+def equity_curve(journal: Journal) -> tuple[list[date], list[float]]:
+    """The last net liquidation value of each replayed day."""
+    by_day: dict[date, float] = {}
+    for row in journal.snapshots():
+        if row["net_liq"] is not None:
+            day = datetime.fromisoformat(row["at"]).astimezone(NEW_YORK).date()
+            by_day[day] = float(row["net_liq"])
+    days = sorted(by_day)
+    return days, [by_day[d] for d in days]
+
+
+def trades_of(journal: Journal, positions: list[Position]) -> list[Trade]:
+    reasons = _entry_reasons(journal)
+    trades = []
+    for p in positions:
+        if p.status != "closed" or p.closed_at is None or p.realised_pnl is None:
+            continue
+        entry = reasons.get(p.id, f"roll {p.roll_number}" if p.roll_number else "")
+        trades.append(
+            Trade(
+                p.strategy,
+                p.opened_at,
+                p.closed_at,
+                float(p.realised_pnl),
+                describe_legs(p.legs),
+                entry,
+                p.exit_reason or "",
+            )
+        )
+    return sorted(trades, key=lambda t: (t.closed, t.strategy, t.structure))
+
+
+def _entry_reasons(journal: Journal) -> dict[str, str]:
+    out = {}
+    rows = journal.db.execute(
+        "SELECT reason, detail FROM decisions WHERE kind='candidate' AND outcome='entered'"
+    )
+    for row in rows:
+        detail = json.loads(row["detail"]) if row["detail"] else {}
+        if "position" in detail:
+            out[detail["position"]] = row["reason"]
+    return out

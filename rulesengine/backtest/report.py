@@ -124,7 +124,8 @@ def draw_pictures(result: BacktestResult, out_dir: Path) -> None:
     matplotlib.use("Agg")  # files only: no display on servers or in CI
     import matplotlib.pyplot as plt
 
-    note = " (model-generated option prices)" if result.model_generated else ""
+    generated = result.model_generated and "model-generated" not in result.label
+    note = " (model-generated option prices)" if generated else ""
     fig, (top, bottom) = plt.subplots(
         2, 1, figsize=(10, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
     )

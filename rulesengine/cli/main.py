@@ -80,6 +80,30 @@ def add_test_commands(sub) -> None:
     test.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failure")
     test.add_argument("-v", "--verbose", action="store_true")
 
+    from rulesengine.cli.backtest import RANKABLE
+
+    backtest = sub.add_parser("backtest", help="replay rules over history and measure them")
+    backtest.add_argument("paths", nargs="+", help="rule files or directories")
+    backtest.add_argument(
+        "--data",
+        default="spx",
+        help="spx (the real SPX week), a chain file, synthetic (with --from/--to/--seed), "
+        "or synthetic:START:END[:SEED]",
+    )
+    backtest.add_argument("--from", dest="start", metavar="YYYY-MM-DD", help="first day")
+    backtest.add_argument("--to", dest="end", metavar="YYYY-MM-DD", help="last day")
+    backtest.add_argument("--seed", type=int, default=0, help="synthetic market seed (0)")
+    backtest.add_argument("--at", help="time of day snapshots are stamped at (15:45)")
+    backtest.add_argument("--out", default=".rules-data/backtest", help="report and journal")
+    backtest.add_argument(
+        "--vary",
+        action="append",
+        metavar="TARGET=VALUES",
+        help="sweep, e.g. bull_put_spread.short.delta=-0.30..-0.15:0.05 (repeat for a grid)",
+    )
+    backtest.add_argument("--rank", choices=RANKABLE, default="sharpe", help="sweep ranking")
+    backtest.add_argument("--workers", type=int, default=2, help="sweep processes (2)")
+
 
 def add_engine_commands(sub) -> None:
     from rulesengine.engine.session import DEFAULT_DATA_DIR
@@ -169,6 +193,10 @@ def dispatch(args) -> int:
         from rulesengine.cli import run
 
         return run.run(args)
+    if args.command == "backtest":
+        from rulesengine.cli import backtest
+
+        return backtest.run(args)
     if args.command == "test":
         from rulesengine.cli import scenarios
 

@@ -22,7 +22,9 @@ def render(run: ScenarioRun) -> str:
     lines = [f"scenario: {s.name}"]
     if s.description:
         lines.append(f"description: {s.description}")
-    generated = " (option prices are model-generated)" if run.model_generated else ""
+    generated = ""
+    if run.model_generated and "model-generated" not in run.market:
+        generated = " (option prices are model-generated)"
     lines.append(f"market: {run.market}{generated}")
     lines.append(f"rules: {', '.join(run.rules)}")
     names = _position_names(run.positions)

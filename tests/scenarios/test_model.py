@@ -47,7 +47,8 @@ def test_ticks_as_dates_times_mappings_and_all(tmp_path):
     [
         ("  - name: a\n    colour: red\n", "scenario 'a': colour: Extra inputs are not permitted"),
         (
-            "  - name: a\n    positions:\n      - {strategy: s, price: 1, legs: {short: sel put 1 x}}\n",
+            "  - name: a\n    positions:\n"
+            "      - {strategy: s, price: 1, legs: {short: sel put 1 x}}\n",
             "leg short: 'sel put 1 x' is not '<buy|sell> [N] <put|call> <strike> <YYYY-MM-DD>'",
         ),
         ("  - name: a\n    ticks: [tomorrow]\n", "tick 'tomorrow': expected YYYY-MM-DD"),

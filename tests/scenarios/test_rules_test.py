@@ -1,4 +1,4 @@
-"""`rules test` end to end: scenarios run through the engine, snapshots, explanations, exit codes."""
+"""`rules test` end to end: scenarios through the engine, snapshots, explanations, exit codes."""
 
 from __future__ import annotations
 
@@ -94,7 +94,9 @@ def test_cli_snapshots_update_select_and_fail_with_an_explanation(project):
     cwd = project.parent
     first = rules_test("rules", cwd=cwd)
     assert first.returncode == 1
-    assert "no snapshot yet" in first.stdout and "rules test --update -k condor_week" in first.stdout
+    assert (
+        "no snapshot yet" in first.stdout and "rules test --update -k condor_week" in first.stdout
+    )
 
     accepted = rules_test("rules", "--update", cwd=cwd)
     assert accepted.returncode == 0, accepted.stdout

@@ -1,0 +1,235 @@
+"""Parameter sweeps: one backtest per point of a grid, run in parallel, ranked by a metric.
+
+`--vary short.delta=-0.30..-0.15:0.05` sets the target of leg `short` for `delta`: its
+`prefer delta nearest X` becomes each value, and a `delta between a and b` range on the same leg
+moves with it, keeping its width. `--vary NAME=...` replaces the `let` NAME. Values are
+`A..B:STEP` (inclusive) or a comma list. Each variant's rule text is checked like any other.
+
+The grid runs behind `SweepRunner` (a `map` over picklable jobs): `LocalRunner` uses processes
+on this machine; a distributed runner needs only the same method."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from rulesengine.cli.paths import rule_files
+
+NUMBER = r"-?\d+(?:\.\d+)?"
+
+
+class SweepError(Exception):
+    """A --vary the rules can't take; the message says what to write instead."""
+
+
+@dataclass(frozen=True)
+class Axis:
+    target: str  # leg.field or a let name
+    values: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One variant: the rule files' text, and where the market comes from."""
+
+    label: str
+    texts: tuple[tuple[str, str], ...]  # (file name, text)
+    data: str
+    start: str | None
+    end: str | None
+
+
+class SweepRunner(Protocol):
+    def map(self, fn: Callable[[Job], dict], jobs: Sequence[Job]) -> Iterator[dict]: ...
+
+
+class LocalRunner:
+    """Processes on this machine (the engine is single-threaded: one variant per core)."""
+
+    def __init__(self, workers: int = 2):
+        self.workers = workers
+
+    def map(self, fn: Callable[[Job], dict], jobs: Sequence[Job]) -> Iterator[dict]:
+        if self.workers <= 1 or len(jobs) <= 1:
+            yield from map(fn, jobs)
+            return
+        with ProcessPoolExecutor(max_workers=self.workers) as pool:
+            yield from pool.map(fn, jobs)
+
+
+def parse_axis(spec: str) -> Axis:
+    target, sep, values = spec.partition("=")
+    if not sep or not target.strip() or not values.strip():
+        raise SweepError(f"--vary {spec}: expected NAME=A..B:STEP or NAME=A,B,C")
+    return Axis(target.strip(), _values(spec, values.strip()))
+
+
+def _values(spec: str, text: str) -> tuple[float, ...]:
+    ranged = re.fullmatch(rf"({NUMBER})\.\.({NUMBER}):({NUMBER})", text)
+    try:
+        if ranged is None:
+            return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise SweepError(f"--vary {spec}: values must be numbers, e.g. -0.30..-0.15:0.05") from None
+    start, stop, step = (float(g) for g in ranged.groups())
+    if step <= 0 or stop < start:
+        raise SweepError(f"--vary {spec}: need A <= B and a positive STEP")
+    count = math.floor((stop - start) / step + 1e-9) + 1
+    if count > 200:
+        raise SweepError(f"--vary {spec}: {count} values; keep a sweep under 200 per axis")
+    return tuple(round(start + i * step, 10) for i in range(count))
+
+
+def variants(paths: Sequence[str], axes: Sequence[Axis]) -> list[tuple[str, dict[str, str]]]:
+    """(label, {file name: text}) for every point of the grid."""
+    files = rule_files(list(paths))
+    base = {f.name: f.read_text(encoding="utf-8") for f in files}
+    out = []
+    for point in itertools.product(*(axis.values for axis in axes)):
+        texts = dict(base)
+        for axis, value in zip(axes, point, strict=True):
+            texts = _apply(texts, axis.target, value)
+        label = ", ".join(f"{a.target}={v:g}" for a, v in zip(axes, point, strict=True))
+        out.append((label, texts))
+    return out
+
+
+def _apply(texts: dict[str, str], target: str, value: float) -> dict[str, str]:
+    strategy, inner = _split_strategy(target)
+    changed = {}
+    for name, text in texts.items():
+        if strategy is not None and _strategy_of(text) != strategy:
+            continue
+        setter = _set_leg_target if "." in inner else _set_let
+        new = setter(text, inner, value)
+        if new is not None:
+            changed[name] = new
+    if len(changed) > 1:
+        owners = ", ".join(sorted(_strategy_of(texts[n]) or n for n in changed))
+        raise SweepError(
+            f"--vary {target}: several strategies have it ({owners}); name one, "
+            f"e.g. --vary {sorted(_strategy_of(texts[n]) or n for n in changed)[0]}.{inner}=..."
+        )
+    if not changed:
+        hint = (
+            "a leg with `prefer FIELD nearest X`, e.g. short.delta"
+            if "." in target
+            else "a name under `let:` in a rule file"
+        )
+        raise SweepError(f"--vary {target}: nothing in the rules to vary; expected {hint}")
+    return {**texts, **changed}
+
+
+def _split_strategy(target: str) -> tuple[str | None, str]:
+    """`bull_put_spread.short.delta` -> (bull_put_spread, short.delta); `short.delta` and
+    `spread_pct` (a let) name no strategy; `bull_put_spread.spread_pct` does."""
+    parts = target.split(".")
+    if len(parts) == 3:
+        return parts[0], ".".join(parts[1:])
+    return None, target
+
+
+def _strategy_of(text: str) -> str | None:
+    found = re.search(r"^(?:strategy|portfolio):[ \t]*([A-Za-z0-9_]+)", text, re.MULTILINE)
+    return found.group(1) if found else None
+
+
+def _set_leg_target(text: str, target: str, value: float) -> str | None:
+    """The text with the leg's target set, or None when the file has no such leg target."""
+    leg, _, field = target.partition(".")
+    block = _leg_block(text, leg)
+    if block is None:
+        return None
+    start, end = block
+    body = text[start:end]
+    prefer = re.search(rf"prefer\s+{re.escape(field)}\s+nearest\s+({NUMBER})", body)
+    if prefer is None:
+        return None
+    old = float(prefer.group(1))
+    body = body[: prefer.start(1)] + f"{value:g}" + body[prefer.end(1) :]
+
+    def shift(m: re.Match) -> str:
+        low, high = float(m.group(2)) + value - old, float(m.group(3)) + value - old
+        return f"{m.group(1)}{low:.4g} and {high:.4g}"
+
+    body = re.sub(rf"({re.escape(field)}\s+between\s+)({NUMBER})\s+and\s+({NUMBER})", shift, body)
+    return text[:start] + body + text[end:]
+
+
+def _leg_block(text: str, leg: str) -> tuple[int, int] | None:
+    """The span of `  LEG: ...` under `legs:`, with its continuation lines."""
+    legs = re.search(r"^legs:\s*$", text, re.MULTILINE)
+    if legs is None:
+        return None
+    head = re.compile(rf"^([ \t]+){re.escape(leg)}[ \t]*:", re.MULTILINE).search(text, legs.end())
+    if head is None:
+        return None
+    indent = len(head.group(1).strip("\n"))
+    first, *rest = text[head.end() :].splitlines(keepends=True) or [""]
+    end = head.end() + len(first)
+    for line in rest:
+        stripped = line.lstrip(" ")
+        if stripped.strip() and len(line) - len(stripped) <= indent:
+            break
+        end += len(line)
+    return head.start(), end
+
+
+def _set_let(text: str, name: str, value: float) -> str | None:
+    lets = re.search(r"^let:[ \t]*\n", text, re.MULTILINE)
+    if lets is None:
+        return None
+    line = re.compile(rf"^([ \t]+{re.escape(name)}[ \t]*:[ \t]*)(.+)$", re.MULTILINE)
+    found = line.search(text, lets.end())
+    if found is None:
+        return None
+    return text[: found.start(2)] + f"{value:g}" + text[found.end(2) :]
+
+
+# ---------------------------------------------------------------- running a variant
+def backtest_job(job: Job) -> dict:
+    """Run one variant (in a worker process) and return its label and metrics."""
+    from datetime import date
+
+    from rulesengine.backtest.run import run_backtest
+    from rulesengine.engine.replay import open_replay
+    from rulesengine.engine.ruleset import RulesError, load_rules
+
+    with tempfile.TemporaryDirectory(prefix="rules-sweep-") as tmp:
+        rules_dir = Path(tmp) / "rules"
+        rules_dir.mkdir()
+        for name, text in job.texts:
+            (rules_dir / name).write_text(text, encoding="utf-8")
+        try:
+            rules = load_rules([rules_dir])
+        except RulesError as error:
+            problems = [d.message for r in error.results for d in r.errors][:3]
+            return {"label": job.label, "error": f"{error}: {'; '.join(problems)}"}
+        source = open_replay(job.data).between(
+            date.fromisoformat(job.start) if job.start else None,
+            date.fromisoformat(job.end) if job.end else None,
+        )
+        result = run_backtest(rules, source, Path(tmp) / "run")
+    return {"label": job.label, **result.overall.as_dict()}
+
+
+def run_sweep(jobs: Sequence[Job], runner: SweepRunner, rank_by: str) -> list[dict]:
+    results = list(runner.map(backtest_job, jobs))
+    return rank(results, rank_by)
+
+
+def rank(results: Iterable[dict], by: str) -> list[dict]:
+    def key(r: dict) -> float:
+        value = r.get(by, float("nan"))
+        return -math.inf if value is None or math.isnan(value) else value
+
+    higher_is_better = by not in {"max_drawdown", "max_drawdown_days"}
+    ordered = sorted(results, key=key, reverse=higher_is_better)
+    return [r for r in ordered if "error" not in r] + [r for r in ordered if "error" in r]

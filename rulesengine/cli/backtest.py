@@ -1,0 +1,143 @@
+"""`rules backtest`: the engine and paper broker over recorded or synthetic chains, measured;
+with `--vary`, a grid of variants run in parallel and ranked."""
+
+from __future__ import annotations
+
+import io
+import sys
+from datetime import date, time
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from rulesengine.backtest.report import fmt, print_report, write_report
+from rulesengine.backtest.run import run_backtest
+from rulesengine.backtest.sweep import (
+    Job,
+    LocalRunner,
+    SweepError,
+    backtest_job,
+    parse_axis,
+    rank,
+    variants,
+)
+from rulesengine.cli.lint import print_text
+from rulesengine.engine.replay import DEFAULT_AT, ReplayError, open_replay
+from rulesengine.engine.ruleset import RulesError, load_rules
+
+RANKABLE = ("sharpe", "sortino", "total_return", "profit_factor", "expectancy", "max_drawdown")
+
+
+def run(args) -> int:
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 132)
+    try:
+        start = date.fromisoformat(args.start) if args.start else None
+        end = date.fromisoformat(args.end) if args.end else None
+        at = time.fromisoformat(args.at) if args.at else DEFAULT_AT
+    except ValueError as error:
+        return _usage(f"dates are YYYY-MM-DD and --at is HH:MM ({error})")
+    try:
+        rules = load_rules(args.paths)
+    except RulesError as error:
+        if not any(r.errors for r in error.results):
+            return _usage(str(error))
+        out = io.StringIO()
+        print_text([r for r in error.results if r.errors], out=out)
+        print(out.getvalue().rstrip(), file=sys.stderr)
+        return 1
+    spec = data_spec(args.data, start, end, args.seed)
+    try:
+        source = open_replay(spec).between(start, end)
+    except ReplayError as error:
+        return _usage(str(error))
+    if not source.days():
+        return _usage(f"{source.label} has no quote dates between {start} and {end}")
+    if args.vary:
+        return _sweep(args, spec, start, end, console)
+    out_dir = Path(args.out)
+    progress = _progress(console)
+    with progress:
+        task = progress.add_task("backtest", total=len(source.days()))
+        result = run_backtest(
+            rules,
+            source,
+            out_dir,
+            at=at,
+            on_day=lambda day, n: progress.update(task, completed=n, description=str(day)),
+        )
+    write_report(result, out_dir)
+    print_report(console, result, out_dir)
+    return 0
+
+
+def data_spec(data: str, start: date | None, end: date | None, seed: int) -> str:
+    """`synthetic` alone takes its span from --from/--to (default: 2018) and --seed."""
+    if data != "synthetic":
+        return data
+    first = start or date(2018, 1, 1)
+    last = end or date(first.year, 12, 31)
+    return f"synthetic:{first}:{last}:{seed}"
+
+
+def _sweep(args, spec: str, start, end, console: Console) -> int:
+    try:
+        axes = [parse_axis(v) for v in args.vary]
+        grid = variants(args.paths, axes)
+    except SweepError as error:
+        return _usage(str(error))
+    jobs = [
+        Job(label, tuple(sorted(texts.items())), spec, start and str(start), end and str(end))
+        for label, texts in grid
+    ]
+    console.print(f"sweep: {len(jobs)} variants on {args.workers} worker(s), data {spec}")
+    progress = _progress(console)
+    results = []
+    with progress:
+        task = progress.add_task("variants", total=len(jobs))
+        for result in LocalRunner(args.workers).map(backtest_job, jobs):
+            results.append(result)
+            progress.update(task, completed=len(results), description=result["label"])
+    ranked = rank(results, args.rank)
+    console.print(sweep_table(ranked, args.rank))
+    failed = [r for r in ranked if "error" in r]
+    for r in failed:
+        console.print(f"{r['label']}: {r['error']}", markup=False)
+    return 1 if len(failed) == len(ranked) else 0
+
+
+def sweep_table(ranked: list[dict], by: str) -> Table:
+    table = Table(title=f"variants ranked by {by}", title_justify="left")
+    for column in ("#", "variant", "trades", "total return", "Sharpe", "Sortino", "max DD",
+                   "win rate", "profit factor"):  # fmt: skip
+        table.add_column(column, justify="left" if column == "variant" else "right")
+    for n, r in enumerate((r for r in ranked if "error" not in r), start=1):
+        table.add_row(
+            str(n),
+            r["label"],
+            fmt(r["trades"], "{:,.0f}"),
+            fmt(r["total_return"], "{:+.2%}"),
+            fmt(r["sharpe"], "{:.2f}"),
+            fmt(r["sortino"], "{:.2f}"),
+            fmt(r["max_drawdown"], "{:.2%}"),
+            fmt(r["win_rate"], "{:.1%}"),
+            fmt(r["profit_factor"], "{:.2f}"),
+        )
+    return table
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
+
+
+def _usage(message: str) -> int:
+    print(f"rules backtest: {message}", file=sys.stderr)
+    return 2

@@ -30,6 +30,7 @@ bench: $(STAMP)  ## benchmarks: figures go to the README, never asserted in test
 	$(BIN)/python bench/lint.py
 	$(BIN)/python bench/analytics.py
 	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/backtest.py
 
 schema: $(STAMP)  ## regenerate the committed JSON Schema and names reference
 	$(BIN)/rules schema --output schema/rules.schema.json

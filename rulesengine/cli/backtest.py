@@ -9,7 +9,6 @@ from datetime import date, time
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from rulesengine.backtest.report import fmt, print_report, write_report
@@ -24,6 +23,7 @@ from rulesengine.backtest.sweep import (
     variants,
 )
 from rulesengine.cli.lint import print_text
+from rulesengine.cli.progress import progress_bar
 from rulesengine.engine.replay import DEFAULT_AT, ReplayError, open_replay
 from rulesengine.engine.ruleset import RulesError, load_rules
 
@@ -57,7 +57,7 @@ def run(args) -> int:
     if args.vary:
         return _sweep(args, spec, start, end, console)
     out_dir = Path(args.out)
-    progress = _progress(console)
+    progress = progress_bar(console)
     with progress:
         task = progress.add_task("backtest", total=len(source.days()))
         result = run_backtest(
@@ -92,7 +92,7 @@ def _sweep(args, spec: str, start, end, console: Console) -> int:
         for label, texts in grid
     ]
     console.print(f"sweep: {len(jobs)} variants on {args.workers} worker(s), data {spec}")
-    progress = _progress(console)
+    progress = progress_bar(console)
     results = []
     with progress:
         task = progress.add_task("variants", total=len(jobs))
@@ -125,17 +125,6 @@ def sweep_table(ranked: list[dict], by: str) -> Table:
             fmt(r["profit_factor"], "{:.2f}"),
         )
     return table
-
-
-def _progress(console: Console) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,
-    )
 
 
 def _usage(message: str) -> int:

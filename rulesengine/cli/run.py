@@ -9,9 +9,9 @@ from datetime import time
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from rulesengine.cli.lint import print_text
+from rulesengine.cli.progress import progress_bar
 from rulesengine.engine.reconcile import reconcile
 from rulesengine.engine.reload import Reloader
 from rulesengine.engine.replay import DEFAULT_AT, ReplayError, open_replay, replay, stamp
@@ -73,14 +73,7 @@ async def _replay(session, source, args, at, console: Console) -> None:
     reloader = Reloader(engine, args.paths, lambda m: console.print(m, markup=False))
     stop = asyncio.Event()
     watcher = asyncio.create_task(reloader.watch(stop)) if args.watch else None
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,
-    )
+    progress = progress_bar(console)
 
     def on_day(day, n) -> None:
         r = engine.report

@@ -55,7 +55,10 @@ def run_scenario(scenario: Scenario, file: Path, rules_dir: Path | None = None) 
     above the scenario's `tests/`). ScenarioError for anything the trader must fix."""
     rules_dir = rules_dir or file.parent.parent
     rules, names = _rules(scenario, file, rules_dir)
-    source = _market(scenario.market, file.parent)
+    try:
+        source = _market(scenario.market, file.parent)
+    except ScenarioError as error:
+        raise ScenarioError(f"{file}: scenario '{scenario.name}': {error}") from None
     ticks = scenario.tick_list(source.days())
     missing = [t.date for t in ticks if t.date not in set(source.days())]
     if missing:
@@ -229,7 +232,7 @@ def _open_position(
         if row is None:
             raise ScenarioError(
                 f"{where}: leg {name}: no {leg.kind} {leg.strike:g} expiring {leg.expiry} "
-                f"in the market on {snapshot_date(snapshot)}"
+                f"in the market on {_snapshot_date(snapshot)}"
             )
         ratio = leg.count * (1 if leg.side == "buy" else -1)
         symbol = str(snapshot.column("symbol")[row])
@@ -246,7 +249,6 @@ def _open_position(
         for leg, m in zip(legs, mids, strict=True)
     )
     ledger.cash += Decimal(str(round((spec.price - net_mid) * MULTIPLIER * spec.quantity, 2)))
-    session.broker._save()
     max_profit, max_loss = payoff_extremes(legs, spec.price)
     opened = stamp(spec.opened) if spec.opened else start - timedelta(days=1)
     pid = "p-" + stable_id("scenario", spec.strategy, str(n))[:10]
@@ -269,7 +271,7 @@ def _open_position(
     )
 
 
-def snapshot_date(snapshot: Chain) -> date:
+def _snapshot_date(snapshot: Chain) -> date:
     return from_seconds(float(snapshot.columns["quote_date"][0]))
 
 

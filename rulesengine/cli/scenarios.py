@@ -29,6 +29,7 @@ def run(args) -> int:
     # the files themselves, so pytest collects scenarios and nothing else under the directory
     argv = [str(f) for f in files]
     argv += ["-W", "ignore::pytest.PytestAssertRewriteWarning"]  # the CLI imported us first
+    argv += ["-p", "no:cacheprovider"]  # no .pytest_cache left in the trader's rules directory
     if not _plugin_registered():
         argv += ["-p", PLUGIN]
     if args.k:

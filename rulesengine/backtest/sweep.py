@@ -17,10 +17,14 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Protocol
 
+from rulesengine.backtest.run import run_backtest
 from rulesengine.cli.paths import rule_files
+from rulesengine.engine.replay import open_replay
+from rulesengine.engine.ruleset import RulesError, load_rules
 
 NUMBER = r"-?\d+(?:\.\d+)?"
 
@@ -196,12 +200,6 @@ def _set_let(text: str, name: str, value: float) -> str | None:
 # ---------------------------------------------------------------- running a variant
 def backtest_job(job: Job) -> dict:
     """Run one variant (in a worker process) and return its label and metrics."""
-    from datetime import date
-
-    from rulesengine.backtest.run import run_backtest
-    from rulesengine.engine.replay import open_replay
-    from rulesengine.engine.ruleset import RulesError, load_rules
-
     with tempfile.TemporaryDirectory(prefix="rules-sweep-") as tmp:
         rules_dir = Path(tmp) / "rules"
         rules_dir.mkdir()
@@ -226,10 +224,15 @@ def run_sweep(jobs: Sequence[Job], runner: SweepRunner, rank_by: str) -> list[di
 
 
 def rank(results: Iterable[dict], by: str) -> list[dict]:
-    def key(r: dict) -> float:
-        value = r.get(by, float("nan"))
-        return -math.inf if value is None or math.isnan(value) else value
+    """Best first by `by`; variants without a value (no trades: NaN), then failed ones, last."""
+    sign = 1.0 if by in {"max_drawdown", "max_drawdown_days"} else -1.0  # lower is better
 
-    higher_is_better = by not in {"max_drawdown", "max_drawdown_days"}
-    ordered = sorted(results, key=key, reverse=higher_is_better)
-    return [r for r in ordered if "error" not in r] + [r for r in ordered if "error" in r]
+    def key(r: dict) -> tuple[int, float]:
+        value = r.get(by)
+        if "error" in r:
+            return 2, 0.0
+        if value is None or math.isnan(value):
+            return 1, 0.0
+        return 0, sign * value
+
+    return sorted(results, key=key)

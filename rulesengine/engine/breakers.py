@@ -24,6 +24,7 @@ from rulesengine.engine.journal import Lock, stable_id
 from rulesengine.engine.marks import ScalarView
 from rulesengine.engine.ruleset import Compiled
 from rulesengine.engine.sessions import Sessions
+from rulesengine.engine.tally import ClauseTally
 from rulesengine.language import ast
 from rulesengine.runtime.evaluate import Evaluator
 
@@ -77,13 +78,13 @@ def trips(
     locks: list[Lock],
     now: datetime,
     sessions: Sessions,
-    report=None,
+    tally: ClauseTally | None = None,
 ) -> list[Lock]:
     """New locks for breakers whose condition holds and that are not already locked.
 
     A breaker re-arms only once the values that tripped it change: `losing_streak >= 5` does
-    not lock again, day after day, on the same five losses. `report` (a TickReport) counts
-    each evaluation for clause coverage."""
+    not lock again, day after day, on the same five losses. `tally` counts each evaluation
+    for clause coverage."""
     found = []
     held = {(lock.scope, lock.name) for lock in locks if lock.active(now)}
     last_reason = {(lock.scope, lock.name): lock.reason for lock in locks}
@@ -97,8 +98,8 @@ def trips(
                 continue
             fired = np.asarray(evaluator.value(compiled.graph.values[f"breaker:{name}"]))
             tripped = bool(fired.reshape(-1)[0])
-            if report is not None:  # clause coverage: did this breaker hold on this tick?
-                report.check(program.file, f"breaker {name}", int(tripped), int(not tripped))
+            if tally is not None:
+                tally.add(program.file, f"breaker {name}", int(tripped), int(not tripped))
             if not tripped:
                 continue
             breaker: ast.Breaker = checked.node

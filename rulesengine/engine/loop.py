@@ -41,6 +41,7 @@ from rulesengine.engine.ruleset import Compiled, RuleSet
 from rulesengine.engine.schedules import Scheduler
 from rulesengine.engine.sessions import Sessions
 from rulesengine.engine.sizing import TradeStats, size_trade
+from rulesengine.engine.tally import ClauseTally
 from rulesengine.language import ast
 from rulesengine.runtime.evaluate import Evaluator
 from rulesengine.strategies.scan import candidate_records, legs_shapes, scan, structure_view
@@ -61,13 +62,7 @@ class TickReport:
     rolls: int = 0
     trips: list[str] = field(default_factory=list)
     decisions: int = 0
-    # (rule file, clause) -> [held, did not hold] over the rows it judged: for clause coverage
-    checks: dict[tuple[str, str], list[int]] = field(default_factory=dict)
-
-    def check(self, file: str, clause: str, held: int, failed: int) -> None:
-        counts = self.checks.setdefault((file, clause), [0, 0])
-        counts[0] += held
-        counts[1] += failed
+    checks: ClauseTally = field(default_factory=ClauseTally)  # for `rules test --coverage`
 
 
 class Engine:
@@ -260,7 +255,8 @@ class Engine:
         ):
             reason = kill_file.read_text(errors="replace").strip() or "kill switch file present"
             locks.append(self._trip(kill_lock(now, f"{kill_file.name}: {reason}")))
-        for lock in trips(self.rules.every(), scalars, locks, now, self.sessions, self.report):
+        tally = self.report.checks
+        for lock in trips(self.rules.every(), scalars, locks, now, self.sessions, tally):
             self._trip(lock)
 
     def _trip(self, lock: Lock) -> Lock:
@@ -369,7 +365,7 @@ class Engine:
             masks["roll.when"] = roll
         for clause, mask in masks.items():
             fired = int(np.count_nonzero(np.asarray(mask, bool) & judged))
-            self.report.check(compiled.program.file, clause, fired, int(judged.sum()) - fired)
+            self.report.checks.add(compiled.program.file, clause, fired, int(judged.sum()) - fired)
 
     def _unquoted(self, p: Position) -> str:
         missing = [
@@ -532,7 +528,8 @@ class Engine:
         ]
         for f in result.funnel:
             clause = f"{f.stage} `{f.label}`"
-            self.report.check(program.file, clause, f.rows_out, max(f.rows_in - f.rows_out, 0))
+            failed = max(f.rows_in - f.rows_out, 0)
+            self.report.checks.add(program.file, clause, f.rows_out, failed)
         self.decide(
             now,
             compiled,

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rulesengine.engine.tally import ClauseTally
 from rulesengine.scenarios.runner import ScenarioRun
 
 # engine-made funnel steps, not clauses a trader wrote
@@ -19,25 +20,27 @@ IMPLICIT = ("valid two-sided quote", "prefer:")
 @dataclass
 class Coverage:
     scenarios: int = 0
-    counts: dict[str, dict[str, list[int]]] = field(default_factory=dict)  # file -> clause
+    tally: ClauseTally = field(default_factory=ClauseTally)
 
     def add(self, run: ScenarioRun) -> None:
         self.scenarios += 1
         for file, clauses in run.clauses.items():
-            known = self.counts.setdefault(file, {})
-            for clause in clauses:
-                known.setdefault(clause, [0, 0])
+            for clause in clauses:  # known even when never evaluated
+                self.tally.add(file, clause, 0, 0)
         for (file, clause), (held, failed) in run.checks.items():
-            if clause.startswith("universe ") or any(mark in clause for mark in IMPLICIT):
-                continue
-            counts = self.counts.setdefault(file, {}).setdefault(clause, [0, 0])
-            counts[0] += held
-            counts[1] += failed
+            if not clause.startswith("universe ") and not any(m in clause for m in IMPLICIT):
+                self.tally.add(file, clause, held, failed)
+
+    @property
+    def files(self) -> list[str]:
+        return sorted({file for file, _ in self.tally})
 
     def undecisive(self, file: str) -> list[tuple[str, str, list[int]]]:
         """(clause, verdict, [held, failed]) for every clause that was never decisive."""
         out = []
-        for clause, (held, failed) in self.counts.get(file, {}).items():
+        for (owner, clause), (held, failed) in self.tally.items():
+            if owner != file:
+                continue
             if held and failed:
                 continue
             verdict = "never evaluated"
@@ -50,8 +53,8 @@ class Coverage:
 
     def report(self) -> str:
         lines = [f"clause coverage over {self.scenarios} scenario(s)"]
-        for file in sorted(self.counts):
-            total = len(self.counts[file])
+        for file in self.files:
+            total = sum(1 for owner, _ in self.tally if owner == file)
             weak = self.undecisive(file)
             lines.append(f"{_display(file)}: {total - len(weak)} of {total} clauses decisive")
             width = max((len(c) for c, _, _ in weak), default=0)

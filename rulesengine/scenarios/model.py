@@ -6,10 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 DEFAULT_AT = dt.time(15, 45)
 LEG = re.compile(
@@ -32,6 +32,26 @@ class Tick(Strict):
     date: dt.date
     at: dt.time | None = None
     broker_down: bool = Field(False, description="every broker call fails during this tick")
+
+
+def _tick_entry(raw):
+    """A tick as written: a date, "YYYY-MM-DD HH:MM", or a mapping with `date`, `at`..."""
+    if isinstance(raw, dt.datetime):
+        return {"date": raw.date(), "at": raw.time()}
+    if isinstance(raw, dt.date):
+        return {"date": raw}
+    if isinstance(raw, str):
+        try:
+            stamp = dt.datetime.fromisoformat(raw.strip())
+        except ValueError:
+            raise ValueError(
+                f"tick {raw!r}: expected YYYY-MM-DD, 'YYYY-MM-DD HH:MM' or a mapping"
+            ) from None
+        return {"date": stamp.date(), "at": stamp.time() if len(raw.strip()) > 10 else None}
+    return raw
+
+
+TickEntry = Annotated[Tick, BeforeValidator(_tick_entry)]
 
 
 class LegSpec(Strict):
@@ -94,51 +114,25 @@ class Scenario(Strict):
     market: str = Field("spx", description="spx, a chain file, or synthetic:START:END[:SEED]")
     date: dt.date | None = None
     at: dt.time = DEFAULT_AT
-    ticks: list[Tick | dt.date | str] | Literal["all"] | None = Field(
+    ticks: list[TickEntry] | Literal["all"] | None = Field(
         None, description="the snapshots to replay, in order; 'all' for every quote date"
     )
     vix: float | None = Field(None, description="a constant VIX level over the scenario")
     account: AccountSpec = Field(default_factory=AccountSpec)
     positions: list[PositionSpec] = Field(default_factory=list)
 
-    @field_validator("ticks")
-    @classmethod
-    def _ticks_parse(cls, ticks):
-        for raw in ticks if isinstance(ticks, list) else []:
-            if isinstance(raw, str) and raw != "all":
-                _tick_text(raw, DEFAULT_AT)  # raises with the message a trader needs
-        return ticks
-
     def tick_list(self, quote_dates: list[dt.date]) -> list[Tick]:
-        """The ticks to run: `ticks:` as written, else `date:`, else the market's first day."""
+        """The ticks to run: `ticks:` as written, else `date:`, else the market's first day.
+        A tick without its own time runs at the scenario's `at`."""
         if self.ticks is None:
             return [Tick(date=self.date or quote_dates[0], at=self.at)]
-        out = []
-        for raw in ["all"] if self.ticks == "all" else self.ticks:
-            if isinstance(raw, Tick):
-                out.append(raw if raw.at else raw.model_copy(update={"at": self.at}))
-            elif isinstance(raw, dt.date):
-                out.append(Tick(date=raw, at=self.at))
-            elif raw == "all":
-                out += [Tick(date=d, at=self.at) for d in quote_dates]
-            else:
-                out.append(_tick_text(raw, self.at))
-        return out
+        if self.ticks == "all":
+            return [Tick(date=d, at=self.at) for d in quote_dates]
+        return [t if t.at else t.model_copy(update={"at": self.at}) for t in self.ticks]
 
 
 class ScenarioFile(Strict):
     scenarios: list[Scenario] = Field(min_length=1)
-
-
-def _tick_text(text: str, at: dt.time) -> Tick:
-    try:
-        stamp = dt.datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise ValueError(
-            f"tick {text!r}: expected YYYY-MM-DD, 'YYYY-MM-DD HH:MM' or 'all'"
-        ) from None
-    has_time = len(text.strip()) > 10
-    return Tick(date=stamp.date(), at=stamp.time() if has_time else at)
 
 
 def is_scenario_file(path: Path) -> bool:
@@ -176,8 +170,9 @@ def load_scenarios(path: Path) -> list[Scenario]:
 
 
 def _describe(path: Path, data, error: ValidationError) -> str:
-    lines = [f"{path}: {error.error_count()} problem(s) in the scenario file"]
-    for problem in error.errors():
+    problems = _relevant(error.errors())
+    lines = [f"{path}: {len(problems)} problem(s) in the scenario file"]
+    for problem in problems:
         where = list(problem["loc"])
         label = ""
         if len(where) >= 2 and where[0] == "scenarios" and isinstance(where[1], int):
@@ -186,12 +181,27 @@ def _describe(path: Path, data, error: ValidationError) -> str:
             except (TypeError, KeyError, IndexError, AttributeError):
                 label = f"scenario #{where[1] + 1}: "
             where = where[2:]
-        field = ".".join(str(part) for part in where if not _union_tag(part))
+        field = ".".join(str(part) for part in where if not _type_tag(part))
         message = problem["msg"].removeprefix("Value error, ")
         lines.append(f"  {label}{field or 'file'}: {message}")
     return "\n".join(lines)
 
 
-def _union_tag(part) -> bool:
-    """pydantic names the union member it tried (`Tick`, `date`, `str`): not a place to fix."""
-    return isinstance(part, str) and part in {"Tick", "date", "str", "function-after[...]"}
+def _relevant(problems: list[dict]) -> list[dict]:
+    """When one union branch (a list of ticks) explains the mistake, drop the complaint of
+    the other (`'all'`): it only says the list isn't the word all."""
+
+    def field(loc) -> tuple:
+        return tuple(loc[: next((n for n, x in enumerate(loc) if _type_tag(x)), len(loc))])
+
+    def literal(loc) -> bool:
+        return any(str(x).startswith("literal[") for x in loc)
+
+    explained = {field(p["loc"]) for p in problems if not literal(p["loc"])}
+    return [p for p in problems if not (literal(p["loc"]) and field(p["loc"]) in explained)]
+
+
+def _type_tag(part) -> bool:
+    """pydantic names the union member it tried (`list[...]`, `literal['all']`): no place
+    a trader can find in the file."""
+    return isinstance(part, str) and "[" in part

@@ -14,7 +14,7 @@ from rulesengine.scenarios.runner import ScenarioRun, TickRecord
 
 INDENT = "  "
 MAX_EXPLAINED = 40
-HIDDEN_NUMBERS = ("rank", "credit", "max_loss", "max_profit", "pop", "net_delta", "min_dte")
+CANDIDATE_NUMBERS = ("rank", "credit", "max_loss", "max_profit", "pop", "net_delta", "min_dte")
 
 
 def render(run: ScenarioRun) -> str:
@@ -72,7 +72,7 @@ def _decision_lines(d: dict, names: dict[str, str]) -> list[str]:
         record = detail.get("candidate") or {}
         name = describe_legs(_candidate_legs(record))
         numbers = " · ".join(
-            f"{key} {_number(key, record.get(key))}" for key in HIDDEN_NUMBERS if key in record
+            f"{key} {_number(key, record.get(key))}" for key in CANDIDATE_NUMBERS if key in record
         )
         reason = _scrub(d["reason"], names)
         return [f"candidate {name}: {d['outcome']} · {reason}", f"{INDENT}numbers: {numbers}"]

@@ -24,6 +24,7 @@ from rulesengine.engine.positions import Position, PositionLeg
 from rulesengine.engine.replay import ReplayError, ReplaySource, open_replay, run_snapshot, stamp
 from rulesengine.engine.ruleset import RulesError, RuleSet, load_rules
 from rulesengine.engine.session import PaperSession, open_paper_session
+from rulesengine.engine.tally import ClauseTally
 from rulesengine.scenarios.model import PositionSpec, Scenario, ScenarioError, Tick
 
 
@@ -45,7 +46,7 @@ class ScenarioRun:
     rules: list[str]
     ticks: list[TickRecord] = field(default_factory=list)
     positions: list[Position] = field(default_factory=list)
-    checks: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    checks: ClauseTally = field(default_factory=ClauseTally)
     clauses: dict[str, list[str]] = field(default_factory=dict)  # rule file -> monitored clauses
     messages: list[str] = field(default_factory=list)
 
@@ -140,10 +141,7 @@ async def _replay(session: PaperSession, source, scenario: Scenario, ticks, run)
             report = await run_snapshot(engine, session.broker, session.clock, snapshot, when)
         finally:
             engine.broker = session.broker
-        for key, (held, failed) in report.checks.items():
-            counts = run.checks.setdefault(key, [0, 0])
-            counts[0] += held
-            counts[1] += failed
+        run.checks.merge(report.checks)
         new = {}
         for table in last:
             new[table] = _rows(journal, table, last[table])

@@ -108,15 +108,33 @@ def test_lets_and_a_grid_of_two_axes():
     assert "  spread_pct: 0.2\n" in grid[2][1]["bull_put_spread.yaml"]
 
 
-def test_rank_puts_failures_last_and_drawdown_lowest_first():
+def test_rank_puts_missing_values_then_failures_last_whichever_the_direction():
     results = [
         {"label": "a", "sharpe": 1.0, "max_drawdown": 0.2},
         {"label": "b", "sharpe": float("nan"), "max_drawdown": 0.1},
         {"label": "c", "sharpe": 2.0, "max_drawdown": 0.3},
         {"label": "d", "error": "broken"},
+        {"label": "e", "sharpe": 0.5, "max_drawdown": float("nan")},
     ]
-    assert [r["label"] for r in rank(results, "sharpe")] == ["c", "a", "b", "d"]
-    assert [r["label"] for r in rank(results, "max_drawdown")][:3] == ["b", "a", "c"]
+    assert [r["label"] for r in rank(results, "sharpe")] == ["c", "a", "e", "b", "d"]
+    assert [r["label"] for r in rank(results, "max_drawdown")] == ["b", "a", "c", "e", "d"]
+
+
+def test_a_variant_that_does_not_check_is_reported_not_raised():
+    text = (RULES / "bull_put_spread.yaml").read_text().replace("credit >= $0.30", "credit >= ")
+    job = Job("broken", (("bull_put_spread.yaml", text),), "spx", None, None)
+    result = backtest_job(job)
+    assert result["label"] == "broken" and "rule file(s) with errors" in result["error"]
+
+
+def test_broken_rules_exit_1_with_lint_diagnostics(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        (RULES / "bull_put_spread.yaml").read_text().replace("credit >= $0.30", "credt >= $0.30")
+    )
+    assert main(["backtest", str(bad), "--out", str(tmp_path / "x")]) == 1
+    err = capsys.readouterr().err
+    assert "bad.yaml" in err and "credt" in err and "Traceback" not in err
 
 
 def test_local_runner_runs_variants_in_processes_like_a_plain_backtest(tmp_path, capsys):

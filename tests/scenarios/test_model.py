@@ -51,7 +51,8 @@ def test_ticks_as_dates_times_mappings_and_all(tmp_path):
             "      - {strategy: s, price: 1, legs: {short: sel put 1 x}}\n",
             "leg short: 'sel put 1 x' is not '<buy|sell> [N] <put|call> <strike> <YYYY-MM-DD>'",
         ),
-        ("  - name: a\n    ticks: [tomorrow]\n", "tick 'tomorrow': expected YYYY-MM-DD"),
+        ("  - name: a\n    ticks: [tomorrow]\n", "ticks.0: tick 'tomorrow': expected YYYY-MM-DD"),
+        ("  - name: a\n    ticks: [{date: x}]\n", "ticks.0.date: Input should be a valid date"),
         ("  - name: a\n  - name: a\n", "scenario names must be unique: a"),
         ("  - name: a b\n", "scenario 'a b': name: String should match pattern"),
         ("  - name: a\n    account: {cash: -5}\n", "account.cash: Input should be greater than 0"),
@@ -63,6 +64,13 @@ def test_mistakes_name_the_scenario_and_the_field(tmp_path, body, expected):
         load_scenarios(path)
     assert expected in str(error.value)
     assert str(path) in str(error.value)
+
+
+def test_a_list_of_ticks_is_not_also_told_it_should_be_all(tmp_path):
+    path = write(tmp_path, "scenarios:\n  - name: a\n    ticks: [tomorrow]\n")
+    with pytest.raises(ScenarioError) as error:
+        load_scenarios(path)
+    assert "1 problem(s)" in str(error.value) and "'all'" not in str(error.value)
 
 
 def test_broken_yaml_points_at_the_line(tmp_path):

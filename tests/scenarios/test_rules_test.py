@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from rulesengine.scenarios.coverage import coverage_of
-from rulesengine.scenarios.model import load_scenarios
+from rulesengine.scenarios.model import ScenarioError, load_scenarios
 from rulesengine.scenarios.render import explain, render, split_key
 from rulesengine.scenarios.runner import run_scenario
 
@@ -80,12 +80,12 @@ def test_coverage_flags_clauses_that_never_decided(project):
     file = project / "tests" / "condor.yaml"
     runs = [run_scenario(s, file) for s in load_scenarios(file)]
     coverage = coverage_of(runs)
-    condor = next(f for f in coverage.counts if f.endswith("iron_condor.yaml"))
+    condor = next(f for f in coverage.files if f.endswith("iron_condor.yaml"))
     verdicts = {clause: verdict for clause, verdict, _ in coverage.undecisive(condor)}
     assert verdicts["entry `credit >= $1.50`"] == "never rejected"
     assert verdicts["exit stop_loss"] == "never held"  # judged on Tuesday, never fired
     assert "leg:short_put `dte between 30 and 60`" not in verdicts  # it rejected and passed
-    risk = next(f for f in coverage.counts if f.endswith("risk.yaml"))
+    risk = next(f for f in coverage.files if f.endswith("risk.yaml"))
     assert {v for _, v, _ in coverage.undecisive(risk)} == {"never held"}
     assert "clause coverage over 2 scenario(s)" in coverage.report()
 
@@ -140,3 +140,29 @@ def test_cli_user_errors_are_messages_not_tracebacks(project, tmp_path):
     assert missing.returncode == 1
     assert "no rule file" in missing.stdout and "missing.yaml" in missing.stdout
     assert "Traceback" not in missing.stdout
+
+
+@pytest.mark.parametrize(
+    ("scenario", "message"),
+    [
+        (
+            "  - name: x\n    rules: [iron_condor.yaml]\n    date: 2011-01-08\n",
+            "2011-01-08 is not a quote date of real SPX week",
+        ),
+        (
+            "  - name: x\n    rules: [iron_condor.yaml]\n    date: 2011-01-03\n    positions:\n"
+            "      - {strategy: iron_condor, price: 1, legs: {short: sell put 1201 2011-02-18}}\n",
+            "position 1 (iron_condor): leg short: no put 1201 expiring 2011-02-18 in the market",
+        ),
+        (
+            "  - name: x\n    market: nowhere.csv\n",
+            "scenario 'x': market ",
+        ),
+    ],
+)
+def test_scenario_mistakes_found_when_running_say_what_to_fix(project, scenario, message):
+    file = project / "tests" / "bad.yaml"
+    file.write_text("scenarios:\n" + scenario)
+    with pytest.raises(ScenarioError) as error:
+        run_scenario(load_scenarios(file)[0], file)
+    assert message in str(error.value) and str(file) in str(error.value)

@@ -106,7 +106,7 @@ def _rules(scenario: Scenario, file: Path, rules_dir: Path) -> tuple[RuleSet, li
     try:
         rules = load_rules(paths)
     except RulesError as error:
-        broken = [r.display for r in error.results if r.errors]
+        broken = [r.file for r in error.results if r.errors]
         detail = f" (run `rules lint {' '.join(broken)}`)" if broken else ""
         raise ScenarioError(f"{file}: scenario '{scenario.name}': {error}{detail}") from None
     names = sorted(Path(c.program.file).name for c in rules.every())

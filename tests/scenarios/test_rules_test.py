@@ -166,3 +166,13 @@ def test_scenario_mistakes_found_when_running_say_what_to_fix(project, scenario,
     with pytest.raises(ScenarioError) as error:
         run_scenario(load_scenarios(file)[0], file)
     assert message in str(error.value) and str(file) in str(error.value)
+
+
+def test_a_scenario_whose_rule_file_has_an_error_says_to_lint_it(project):
+    """Issue 12 #10: this raised AttributeError ('CheckResult' has no 'display')."""
+    broken = project / "iron_condor.yaml"
+    broken.write_text(broken.read_text().replace("credit >= $1.50", "credit >= "))
+    file = project / "tests" / "condor.yaml"
+    with pytest.raises(ScenarioError) as error:
+        run_scenario(load_scenarios(file)[0], file)
+    assert "run `rules lint" in str(error.value) and "iron_condor.yaml" in str(error.value)

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 from brokers.errors import BrokerError, BrokerTimeout, BrokerUnavailable, OrderRejected
-from brokers.http import HttpClient
+from brokers.http import Health, HttpClient
 from brokers.model import Order, OrderEvent, OrderRequest, OrderStatus
 
 log = logging.getLogger("brokers")
@@ -29,6 +29,11 @@ class HttpBroker:
     def __init__(self, http: HttpClient) -> None:
         self.http = http
         self._watched: dict[str, Order] = {}
+
+    @property
+    def health(self) -> Health:
+        """The HTTP client's counters (consecutive failures, recent 429s) for breakers."""
+        return self.http.health
 
     async def _submit(self, order: OrderRequest) -> Order:
         raise NotImplementedError

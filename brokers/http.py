@@ -49,6 +49,9 @@ class RetryPolicy:
         return rng.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
 
 
+RATE_WINDOW = 60.0  # seconds a 429 counts as recent
+
+
 @dataclass
 class Health:
     """Counters the engine's breakers read (consecutive errors, rate-limit storms)."""
@@ -61,7 +64,12 @@ class Health:
 
     def record_429(self, now: float) -> None:
         self.rate_limited += 1
-        self.recent_429 = [t for t in self.recent_429 if now - t < 60] + [now]
+        self.recent_429 = [t for t in self.recent_429 if now - t < RATE_WINDOW] + [now]
+
+    def recent_rate_limits(self, now: float | None = None) -> int:
+        """429 answers in the last minute (what the `rate_limited` scalar reads)."""
+        now = time.monotonic() if now is None else now
+        return sum(1 for t in self.recent_429 if now - t < RATE_WINDOW)
 
 
 class HttpClient:

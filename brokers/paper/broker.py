@@ -9,9 +9,9 @@ state in one JSON file, so a restart resumes where it stopped.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -44,10 +44,10 @@ from brokers.paper.ledger import Ledger
 from brokers.paper.margin import requirement
 from brokers.paper.market import QuoteBook
 from brokers.pricing import ComboMarket, combo_market, credit_terms, step_toward_natural
+from brokers.settlement import intrinsic, settles
 from brokers.ticks import tick_error, tick_size
 
 NEW_YORK = ZoneInfo("America/New_York")
-SETTLEMENT_TIME = time(16, 0)  # options of the day are settled once the close is printed
 DEFAULT_CASH = Decimal(100_000)
 
 
@@ -71,6 +71,7 @@ class PaperBroker:
         starting_cash: Decimal = DEFAULT_CASH,
         policy: FillPolicy | None = None,
         fees: FeeSchedule | None = None,
+        market_closed: Callable[[str, datetime], str | None] | None = None,
     ) -> None:
         self.book = book or QuoteBook()
         self.policy = policy or FillPolicy()
@@ -81,6 +82,8 @@ class PaperBroker:
         else:
             self.ledger = Ledger(cash=Decimal(starting_cash))
         self._queues: list[asyncio.Queue[OrderEvent]] = []
+        # why `underlying` cannot trade at a time (None: open); without one, always open
+        self.market_closed = market_closed or (lambda underlying, at: None)
 
     # -- reading ---------------------------------------------------------------------
 
@@ -202,6 +205,8 @@ class PaperBroker:
     async def step(self) -> None:
         """Advance to the book's current time: settle expiries, expire day orders, reprice
         and fill working orders. The engine calls this after each market update."""
+        for underlying, price in self.book.underlying_prices().items():
+            self.ledger.spots.see(underlying, price, self._now())
         self._settle_expired()
         for order in list(self.ledger.orders.values()):
             if order.status.is_final:
@@ -235,11 +240,17 @@ class PaperBroker:
 
     def _problem(self, order: OrderRequest) -> str | None:
         return (
-            self._tick_problem(order)
+            self._session_problem(order)
+            or self._tick_problem(order)
             or self._market_problem(order)
             or self._closing_problem(order)
             or self._buying_power_problem(order)
         )
+
+    def _session_problem(self, order: OrderRequest) -> str | None:
+        underlying = order.underlying or underlying_of(order.legs[0].symbol)
+        closed = self.market_closed(underlying, self._now())
+        return f"market closed for {underlying}: {closed}" if closed else None
 
     def _tick_problem(self, order: OrderRequest) -> str | None:
         root = _root(order)
@@ -307,6 +318,8 @@ class PaperBroker:
 
     def _work(self, order_id: str) -> None:
         order = self.ledger.orders[order_id]
+        if self._session_problem(order.request):
+            return  # nothing fills while the market is closed; the order rests
         found = self._market(order.request)
         if found is None:
             return
@@ -400,9 +413,9 @@ class PaperBroker:
             listed = self.book.entry(symbol)
             # the listing knows the true last day (old SPX symbols say Saturday)
             expiry = listed.contract.expiry if listed is not None else c.expiry
-            if expiry > now.date() or (expiry == now.date() and now.time() < SETTLEMENT_TIME):
+            if not settles(expiry, now):
                 continue
-            spot = self.book.underlying_price(held.underlying)
+            spot = self.ledger.spots.settlement_price(held.underlying, expiry)
             if spot is None:
                 continue  # settle once the underlying's price is known
             self._settle(symbol, held.quantity, c.right, c.strike, spot, held.underlying)
@@ -410,13 +423,13 @@ class PaperBroker:
     def _settle(
         self, symbol: str, qty: int, right: str, strike: Decimal, spot: Decimal, underlying: str
     ) -> None:
-        intrinsic = max(spot - strike if right == "C" else strike - spot, Decimal(0))
+        value = intrinsic(right, strike, spot)
         mult = self.ledger.holdings[symbol].multiplier
         del self.ledger.holdings[symbol]
         if is_index(underlying):
             kind = "cash settlement"
-            self.ledger.cash += qty * intrinsic * mult
-        elif intrinsic >= Decimal("0.01"):
+            self.ledger.cash += qty * value * mult
+        elif value >= Decimal("0.01"):
             kind = "exercise" if qty > 0 else "assignment"
             shares = qty * mult if right == "C" else -qty * mult
             self.ledger.book(underlying, shares, strike, 1, underlying)
@@ -466,8 +479,12 @@ class PaperBroker:
         )
 
     def _mark(self, symbol: str) -> Decimal | None:
+        """Mid of a two-sided quote; else the engine's model mark for a held contract that
+        the snapshot lacks (never fillable: orders still need a quote)."""
         q = self.book.quote(symbol)
-        return q.mid if q is not None and q.is_two_sided else None
+        if q is not None and q.is_two_sided:
+            return q.mid
+        return self.book.model_mark(symbol)
 
     def _value(self, symbol: str) -> Decimal:
         held = self.ledger.holdings[symbol]

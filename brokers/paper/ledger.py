@@ -24,6 +24,7 @@ from brokers.model import (
     PriceEffect,
     TimeInForce,
 )
+from brokers.settlement import SpotHistory
 
 
 @dataclass
@@ -43,6 +44,7 @@ class Ledger:
     anchors: dict[str, tuple[datetime, Decimal]] = field(default_factory=dict)  # reprice from
     next_id: int = 1
     settlements: list[dict[str, str]] = field(default_factory=list)
+    spots: SpotHistory = field(default_factory=SpotHistory)  # settlement prices
 
     def new_order_id(self) -> str:
         order_id = f"paper-{self.next_id:06d}"
@@ -104,6 +106,7 @@ class Ledger:
             },
             next_id=data["next_id"],
             settlements=data.get("settlements", []),
+            spots=SpotHistory.from_json(data.get("spots", {})),
         )
 
     def _to_json(self) -> dict[str, Any]:
@@ -123,6 +126,7 @@ class Ledger:
             "anchors": {k: [t.isoformat(), str(p)] for k, (t, p) in self.anchors.items()},
             "next_id": self.next_id,
             "settlements": self.settlements,
+            "spots": self.spots.to_json(),
         }
 
 

@@ -17,6 +17,7 @@ class QuoteBook:
         self._entries: dict[str, ChainEntry] = {}
         self._by_underlying: dict[str, list[ChainEntry]] = {}
         self._underlyings: dict[str, Decimal] = {}
+        self._model_marks: dict[str, Decimal] = {}
 
     def update(
         self,
@@ -48,6 +49,17 @@ class QuoteBook:
             if price is None
             else Quote(symbol, bid=price, ask=price, last=price, time=self.time)
         )
+
+    def set_model_marks(self, marks: Mapping[str, Decimal]) -> None:
+        """Valuation marks from the engine's model for held contracts the snapshot lacks.
+        They value the account (net liq) and are never quotes: nothing fills against them."""
+        self._model_marks = dict(marks)
+
+    def model_mark(self, symbol: str) -> Decimal | None:
+        return self._model_marks.get(symbol)
+
+    def underlying_prices(self) -> dict[str, Decimal]:
+        return dict(self._underlyings)
 
     def entry(self, symbol: str) -> ChainEntry | None:
         return self._entries.get(symbol)

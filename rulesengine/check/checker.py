@@ -30,6 +30,7 @@ ACCOUNT_VALUE_TYPES = {
     "risk": MONEY,
     "max_buying_power": PERCENT,
     "max_heat": PERCENT,
+    "max_allocation": PERCENT,
     "kelly": PERCENT,
     "daily_target": MONEY,
 }

@@ -65,6 +65,24 @@ def _tick(price: np.ndarray, up: bool) -> np.ndarray:
     return (np.ceil(steps - 1e-9) if up else np.floor(steps + 1e-9)) * tick
 
 
+class Listing:
+    """Strikes listed per expiry of one underlying, kept for the life of each series.
+
+    A real exchange adds strikes as the price moves and never delists one with open
+    interest, so a position opened on a strike stays quoted until it expires."""
+
+    def __init__(self) -> None:
+        self.strikes: dict[date, np.ndarray] = {}
+
+    def extend(self, day: date, expiry: date, fresh: np.ndarray) -> np.ndarray:
+        for old in [e for e in self.strikes if e < day]:
+            del self.strikes[old]
+        known = self.strikes.get(expiry)
+        listed = fresh if known is None else np.union1d(known, fresh)
+        self.strikes[expiry] = listed
+        return listed
+
+
 def synthetic_chain(
     day: date,
     spots,
@@ -74,8 +92,10 @@ def synthetic_chain(
     contracts_per: int = 2000,
     rate: float = 0.0,
     model: QuoteModel = QuoteModel(),
+    listings: list[Listing] | None = None,
 ) -> Chain:
-    """One quote date for several underlyings: `contracts_per` contracts each."""
+    """One quote date for several underlyings: about `contracts_per` contracts each, plus the
+    strikes `listings` (one per underlying) kept listed from earlier days."""
     spots = np.asarray(spots, dtype=float)
     rng = np.random.default_rng([seed, day.toordinal()])
     listed = expiries(day)
@@ -91,42 +111,50 @@ def synthetic_chain(
     grid = np.linspace(0.0, 1.0, n_k)
     raw = low[..., None] + grid * (high - low)[..., None]
     strikes = np.maximum(np.round(raw / step[..., None]), 1.0) * step[..., None]  # (U, E, K)
-    shape = (n_u, n_e, n_k, 2)
-    k = np.broadcast_to(strikes[..., None], shape)
-    t = np.broadcast_to(years[None, :, None, None], shape)
-    f = np.broadcast_to(forward[:, :, None, None], shape)
-    log_moneyness = np.log(k / f)
-    vol = np.empty(shape)
+    # one row per (underlying, expiry, strike, put/call), strikes per series may differ
+    u_idx, e_idx, k_val = [], [], []
+    for u in range(n_u):
+        for e, expiry in enumerate(listed):
+            ks = np.unique(strikes[u, e])
+            if listings is not None:
+                ks = listings[u].extend(day, expiry, ks)
+            u_idx.append(np.full(ks.size, u))
+            e_idx.append(np.full(ks.size, e))
+            k_val.append(ks)
+    u_of = np.repeat(np.concatenate(u_idx), 2)
+    e_of = np.repeat(np.concatenate(e_idx), 2)
+    k = np.repeat(np.concatenate(k_val), 2)
+    is_call = np.tile(np.array([True, False]), k.size // 2)
+    t, f, s = years[e_of], forward[u_of, e_of], spots[u_of]
+    vol = np.empty(k.size)
     for u, surface in enumerate(surfaces):
-        vol[u] = surface.implied_vol(log_moneyness[u], t[u])
-    is_call = np.broadcast_to(np.array([True, False]), shape)
-    s = np.broadcast_to(spots[:, None, None, None], shape)
+        mine = u_of == u
+        vol[mine] = surface.implied_vol(np.log(k[mine] / f[mine]), t[mine])
     g = bsm_greeks(s, k, t, vol, rate, 0.0, is_call)
-    flat = lambda a: np.ascontiguousarray(np.broadcast_to(a, shape)).reshape(-1)  # noqa: E731
-    mid, delta = flat(g.price), flat(g.delta)
-    dte = flat(np.round(t * 365.0))
+    mid, delta = np.asarray(g.price, float), np.asarray(g.delta, float)
+    dte = np.round(t * 365.0)
     quotes = _quotes(rng, np.maximum(mid, 0.0), np.abs(delta), dte, model)
     n = mid.size
     expiry_seconds = np.array([to_seconds(e) for e in listed])
-    names = np.array(symbols, dtype="U8")
+    names = np.array(symbols, dtype="U8")[u_of]
     columns = {
-        "underlying_symbol": flat(names[:, None, None, None]).astype("U8"),
-        "root": flat(names[:, None, None, None]).astype("U8"),
-        "type": flat(is_call).astype("i1"),
+        "underlying_symbol": names,
+        "root": names,
+        "type": is_call.astype("i1"),
         "style": np.zeros(n, dtype="i1"),
         "settlement": np.ones(n, dtype="i1"),
-        "strike": flat(k),
-        "expiry": flat(expiry_seconds[None, :, None, None]),
+        "strike": k,
+        "expiry": expiry_seconds[e_of],
         "quote_date": np.full(n, to_seconds(day)),
         "last": mid,
-        "iv": flat(vol),
+        "iv": vol,
         "delta": delta,
-        "gamma": flat(g.gamma),
-        "theta": flat(g.theta),
-        "vega": flat(g.vega),
-        "rho": flat(g.rho),
-        "underlying_price": flat(s),
-        "forward": flat(f),
+        "gamma": np.asarray(g.gamma, float),
+        "theta": np.asarray(g.theta, float),
+        "vega": np.asarray(g.vega, float),
+        "rho": np.asarray(g.rho, float),
+        "underlying_price": s,
+        "forward": f,
         "interpolated": np.zeros(n, dtype=bool),
         "multiplier": np.full(n, 100.0),
         "quote_age": np.zeros(n),
@@ -228,6 +256,7 @@ def synthetic_history(
         if to_seconds(start) <= d <= to_seconds(end) and np.isfinite(c)
     ]
     chains = []
+    listing = Listing()
     for seconds, close in days:
         day = from_seconds(float(seconds))
         level = surface
@@ -235,7 +264,10 @@ def synthetic_history(
             at = np.searchsorted(vix.dates, seconds)
             if at < len(vix.dates) and vix.dates[at] == seconds and np.isfinite(vix.close[at]):
                 level = surface.anchored(float(vix.close[at]) / 100.0)
-        chains.append(synthetic_chain(day, [close], [level], [symbol], seed, contracts_per).columns)
+        chain = synthetic_chain(
+            day, [close], [level], [symbol], seed, contracts_per, listings=[listing]
+        )
+        chains.append(chain.columns)
     if not chains:
         raise ValueError(f"no bars of {symbol} between {start} and {end}")
     columns = {name: np.concatenate([c[name] for c in chains]) for name in COLUMNS}

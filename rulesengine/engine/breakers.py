@@ -14,6 +14,7 @@ one by hand. The kill switch is a lock too: `rules kill` or a file named KILL in
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -74,7 +75,7 @@ def gate(locks: list[Lock], strategy: str, now: datetime) -> Gate:
 
 def trips(
     rules: list[Compiled],
-    scalars: dict[str, float],
+    scalars: Callable[[str | None], Mapping[str, float]],
     locks: list[Lock],
     now: datetime,
     sessions: Sessions,
@@ -83,16 +84,18 @@ def trips(
     """New locks for breakers whose condition holds and that are not already locked.
 
     A breaker re-arms only once the values that tripped it change: `losing_streak >= 5` does
-    not lock again, day after day, on the same five losses. `tally` counts each evaluation
-    for clause coverage."""
+    not lock again, day after day, on the same five losses. `scalars(strategy)` is what a
+    strategy file reads (its own P&L and exposure), `scalars(None)` the account's. `tally`
+    counts each evaluation for clause coverage."""
     found = []
     held = {(lock.scope, lock.name) for lock in locks if lock.active(now)}
     last_reason = {(lock.scope, lock.name): lock.reason for lock in locks}
-    view = ScalarView(scalars)
     for compiled in rules:
         program = compiled.program
-        scope = "portfolio" if program.kind == "portfolio" else program.name
-        evaluator = Evaluator(compiled.graph, view)
+        portfolio = program.kind == "portfolio"
+        scope = "portfolio" if portfolio else program.name
+        values = scalars(None if portfolio else program.name)
+        evaluator = Evaluator(compiled.graph, ScalarView(values))
         for name, checked in program.breakers.items():
             if (scope, name) in held:
                 continue
@@ -103,7 +106,7 @@ def trips(
             if not tripped:
                 continue
             breaker: ast.Breaker = checked.node
-            reason = _reason(checked, scalars)
+            reason = _reason(checked, values)
             if last_reason.get((scope, name)) == reason:
                 continue
             found.append(
@@ -137,7 +140,7 @@ def _until(breaker: ast.Breaker, now: datetime, sessions: Sessions) -> datetime 
     return None
 
 
-def _reason(checked, scalars: dict[str, float]) -> str:
+def _reason(checked, scalars: Mapping[str, float]) -> str:
     breaker: ast.Breaker = checked.node
     text = checked.clause_text(breaker.condition.span)
     names = sorted(

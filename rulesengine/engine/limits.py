@@ -1,12 +1,20 @@
-"""Portfolio limits, checked for a sized candidate before any order: counts (per strategy,
-symbol, expiry, sector, day), buying-power use, heat, and portfolio delta and vega bands."""
+"""Limits, checked for a sized candidate before any order, on the scope of the file that sets
+them: a strategy file's limits count that strategy's positions, P&L and capital; a portfolio
+file's count the whole account.
+
+What a scope holds is its `Exposure`: positions held *and* entries the broker may still fill
+(decided earlier in this tick, or working), so two strategies entering on the same tick, or a
+strategy entering twice before its first order fills, can never pass a limit together.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 
-from rulesengine.engine.positions import Position
+from rulesengine.engine.clock import NEW_YORK
+from rulesengine.engine.positions import Position, Status
 
 
 @dataclass(frozen=True)
@@ -22,18 +30,39 @@ class Proposal:
     vega: float  # dollars per vol point
 
 
+@dataclass(frozen=True)
+class Exposure:
+    """What one scope (a strategy, or the account) holds and has committed right now."""
+
+    positions: list[Position]  # held and opening
+    opened_today: int  # entries decided today that did not come to nothing
+    max_loss: float  # $: sum of committed max losses
+    requirement: float  # $: buying power committed
+    delta: float  # share-equivalent
+    vega: float  # $ per vol point
+    sectors: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+def units(p: Position) -> int:
+    """Structures a position commits: those held, or those its entry order may still fill."""
+    return max(p.quantity, p.ordered) if p.status is Status.OPENING else p.quantity
+
+
+def opened_on(positions: list[Position], day: date) -> int:
+    return sum(
+        1
+        for p in positions
+        if p.roll_number == 0
+        and p.status is not Status.UNFILLED
+        and p.opened_at.astimezone(NEW_YORK).date() == day
+    )
+
+
 def limit_problem(
-    limits: Mapping[str, float | int],
-    scope: str,
-    proposal: Proposal,
-    positions: list[Position],
-    scalars: Mapping[str, float],
-    opened_today: int,
-    sectors: Mapping[str, tuple[str, ...]] = {},
+    limits: Mapping[str, float | int], proposal: Proposal, exposure: Exposure, net_liq: float
 ) -> str | None:
-    """The first limit the proposal would break (None: within every limit). `scope` is
-    'strategy' (count this strategy's positions) or 'portfolio' (count every position)."""
-    mine = [p for p in positions if scope == "portfolio" or p.strategy == proposal.strategy]
+    """The first limit the proposal would break (None: within every limit)."""
+    mine = exposure.positions
     checks = (
         ("max_positions", len(mine), "open positions"),
         (
@@ -46,7 +75,7 @@ def limit_problem(
             sum(p.expiry == proposal.expiry for p in mine),
             f"positions expiring {proposal.expiry}",
         ),
-        ("max_new_per_day", opened_today, "entries today"),
+        ("max_new_per_day", exposure.opened_today, "entries today"),
     )
     for key, count, what in checks:
         cap = limits.get(key)
@@ -54,36 +83,32 @@ def limit_problem(
             return f"{key} {int(cap)} reached ({count} {what})"
     sector_cap = limits.get("max_per_sector")
     if sector_cap is not None:
-        sector = _sector(proposal.underlying, sectors)
-        count = sum(_sector(p.underlying, sectors) == sector for p in mine)
+        sector = _sector(proposal.underlying, exposure.sectors)
+        count = sum(_sector(p.underlying, exposure.sectors) == sector for p in mine)
         if count + 1 > sector_cap:
             return f"max_per_sector {int(sector_cap)} reached ({count} in {sector})"
-    return _share_problem(limits, proposal, scalars)
+    return _share_problem(limits, proposal, exposure, net_liq)
 
 
-def _share_problem(limits, proposal: Proposal, scalars) -> str | None:
-    net_liq = scalars.get("net_liq", 0.0)
-    if net_liq <= 0:
+def _share_problem(limits, proposal: Proposal, exposure: Exposure, net_liq: float) -> str | None:
+    if not net_liq > 0:
         return "net liquidating value is not positive"
-    bp_cap = limits.get("max_buying_power")
-    if bp_cap is not None:
-        used = net_liq - scalars.get("buying_power", net_liq) + proposal.requirement
-        if used / net_liq > bp_cap:
-            return f"max_buying_power {bp_cap:.0%} exceeded ({used / net_liq:.1%} after this trade)"
-    heat_cap = limits.get("max_heat")
-    if heat_cap is not None:
-        heat = scalars.get("heat", 0.0) + proposal.max_loss / net_liq
-        if heat > heat_cap:
-            return f"max_heat {heat_cap:.0%} exceeded ({heat:.1%} after this trade)"
-    for key, field, added in (
-        ("max_portfolio_delta", "portfolio_delta", proposal.delta),
-        ("max_portfolio_vega", "portfolio_vega", proposal.vega),
+    shares = (
+        ("max_buying_power", exposure.requirement + proposal.requirement, "buying power"),
+        ("max_allocation", exposure.requirement + proposal.requirement, "of net liq committed"),
+        ("max_heat", exposure.max_loss + proposal.max_loss, "heat"),
+    )
+    for key, after, what in shares:
+        cap = limits.get(key)
+        if cap is not None and after / net_liq > cap + 1e-12:
+            return f"{key} {cap:.0%} exceeded ({after / net_liq:.1%} {what} after this trade)"
+    for key, now, added in (
+        ("max_portfolio_delta", exposure.delta, proposal.delta),
+        ("max_portfolio_vega", exposure.vega, proposal.vega),
     ):
         cap = limits.get(key)
-        if cap is not None:
-            after = scalars.get(field, 0.0) + added
-            if abs(after) > cap:
-                return f"{key} {cap:g} exceeded ({after:+.1f} after this trade)"
+        if cap is not None and abs(now + added) > cap:
+            return f"{key} {cap:g} exceeded ({now + added:+.1f} after this trade)"
     return None
 
 

@@ -67,7 +67,7 @@ async def live_loop(
 
 
 def status_line(engine: Engine, report) -> str:
-    marks = [engine.marks.get(p.id, {}).get("pnl", 0.0) for p in engine.open_positions()]
+    marks = [m.pnl for p in engine.open_positions() if (m := engine.book.marks.get(p.id))]
     open_pnl = sum(m for m in marks if m == m)
     locks = [lock for lock in engine.journal.locks() if lock.active(report.at)]
     breakers = ", ".join(f"{lock.name}->{lock.action}" for lock in locks) or "none"

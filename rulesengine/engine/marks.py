@@ -63,6 +63,8 @@ class PositionView:
         if not self.chain.has(name):
             self.missing.add(f"this data has no `{name}`")
             return np.full(self.n, np.nan)
+        if len(self.chain) == 0:  # an empty snapshot quotes nothing
+            return np.full(self.n, np.nan)
         safe = np.where(rows >= 0, rows, 0)
         values = (
             self.chain.column_at(name, safe)

@@ -1,10 +1,44 @@
-"""The engine's positions: a structure held under one strategy, with its lineage (rolls)."""
+"""The engine's positions: a structure held under one strategy, with its lineage (rolls).
+
+A position's status moves only through the transition methods below, each checked against
+`TRANSITIONS`, so no code path can, say, reopen a closed position or close one twice:
+
+    opening -> open | unfilled          entry filled (whole or part) / never filled
+    open    -> closing | closed | flagged
+    closing -> closed | open            exit filled / exit order ended unfilled (or part)
+    flagged -> closed                   settled at expiry (still watched, never traded)
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    OPENING = "opening"  # the entry order is working
+    OPEN = "open"
+    CLOSING = "closing"  # an exit (or roll) order is working
+    CLOSED = "closed"
+    UNFILLED = "unfilled"  # the entry never filled: nothing was held
+    FLAGGED = "flagged"  # changed at the broker or adopted: watched, not traded by rules
+
+
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.OPENING: frozenset({Status.OPEN, Status.UNFILLED}),
+    Status.OPEN: frozenset({Status.CLOSING, Status.CLOSED, Status.FLAGGED}),
+    Status.CLOSING: frozenset({Status.CLOSED, Status.OPEN, Status.FLAGGED}),
+    Status.FLAGGED: frozenset({Status.CLOSED}),
+    Status.CLOSED: frozenset(),
+    Status.UNFILLED: frozenset(),
+}
+HELD = frozenset({Status.OPEN, Status.CLOSING, Status.FLAGGED})
+
+
+class LifecycleError(RuntimeError):
+    """A status change the lifecycle does not allow: a bug, never a market event."""
 
 
 @dataclass(frozen=True)
@@ -33,7 +67,7 @@ class Position:
     entry_price: float = 0.0  # net credit per share at the fill (negative: a debit)
     max_profit: float = 0.0  # $ per structure
     max_loss: float = 0.0  # $ per structure, positive
-    status: str = "opening"  # opening | open | closing | closed | unfilled | flagged
+    status: Status = Status.OPENING
     high_water_pnl: float = 0.0
     parent_id: str | None = None  # the position this one rolled from
     root_id: str | None = None  # the first position of the roll chain
@@ -46,9 +80,60 @@ class Position:
     last_mark: float | None = None  # $ value to close at the last monitor, for expiry
     detail: dict = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.status = Status(self.status)
+
     @property
     def is_open(self) -> bool:
-        return self.status in {"open", "closing", "flagged"}
+        return self.status in HELD
+
+    @property
+    def marked_by_model(self) -> bool:
+        """The last mark valued at least one leg from the model (no usable quote)."""
+        return bool(self.detail.get("marked_by_model"))
+
+    # ------------------------------------------------------------ lifecycle
+    def _move(self, to: Status) -> None:
+        if to is not self.status and to not in TRANSITIONS[self.status]:
+            raise LifecycleError(f"{self.id}: {self.status} -> {to} is not a position transition")
+        self.status = to
+
+    def filled(self, units: int, price: float, fees: float, better: float, final: bool) -> None:
+        """The entry order filled `units` structures at `price` (per share, credit terms);
+        `better` is the price improvement on the planned credit, moving max profit and loss."""
+        if units > 0:
+            self.max_profit = float(self.detail.get("planned_max_profit", 0.0)) + better * 100
+            self.max_loss = float(self.detail.get("planned_max_loss", 0.0)) - better * 100
+            self.entry_price, self.quantity, self.fees = price, units, fees
+        if units >= self.ordered and units > 0:
+            self._move(Status.OPEN)
+        elif final:
+            self._move(Status.OPEN if units > 0 else Status.UNFILLED)
+
+    def unfilled(self) -> None:
+        self._move(Status.UNFILLED)
+
+    def start_exit(self, key: str, reason: str) -> None:
+        self._move(Status.CLOSING)
+        self.exit_key, self.exit_reason = key, reason
+
+    def exit_ended(self, units_closed: int, booked: float) -> None:
+        """The exit order ended with `units_closed` of the position closed (booked P&L)."""
+        if units_closed > 0:
+            self.detail["realised_part"] = self.detail.get("realised_part", 0.0) + booked
+            self.quantity -= units_closed
+        self._move(Status.OPEN)
+        self.exit_key = None
+
+    def close(self, at: datetime, realised: float, reason: str | None = None) -> None:
+        self._move(Status.CLOSED)
+        self.realised_pnl, self.closed_at = realised, at
+        if reason is not None:
+            self.exit_reason = reason
+
+    def flag(self, why: str) -> None:
+        self._move(Status.FLAGGED)
+        self.detail["flagged"] = why
 
     @property
     def expiry(self) -> str:

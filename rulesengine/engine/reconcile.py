@@ -16,7 +16,7 @@ from brokers.errors import BrokerError
 from brokers.occ import is_option_symbol, parse_occ, underlying_of
 from rulesengine.engine.journal import stable_id
 from rulesengine.engine.loop import Engine
-from rulesengine.engine.positions import Position, PositionLeg
+from rulesengine.engine.positions import Position, PositionLeg, Status
 
 
 async def reconcile(engine: Engine, now: datetime) -> list[str]:
@@ -38,9 +38,8 @@ async def reconcile(engine: Engine, now: datetime) -> list[str]:
             for s in p.holdings()
             if held.get(s, 0) != expected.get(s, 0)
         ]
-        if drifted and p.status != "flagged" and not _expired(p, now):
-            p.status = "flagged"
-            p.detail["flagged"] = "; ".join(drifted)
+        if drifted and p.status is not Status.FLAGGED and not _expired(p, now):
+            p.flag("; ".join(drifted))
             engine.journal.save_position(p)
             message = f"{p.id} ({p.strategy}) changed at the broker: {'; '.join(drifted)}"
             engine.alert(now, "reconcile", message + ". Flagged: rules no longer trade it")
@@ -89,6 +88,6 @@ def _adopt(holdings: dict[str, int], now: datetime) -> Position:
         entry_key="",
         quantity=1,
         ordered=1,
-        status="flagged",
+        status=Status.FLAGGED,
         detail={"flagged": "opened outside the engine; not traded by any rule"},
     )

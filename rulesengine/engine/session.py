@@ -14,6 +14,7 @@ from rulesengine.engine.clock import ManualClock
 from rulesengine.engine.journal import Journal
 from rulesengine.engine.loop import Engine
 from rulesengine.engine.ruleset import RuleSet
+from rulesengine.engine.sessions import Sessions
 
 DEFAULT_DATA_DIR = ".rules-data"
 JOURNAL_FILE = "journal.sqlite"
@@ -44,8 +45,23 @@ def open_paper_session(
     journal = Journal(data_dir / JOURNAL_FILE)
     last = journal.get("last_tick")
     clock = ManualClock(max(start, datetime.fromisoformat(last)) if last else start)
-    broker = PaperBroker(QuoteBook(), state_path=data_dir / PAPER_FILE, starting_cash=starting_cash)
-    engine = Engine(rules, broker, journal, clock, data_dir=data_dir, say=say)
+    sessions = Sessions()
+    broker = PaperBroker(
+        QuoteBook(),
+        state_path=data_dir / PAPER_FILE,
+        starting_cash=starting_cash,
+        market_closed=sessions.closed_reason,
+    )
+    engine = Engine(
+        rules,
+        broker,
+        journal,
+        clock,
+        data_dir=data_dir,
+        sessions=sessions,
+        say=say,
+        model_marks=broker.book.set_model_marks,
+    )
     engine.record_rules(clock.now())
     return PaperSession(engine, broker, clock, journal)
 

@@ -98,6 +98,19 @@ class Sessions:
                 return found
         return None
 
+    def closed_reason(self, underlying: str, when: datetime) -> str | None:
+        """Why options on `underlying` cannot trade at `when` (None: the market is open)."""
+        local = when.astimezone(NEW_YORK)
+        session = self.current(local)
+        if session is None:
+            return f"no session on {local:%a %Y-%m-%d} (weekend or holiday)"
+        if local < session.open:
+            return f"{local:%H:%M} is before the {session.open:%H:%M} open"
+        close = session.options_close(underlying)
+        if local >= close:
+            return f"{local:%H:%M} is after the {close:%H:%M} close"
+        return None
+
     def minutes_to_close(self, when: datetime) -> float:
         """Minutes until today's equity close (0 outside a session)."""
         session = self.current(when)

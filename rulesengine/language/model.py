@@ -69,7 +69,9 @@ class RollSection(Strict):
 
 
 class LimitsSection(Strict):
-    max_positions: PositiveInt | None = Field(None, description="open positions of this strategy")
+    max_positions: PositiveInt | None = Field(
+        None, description="open positions (the strategy's, or the account's)"
+    )
     max_per_symbol: PositiveInt | None = Field(None, description="open positions per underlying")
     max_per_expiry: PositiveInt | None = Field(None, description="open positions per expiry")
     max_per_sector: PositiveInt | None = Field(
@@ -79,9 +81,18 @@ class LimitsSection(Strict):
     max_buying_power: Expr | None = Field(
         None, description="share of buying power in use, e.g. `50%`"
     )
+    max_allocation: Expr | None = Field(
+        None,
+        description="share of net_liq the positions may commit (their buying-power "
+        "requirement), e.g. `40%`: a strategy's capital allocation",
+    )
     max_heat: Expr | None = Field(None, description="sum of max losses / net_liq, e.g. `25%`")
-    max_portfolio_delta: Expr | None = Field(None, description="absolute net delta of the account")
-    max_portfolio_vega: Expr | None = Field(None, description="absolute net vega of the account")
+    max_portfolio_delta: Expr | None = Field(
+        None, description="absolute net delta (the strategy's, or the account's)"
+    )
+    max_portfolio_vega: Expr | None = Field(
+        None, description="absolute net vega (the strategy's, or the account's)"
+    )
 
 
 class RuleFile(Strict):

@@ -111,12 +111,32 @@ async def test_strike_breached_and_close_itm_before_expiry(harness):
     assert "short_strike_breached = 1" in h.journal.position(p.id).exit_reason
 
 
-async def test_unquoted_position_is_held_and_says_why(harness):
+async def test_unquoted_leg_is_marked_by_the_model_and_its_exit_held_for_a_quote(harness):
+    """Issue 12 #1: a leg missing from the snapshot was valued at its entry price (phantom
+    P&L) and its exits were not evaluated. Now the model prices it, the exit fires on that
+    mark, and the close waits for a real quote."""
     h, p = await entered(harness, "take_profit: pnl >= -1000000")
     chain = h.snapshot(1)
     keep = np.flatnonzero(chain.column("symbol") != p.legs[0].symbol)
     report = await h.day(1, chain=chain.take(keep))
     assert report.exits == 0
+    (row,) = [r for r in h.decisions("exit") if r["subject"] == p.id]
+    assert row["outcome"] == "held"
+    assert "marked_by_model = yes" in row["reason"]
+    assert f"no quote to close at for {p.legs[0].symbol.strip()}" in row["reason"]
+    held = h.journal.position(p.id)
+    assert held.marked_by_model and held.status == "open"
+    real = mid_credit(h, p, 1)  # the structure's true mid that day
+    model = h.engine.book.marks[p.id].close_credit * -1
+    assert model == pytest.approx(real, abs=0.35)  # the model is near the market, not entry
+
+
+async def test_a_position_with_no_data_for_its_underlying_is_unmarked_and_says_why(harness):
+    h, p = await entered(harness, "take_profit: pnl >= -1000000")
+    chain = h.snapshot(1)
+    keep = np.flatnonzero(chain.column("underlying_symbol") != "SPX")
+    report = await h.day(1, chain=chain.take(keep), work=False)
+    assert report.exits == 0
     (row,) = [r for r in h.decisions("monitor") if r["subject"] == p.id]
     assert row["outcome"] == "unmarked"
-    assert p.legs[0].symbol.strip() in row["reason"]
+    assert p.legs[0].symbol.strip() in row["reason"] and "no model price" in row["reason"]

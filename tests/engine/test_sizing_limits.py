@@ -10,8 +10,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rulesengine.check.program import Program
-from rulesengine.engine.limits import Proposal, limit_problem
-from rulesengine.engine.positions import Position, PositionLeg
+from rulesengine.engine.account import exposure as exposure_of
+from rulesengine.engine.book import PositionBook
+from rulesengine.engine.journal import Journal
+from rulesengine.engine.limits import Exposure, Proposal, limit_problem
+from rulesengine.engine.positions import Position, PositionLeg, Status
 from rulesengine.engine.sizing import TradeStats, size_trade
 
 NET_LIQ = {"net_liq": 100_000.0, "buying_power": 80_000.0, "day_pnl": 0.0}
@@ -84,13 +87,13 @@ def held(n: int, strategy="t", underlying="SPX", expiry="2011-02-18", max_loss=5
     legs = [PositionLeg("short", "X", -1, "put", 1200.0, expiry)]
     return [
         Position(
-            f"p{i}",
+            f"{strategy}-p{i}",
             strategy,
             "v",
             underlying,
             legs,
-            datetime(2011, 1, 3, tzinfo=UTC),
-            "k",
+            datetime(2011, 1, 3, 15, tzinfo=UTC),
+            f"k{i}",
             quantity=1,
             status="open",
             max_loss=max_loss,
@@ -100,13 +103,12 @@ def held(n: int, strategy="t", underlying="SPX", expiry="2011-02-18", max_loss=5
 
 
 PROPOSAL = Proposal("t", "SPX", "2011-02-18", 500.0, 500.0, 20.0, -50.0)
-SCALARS = {
-    "net_liq": 100_000.0,
-    "buying_power": 70_000.0,
-    "heat": 0.2,
-    "portfolio_delta": 90.0,
-    "portfolio_vega": -400.0,
-}
+NET_LIQ_NOW = 100_000.0
+
+
+def exposure(positions=(), today=0, sectors=None) -> Exposure:
+    """30% of net liq in use, 20% heat, +90 delta, -400 vega, as well as `positions`."""
+    return Exposure(list(positions), today, 20_000.0, 30_000.0, 90.0, -400.0, sectors or {})
 
 
 @pytest.mark.parametrize(
@@ -121,9 +123,16 @@ SCALARS = {
             {"max_buying_power": 0.30},
             [],
             0,
-            "max_buying_power 30% exceeded (30.5% after this trade)",
+            "max_buying_power 30% exceeded (30.5% buying power after this trade)",
         ),
-        ({"max_heat": 0.2}, [], 0, "max_heat 20% exceeded (20.5% after this trade)"),
+        (
+            {"max_allocation": 0.30},
+            [],
+            0,
+            "max_allocation 30% exceeded (30.5% of net liq committed after this trade)",
+        ),
+        ({"max_allocation": 0.31}, [], 0, None),
+        ({"max_heat": 0.2}, [], 0, "max_heat 20% exceeded (20.5% heat after this trade)"),
         (
             {"max_portfolio_delta": 100},
             [],
@@ -140,25 +149,43 @@ SCALARS = {
     ],
 )
 def test_each_limit(limits, positions, today, says):
-    assert limit_problem(limits, "strategy", PROPOSAL, positions, SCALARS, today) == says
-
-
-def test_strategy_limits_count_only_that_strategy_and_portfolio_limits_count_all():
-    others = held(3, strategy="other")
-    assert limit_problem({"max_positions": 1}, "strategy", PROPOSAL, others, SCALARS, 0) is None
-    assert limit_problem({"max_positions": 3}, "portfolio", PROPOSAL, others, SCALARS, 0) == (
-        "max_positions 3 reached (3 open positions)"
-    )
+    assert limit_problem(limits, PROPOSAL, exposure(positions, today), NET_LIQ_NOW) == says
 
 
 def test_sectors_group_underlyings():
     sectors = {"tech": ("AAPL", "MSFT")}
     positions = held(1, underlying="MSFT")
     aapl = Proposal("t", "AAPL", "2011-02-18", 500.0, 500.0, 0.0, 0.0)
-    assert limit_problem(
-        {"max_per_sector": 1}, "strategy", aapl, positions, SCALARS, 0, sectors
-    ) == ("max_per_sector 1 reached (1 in tech)")
-    assert (
-        limit_problem({"max_per_sector": 1}, "strategy", PROPOSAL, positions, SCALARS, 0, sectors)
-        is None
+    scope = exposure(positions, sectors=sectors)
+    assert limit_problem({"max_per_sector": 1}, aapl, scope, NET_LIQ_NOW) == (
+        "max_per_sector 1 reached (1 in tech)"
     )
+    assert limit_problem({"max_per_sector": 1}, PROPOSAL, scope, NET_LIQ_NOW) is None
+
+
+def book_of(tmp_path, positions) -> PositionBook:
+    book = PositionBook(Journal(tmp_path / "journal.sqlite"))
+    for p in positions:
+        book.add(p)
+    return book
+
+
+def test_a_strategy_scope_counts_its_own_positions_and_the_account_counts_all(tmp_path):
+    book = book_of(tmp_path, held(3, strategy="other") + held(1, strategy="t"))
+    now = datetime(2011, 1, 3, 15, tzinfo=UTC)
+    mine, every = exposure_of(book, "t", now), exposure_of(book, None, now)
+    assert len(mine.positions) == 1 and mine.max_loss == 500.0
+    assert len(every.positions) == 4 and every.max_loss == 2000.0
+    assert limit_problem({"max_positions": 2}, PROPOSAL, mine, NET_LIQ_NOW) is None
+    assert limit_problem({"max_positions": 4}, PROPOSAL, every, NET_LIQ_NOW) == (
+        "max_positions 4 reached (4 open positions)"
+    )
+
+
+def test_entries_decided_this_tick_count_before_they_fill(tmp_path):
+    """Issue 12 #3: an entry whose order is still working commits its whole order."""
+    working = held(1)[0]
+    working.status, working.quantity, working.ordered = Status.OPENING, 0, 3
+    book = book_of(tmp_path, [working])
+    scope = exposure_of(book, None, datetime(2011, 1, 3, 15, tzinfo=UTC))
+    assert scope.max_loss == 1500.0 and len(scope.positions) == 1 and scope.opened_today == 1

@@ -1,0 +1,235 @@
+"""The position book: every position the engine knows, their marks and their settlement.
+
+One place owns the positions' lifecycle (see `positions.Status`), marks every held position
+every tick (owned by a loaded strategy, a retired one, adopted or flagged alike), values legs
+the snapshot lacks from the model (and says so), and books expiries with the same settlement
+rule as the paper account (`brokers.settlement`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import numpy as np
+
+from brokers.model import Intent, OrderLeg
+from brokers.settlement import SpotHistory, intrinsic, settles
+from rulesengine.data.chain import Chain
+from rulesengine.engine.journal import Journal
+from rulesengine.engine.marks import MULTIPLIER, PositionView, SymbolIndex, position_view
+from rulesengine.engine.model_marks import Marked, with_model_rows
+from rulesengine.engine.positions import Position, PositionLeg, Status
+from rulesengine.strategies.structures import LegShape
+
+SPOTS_KEY = "settlement_spots"
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One position's valuation this tick (money per position, not per share)."""
+
+    pnl: float  # unrealised, at mid
+    close_credit: float  # per share: what closing at mid brings in (negative: pay)
+    delta: float  # share-equivalent
+    vega: float  # $ per vol point
+    by_model: bool  # at least one leg valued from the model
+
+
+@dataclass
+class Group:
+    """Positions marked together: one strategy (or one unowned structure shape)."""
+
+    positions: list[Position]
+    view: PositionView
+
+
+class PositionBook:
+    def __init__(self, journal: Journal):
+        self.journal = journal
+        self.positions: dict[str, Position] = {p.id: p for p in journal.positions()}
+        self.marks: dict[str, Mark] = {}
+        self.groups: dict[str, Group] = {}
+        self.spots = SpotHistory.from_json(_loads(journal.get(SPOTS_KEY)))
+        self.marked: Marked | None = None
+
+    # ------------------------------------------------------------ reading
+    def open_positions(self, strategy: str | None = None) -> list[Position]:
+        return [
+            p
+            for p in self.positions.values()
+            if p.is_open and (strategy is None or p.strategy == strategy)
+        ]
+
+    def committed(self, strategy: str | None = None) -> list[Position]:
+        """Held positions plus entries the broker may still fill (decided this tick or
+        working): what every limit counts."""
+        return [
+            p
+            for p in self.positions.values()
+            if (p.is_open or p.status is Status.OPENING)
+            and (strategy is None or p.strategy == strategy)
+        ]
+
+    def by_entry_key(self, key: str) -> Position | None:
+        return next((p for p in self.positions.values() if p.entry_key == key), None)
+
+    def by_exit_key(self, key: str) -> Position | None:
+        return next((p for p in self.positions.values() if p.exit_key == key), None)
+
+    def closed(self, strategy: str | None = None) -> list[Position]:
+        return [
+            p
+            for p in self.positions.values()
+            if p.status is Status.CLOSED and (strategy is None or p.strategy == strategy)
+        ]
+
+    def holdings(self) -> dict[str, int]:
+        """Net units per symbol the engine's positions hold at the broker."""
+        net: dict[str, int] = {}
+        for p in self.positions.values():
+            if p.is_open or (p.status is Status.OPENING and p.quantity):
+                for symbol, qty in p.holdings().items():
+                    net[symbol] = net.get(symbol, 0) + qty
+        return net
+
+    def intents(self, legs: list[OrderLeg], quantity: int) -> list[OrderLeg]:
+        """Open or close per leg from the account's net holding, as brokers require: buying a
+        put the account is net short of is a buy to close, whichever position it belongs to."""
+        held = self.holdings()
+        out = []
+        for leg in legs:
+            change, have = leg.ratio * quantity, held.get(leg.symbol, 0)
+            closes = have != 0 and (have > 0) != (change > 0) and abs(change) <= abs(have)
+            out.append(OrderLeg(leg.symbol, leg.ratio, Intent.CLOSE if closes else Intent.OPEN))
+        return out
+
+    # ------------------------------------------------------------ writing
+    def add(self, p: Position) -> None:
+        self.positions[p.id] = p
+        self.journal.save_position(p)
+
+    def save(self, p: Position) -> None:
+        self.journal.save_position(p)
+
+    # ------------------------------------------------------------ marks
+    def see_market(self, chain: Chain, now: datetime) -> None:
+        """Record the underlyings' prices for settlement (the same rule as the paper account)."""
+        prices = chain.column("underlying_price")
+        names = chain.column("underlying_symbol")
+        if not len(names):
+            return
+        unique, first = np.unique(names, return_index=True)
+        for name, row in zip(unique, first, strict=True):
+            if math.isfinite(float(prices[row])):
+                self.spots.see(str(name), float(prices[row]), now)
+        self.journal.put(SPOTS_KEY, _dumps(self.spots.to_json()))
+
+    def mark(self, chain: Chain, scalars: dict[str, float], now: datetime) -> Marked:
+        """Mark every held position: P&L, close credit, greeks, high-water mark. Legs without
+        a usable quote are priced from the model; positions of one strategy share a view."""
+        held = self.open_positions()
+        marked = with_model_rows(chain, ((p.underlying, leg) for p in held for leg in p.legs))
+        self.marked, self.marks, self.groups = marked, {}, {}
+        index = SymbolIndex(marked.chain)
+        for key, group in _grouped(held).items():
+            view = position_view(group, _shapes(group[0].legs), index, scalars, now)
+            self.groups[key] = Group(group, view)
+            self._remember(group, view, marked, now)
+        return marked
+
+    def _remember(self, group: list[Position], view: PositionView, marked: Marked, now) -> None:
+        cols = view.columns
+        model = np.zeros(len(group), bool)
+        for rows in view.rows.values():
+            model |= marked.is_model(rows)
+        view.columns["marked_by_model"] = model
+        prices = view.field(None, "underlying_price")
+        for i, p in enumerate(group):
+            if np.isfinite(prices[i]):
+                p.detail["underlying_price"] = float(prices[i])
+            pnl = float(cols["pnl"][i])
+            if np.isfinite(pnl):
+                p.high_water_pnl = float(cols["high_water_pnl"][i])
+                p.last_mark = float(cols["mark"][i])
+                p.detail["pnl"] = round(pnl, 2)
+            p.detail["marked_by_model"] = bool(model[i])
+            self.marks[p.id] = Mark(
+                pnl=pnl,
+                close_credit=float(cols["credit"][i]),
+                delta=float(cols["net_delta"][i]) * MULTIPLIER * p.quantity,
+                vega=float(cols["net_vega"][i]) * MULTIPLIER * p.quantity,
+                by_model=bool(model[i]),
+            )
+            self.journal.save_position(p)  # the high-water mark survives a restart
+
+    def model_values(self) -> dict[str, float]:
+        """Per-share values of held contracts the snapshot lacks (for the account's net liq)."""
+        if self.marked is None:
+            return {}
+        first = self.marked.first_model_row
+        symbols = self.marked.chain.column("symbol")[first:]
+        mids = self.marked.chain.column("bid")[first:]
+        return {str(s): float(m) for s, m in zip(symbols, mids, strict=True)}
+
+    def unquoted_legs(self, p: Position, index: SymbolIndex) -> list[str]:
+        """Legs with no row in the real snapshot (closing them needs a real quote)."""
+        return [leg.symbol.strip() for leg in p.legs if index.row(leg.symbol, leg.kind) < 0]
+
+    # ------------------------------------------------------------ settlement
+    def settle_expired(self, now: datetime, decide: Callable[[Position, str], None]) -> None:
+        """Positions whose every option leg has expired are settled by the broker: book them
+        closed at their intrinsic value against the settlement price of their expiry."""
+        for p in self.open_positions():
+            option_legs = [leg for leg in p.legs if leg.expiry]
+            if not option_legs:
+                continue
+            last = max(date.fromisoformat(leg.expiry) for leg in option_legs)
+            if not settles(last, now):
+                continue
+            value = self.settlement_credit(p, option_legs)
+            if value is None:
+                continue  # no price seen for the underlying yet: settle on a later tick
+            gross = (p.entry_price + value) * MULTIPLIER * p.quantity
+            realised = float(p.detail.get("realised_part", 0.0)) + gross - p.fees
+            p.detail["exit_price"] = value
+            p.close(now, round(realised, 2), "expired")
+            self.save(p)
+            decide(p, f"settled at expiry {p.expiry} for {value:+.2f}; realised {realised:+,.2f}")
+
+    def settlement_credit(self, p: Position, legs: Iterable[PositionLeg]) -> float | None:
+        """Per-share credit the expired legs bring in (a short ITM leg is negative)."""
+        total = 0.0
+        for leg in legs:
+            spot = self.spots.settlement_price(p.underlying, date.fromisoformat(leg.expiry))
+            if spot is None:
+                return None
+            total += leg.ratio * intrinsic(leg.kind, leg.strike, float(spot))
+        return total
+
+
+def _grouped(held: list[Position]) -> dict[str, list[Position]]:
+    groups: dict[str, list[Position]] = {}
+    for p in held:
+        shape = tuple((leg.name, _weight(leg), leg.kind) for leg in p.legs)
+        groups.setdefault(f"{p.strategy}|{shape}", []).append(p)
+    return groups
+
+
+def _weight(leg: PositionLeg) -> int:
+    return leg.ratio // 100 if leg.kind == "stock" else leg.ratio
+
+
+def _shapes(legs: list[PositionLeg]) -> list[LegShape]:
+    return [LegShape(leg.name, _weight(leg), leg.kind) for leg in legs]
+
+
+def _loads(text: str | None) -> dict:
+    return json.loads(text) if text else {}
+
+
+def _dumps(data: dict) -> str:
+    return json.dumps(data, sort_keys=True)

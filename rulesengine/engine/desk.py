@@ -1,0 +1,255 @@
+"""The order desk: the only part of the engine that talks to the broker about orders.
+
+Every intent is committed to the journal before the broker hears of it, and every answer
+right after, so a crash at any point is recovered (`reconcile`) without a second order: a
+retry of the same decision carries the same idempotency key. Fills move positions through
+their lifecycle in the book.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from sqlite3 import Row
+from typing import Any
+
+from brokers.errors import BrokerError, NotFound, OrderRejected
+from brokers.model import Order, OrderRequest, OrderStatus
+from brokers.protocol import Broker
+from rulesengine.engine import orders
+from rulesengine.engine.book import PositionBook
+from rulesengine.engine.journal import Journal, stable_id
+from rulesengine.engine.marks import MULTIPLIER
+from rulesengine.engine.positions import Position, Status
+from rulesengine.engine.record import Recorder
+from rulesengine.engine.ruleset import Compiled
+
+LIVE_STATUSES = ("pending", "working", "partially_filled", "unknown")
+
+
+class OrderDesk:
+    def __init__(
+        self,
+        broker: Broker,
+        journal: Journal,
+        book: PositionBook,
+        recorder: Recorder,
+        compiled: Callable[[str], Compiled | None],
+    ):
+        self.broker = broker
+        self.journal = journal
+        self.book = book
+        self.recorder = recorder
+        self.compiled = compiled
+        self.broker_errors = 0  # consecutive failures of any broker call
+
+    def failed(self, now: datetime, what: str, error: BrokerError) -> None:
+        self.broker_errors += 1
+        self.recorder.alert(
+            now, "error", f"broker {what} failed ({self.broker_errors} in a row): {error}"
+        )
+
+    def succeeded(self) -> None:
+        self.broker_errors = 0
+
+    # ------------------------------------------------------------ sending
+    async def send(
+        self, req: OrderRequest, purpose: str, strategy: str, position_id: str, now: datetime
+    ) -> bool:
+        """Commit the intent, then place. True when the broker has (or may have) the order."""
+        existing = self.journal.order(req.client_key)
+        if existing is not None and existing["status"] not in {"pending", "not_sent"}:
+            return bool(existing["status"] != "rejected")  # the broker has had this decision
+        row = _order_row(req, purpose, strategy, position_id, now)
+        self.journal.save_order(row)
+        self.journal.commit()  # the intent is durable before the broker hears of it
+        try:
+            order = await self.broker.place(req)
+        except OrderRejected as error:
+            self.journal.save_order({**row, "status": "rejected", "reason": str(error)})
+            self.journal.commit()
+            return False
+        except BrokerError as error:
+            self.failed(now, "place", error)
+            self.journal.save_order({**row, "status": "unknown", "reason": str(error)})
+            self.journal.commit()
+            return True  # found by key at the next sync, never sent twice
+        self.succeeded()
+        await self.apply(self._row(req.client_key), order, now)
+        self.journal.commit()
+        return True
+
+    def rejection(self, key: str) -> str:
+        row = self.journal.order(key)
+        return str(row["reason"]) if row is not None and row["reason"] else "not sent"
+
+    async def cancel(self, row: Row, now: datetime, because: str) -> None:
+        try:
+            order = await self.broker.cancel(row["broker_id"])
+        except BrokerError as error:
+            self.failed(now, "cancel", error)
+            return
+        compiled = self.compiled(row["strategy"])
+        self.recorder.decide(now, compiled, "cancel", row["key"], "cancelled", because)
+        await self.apply(row, order, now)
+
+    def working_entries(self, strategy: str) -> list[Row]:
+        return [
+            row
+            for row in self.journal.orders(("working", "partially_filled"))
+            if row["strategy"] == strategy and row["purpose"] == "entry" and row["broker_id"]
+        ]
+
+    # ------------------------------------------------------------ syncing
+    async def sync(self, now: datetime) -> None:
+        """Bring every live order up to date with the broker (fills, expiries, cancels)."""
+        for row in self.journal.orders(LIVE_STATUSES):
+            try:
+                if row["broker_id"]:
+                    order: Order | None = await self.broker.order(row["broker_id"])
+                else:
+                    order = await self.broker.find_order(row["key"])
+            except NotFound:
+                order = None
+            except BrokerError as error:
+                self.failed(now, "order status", error)
+                continue
+            if order is None:
+                self._never_sent(row, now)
+                continue
+            await self.apply(row, order, now)
+        self.journal.commit()
+
+    def _never_sent(self, row: Row, now: datetime) -> None:
+        self.journal.save_order(
+            {
+                **dict(row),
+                "status": "not_sent",
+                "reason": "the broker has no order with this key",
+                "updated_at": now.isoformat(),
+            }
+        )
+        p = self.book.positions.get(row["position_id"])
+        if p is None:
+            return
+        if row["purpose"] == "entry" and p.status is Status.OPENING:
+            p.unfilled()
+        elif p.exit_key == row["key"]:
+            p.exit_ended(0, 0.0)
+            self._abandon_roll_child(row["key"])
+        self.book.save(p)
+
+    async def apply(self, row: Row | dict[str, Any], order: Order, now: datetime) -> None:
+        replaced = order.status is OrderStatus.REPLACED
+        broker_id = order.replaced_by if replaced else order.id
+        status = "working" if replaced else str(order.status)  # follow the replacement
+        for n, fill in enumerate(order.fills):
+            fill_id = fill.fill_id or stable_id(order.id, n, fill.symbol, fill.time.isoformat())
+            self.journal.add_fill(
+                fill_id, row["key"], fill.symbol, fill.quantity, fill.price, fill.fees, fill.time
+            )
+        self.journal.save_order(
+            {
+                **dict(row),
+                "broker_id": broker_id,
+                "status": status,
+                "filled": order.filled_quantity,
+                "average_price": str(order.average_price)
+                if order.average_price is not None
+                else None,
+                "reason": order.reason or row["reason"],
+                "updated_at": now.isoformat(),
+            }
+        )
+        if replaced:
+            return
+        if row["purpose"] in {"exit", "roll"}:
+            self._exit_progress(row["key"], order, now)
+        if row["purpose"] in {"entry", "roll"}:
+            self._entry_progress(row["key"], order, now)
+
+    def _entry_progress(self, key: str, order: Order, now: datetime) -> None:
+        p = self.book.by_entry_key(key)
+        if p is None or p.status not in {Status.OPENING, Status.OPEN}:
+            return
+        units = order.filled_quantity
+        symbols = {leg.symbol for leg in p.legs}
+        price = orders.net_credit(order.fills, symbols, units)
+        better = price - float(p.detail.get("planned_credit") or 0.0)  # vs the mid planned
+        fees = sum(float(f.fees) for f in order.fills if f.symbol in symbols)
+        p.filled(units, price, fees, better, order.status.is_final)
+        if units > 0:
+            p.detail["entry_fill"] = round(price, 4)
+        self.book.save(p)
+
+    def _exit_progress(self, key: str, order: Order, now: datetime) -> None:
+        p = self.book.by_exit_key(key)
+        if p is None or p.status is not Status.CLOSING:
+            return
+        symbols = {leg.symbol for leg in p.legs}
+        units = order.filled_quantity
+        exit_credit = orders.net_credit(order.fills, symbols, units)
+        fees = sum(float(f.fees) for f in order.fills if f.symbol in symbols)
+        if units >= p.quantity and units > 0:
+            gross = (p.entry_price + exit_credit) * MULTIPLIER * p.quantity
+            p.fees += fees
+            realised = float(p.detail.get("realised_part", 0.0)) + gross - p.fees
+            p.detail["exit_fill"] = round(exit_credit, 4)
+            p.close(order.updated or now, round(realised, 2))
+            self.recorder.decide(
+                now,
+                self.compiled(p.strategy),
+                "closed",
+                p.id,
+                "closed",
+                f"{p.exit_reason}; realised {realised:+,.2f}",
+            )
+        elif order.status.is_final:
+            if units > 0:  # part closed: keep the rest open, book what was closed
+                p.fees += fees
+                p.exit_ended(units, (p.entry_price + exit_credit) * MULTIPLIER * units)
+            else:
+                p.exit_ended(0, 0.0)
+                self._abandon_roll_child(key)
+        self.book.save(p)
+
+    def _abandon_roll_child(self, key: str) -> None:
+        """A roll's closing side never filled: its new position was never opened either."""
+        for child in self.book.positions.values():
+            if child.entry_key == key and child.status is Status.OPENING:
+                child.unfilled()
+                self.book.save(child)
+
+    def _row(self, key: str) -> Row:
+        row = self.journal.order(key)
+        assert row is not None, f"order {key} was committed before it was placed"
+        return row
+
+
+def _order_row(
+    req: OrderRequest, purpose: str, strategy: str, position_id: str, now: datetime
+) -> dict[str, Any]:
+    return {
+        "key": req.client_key,
+        "broker_id": None,
+        "strategy": strategy,
+        "position_id": position_id,
+        "purpose": purpose,
+        "status": "pending",
+        "quantity": req.quantity,
+        "filled": 0,
+        "average_price": None,
+        "limit_price": str(req.limit_price),
+        "effect": str(req.effect),
+        "legs": "; ".join(f"{leg.ratio:+d} {leg.symbol.strip()} {leg.intent}" for leg in req.legs),
+        "reason": None,
+        "created_at": now.isoformat(),
+        "updated_at": now.isoformat(),
+    }
+
+
+def position_id(key: str) -> str:
+    return "p-" + stable_id(key)[:8]
+
+
+__all__ = ["LIVE_STATUSES", "OrderDesk", "Position", "position_id"]

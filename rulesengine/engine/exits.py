@@ -1,0 +1,259 @@
+"""The exit pipeline: what locks enforce (cancel entries, close all), then for each held
+position of a strategy its exits in order, else its roll (with the roll's fallbacks).
+
+Exits evaluate on every mark, the model's included; a closing order needs a real quote for
+every leg and a market that is open, otherwise the position is held and the reason recorded.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+import numpy as np
+
+from brokers.model import Intent
+from rulesengine.check.program import Checked, FieldRef
+from rulesengine.engine import orders
+from rulesengine.engine.book import Group, PositionBook
+from rulesengine.engine.breakers import Gate
+from rulesengine.engine.clock import NEW_YORK
+from rulesengine.engine.context import TickContext
+from rulesengine.engine.desk import OrderDesk, position_id
+from rulesengine.engine.entries import CANDIDATES_EXAMINED, planned
+from rulesengine.engine.marks import PositionView
+from rulesengine.engine.positions import Position, Status
+from rulesengine.engine.record import Recorder
+from rulesengine.engine.ruleset import Compiled
+from rulesengine.language import ast
+from rulesengine.runtime.evaluate import Evaluator
+from rulesengine.strategies.scan import candidate_records, scan
+
+ROLL_MIN_CREDIT = 0.05  # a credit-only roll must net at least a nickel (one complex tick)
+
+
+class Exits:
+    def __init__(self, book: PositionBook, desk: OrderDesk, recorder: Recorder):
+        self.book = book
+        self.desk = desk
+        self.recorder = recorder
+
+    async def enforce(self, ctx: TickContext, strategy: str, allowed: Gate) -> None:
+        if allowed.cancel_entries:
+            for row in self.desk.working_entries(strategy):
+                await self.desk.cancel(row, ctx.now, allowed.because)
+        if allowed.close_all:
+            for p in self.book.open_positions(strategy):
+                if p.status is Status.OPEN:
+                    mark = self.book.marks.get(p.id)
+                    credit = mark.close_credit if mark is not None else None
+                    await self.close(ctx, p, f"close_all ({allowed.because})", credit)
+
+    async def monitor(self, ctx: TickContext, compiled: Compiled, allowed: Gate) -> None:
+        scalars = ctx.scalars(compiled.name)
+        for group in self.book.groups.values():
+            if group.positions and group.positions[0].strategy == compiled.name:
+                group.view.scalars = scalars
+                await self._monitor_group(ctx, compiled, group, allowed)
+
+    async def _monitor_group(
+        self, ctx: TickContext, compiled: Compiled, group: Group, allowed: Gate
+    ) -> None:
+        program, graph, now = compiled.program, compiled.graph, ctx.now
+        held, view = group.positions, group.view
+        evaluator = Evaluator(graph, view)
+        exits = {name: evaluator.mask(graph.values[f"exit:{name}"]) for name in program.exits}
+        roll = evaluator.mask(graph.values["roll:when"]) if program.roll is not None else None
+        self._count_checks(compiled, held, view, exits, roll)
+        for i, p in enumerate(held):
+            if p.status is not Status.OPEN:
+                continue
+            if not np.isfinite(view.columns["pnl"][i]):
+                reason = f"no quote for {', '.join(self.book.unquoted_legs(p, ctx.index))} and "
+                reason += "no model price: exits not evaluated"
+                self.recorder.decide(now, compiled, "monitor", p.id, "unmarked", reason)
+                continue
+            fired = next((name for name, mask in exits.items() if mask[i]), None)
+            credit = float(view.columns["credit"][i])
+            if fired is not None:
+                reason = clause_reason(program.exits[fired], view, i)
+                if not allowed.exits:
+                    why = f"{fired}: {reason}; {allowed.because}"
+                    self.recorder.decide(now, compiled, "exit", p.id, "held", why)
+                    continue
+                await self.close(ctx, p, f"{fired}: {reason}", credit)
+            elif roll is not None and roll[i]:
+                reason = clause_reason(program.roll, view, i)
+                await self.roll(ctx, compiled, p, allowed, reason, credit)
+
+    def _count_checks(self, compiled: Compiled, held, view, exits, roll) -> None:
+        pnl = view.columns["pnl"]
+        judged = np.array(
+            [p.status is Status.OPEN and np.isfinite(pnl[i]) for i, p in enumerate(held)], bool
+        )
+        masks = {f"exit {name}": mask for name, mask in exits.items()}
+        if roll is not None:
+            masks["roll.when"] = roll
+        for clause, mask in masks.items():
+            fired = int(np.count_nonzero(np.asarray(mask, bool) & judged))
+            self.recorder.report.checks.add(
+                compiled.program.file, clause, fired, int(judged.sum()) - fired
+            )
+
+    def _cannot_close(self, ctx: TickContext, p: Position, credit: float | None) -> str | None:
+        if credit is None or not math.isfinite(credit):
+            return "no price to close at"
+        unquoted = self.book.unquoted_legs(p, ctx.index)
+        if unquoted:
+            return f"marked by model, no quote to close at for {', '.join(unquoted)}"
+        closed = ctx.sessions.closed_reason(p.underlying, ctx.now)
+        if closed:
+            return f"market closed for {p.underlying} ({closed})"
+        return None
+
+    async def close(self, ctx: TickContext, p: Position, reason: str, credit: float | None) -> bool:
+        now, compiled = ctx.now, self.desk.compiled(p.strategy)
+        problem = self._cannot_close(ctx, p, credit)
+        if problem is not None or credit is None:
+            self.recorder.decide(now, compiled, "exit", p.id, "held", f"{reason}; {problem}")
+            return False
+        legs = self.book.intents(orders.order_legs(p.legs, Intent.CLOSE, closing=True), p.quantity)
+        version = compiled.version if compiled else p.version
+        req = orders.request(p.strategy, version, now, legs, p.quantity, credit, p.underlying)
+        p.start_exit(req.client_key, reason)
+        p.detail["exit_mid"] = credit
+        self.book.save(p)
+        placed = await self.desk.send(req, "exit", p.strategy, p.id, now)
+        outcome = "closing" if placed else "failed"
+        detail = {"order": req.client_key}
+        self.recorder.decide(now, compiled, "exit", p.id, outcome, reason, detail)
+        if placed:
+            self.recorder.report.exits += 1
+        return placed
+
+    # ------------------------------------------------------------ rolls
+    async def roll(
+        self,
+        ctx: TickContext,
+        compiled: Compiled,
+        p: Position,
+        allowed: Gate,
+        why: str,
+        credit: float,
+    ) -> None:
+        program, now = compiled.program, ctx.now
+        problem = allowed.because if not allowed.rolls else ""
+        if allowed.rolls:
+            problem = self._cannot_close(ctx, p, credit) or ""
+        if allowed.rolls and not problem:
+            target, problem = self._roll_target(ctx, compiled, p, credit)
+            if target is not None:
+                record, net = target
+                await self._send_roll(ctx, compiled, p, record, net, why)
+                return
+        pnl = self.book.marks[p.id].pnl if p.id in self.book.marks else float("nan")
+        for step in program.roll_fallback:
+            if step == "close_if_profitable" and pnl > 0:
+                await self.close(ctx, p, f"roll fallback, closed at a profit ({problem})", credit)
+                return
+            if step == "close":
+                await self.close(ctx, p, f"roll fallback, closed ({problem})", credit)
+                return
+            if step == "alert":
+                self._alert_roll(now, compiled, p, why, problem)
+                return
+        self.recorder.decide(now, compiled, "roll", p.id, "none", f"{why}; {problem}")
+
+    def _alert_roll(self, now: datetime, compiled: Compiled, p: Position, why: str, problem: str):
+        day = now.astimezone(NEW_YORK).date().isoformat()
+        if p.detail.get("roll_alerted") != day:
+            p.detail["roll_alerted"] = day
+            self.book.save(p)
+            self.recorder.alert(
+                now,
+                "roll",
+                f"{p.id} ({p.strategy}) needs a roll ({why}) but none was placed: {problem}",
+            )
+        self.recorder.decide(now, compiled, "roll", p.id, "alerted", f"{why}; {problem}")
+
+    def _roll_target(self, ctx: TickContext, compiled: Compiled, p: Position, close_credit: float):
+        program, graph = compiled.program, compiled.graph
+        result = scan(program, graph, ctx.market, dict(ctx.scalars(compiled.name)))
+        records = candidate_records(result, program, ctx.market, CANDIDATES_EXAMINED * 4)
+        held = {leg.symbol for leg in p.legs}
+        for record in records:
+            legs = orders.candidate_legs(record)
+            expiries = [leg.expiry for leg in legs if leg.expiry]
+            if not expiries or min(expiries) <= p.expiry or {leg.symbol for leg in legs} & held:
+                continue
+            net = close_credit + (record["credit"] or 0.0)
+            if program.roll_credit_only and net < ROLL_MIN_CREDIT:
+                continue
+            return (record, net), ""
+        what = "a later expiry passing the legs and entry rules"
+        if program.roll_credit_only:
+            what += " for a net credit"
+        return None, f"no roll target: none of {len(records)} candidates is {what}"
+
+    async def _send_roll(
+        self, ctx: TickContext, compiled: Compiled, p: Position, record: dict, net: float, why: str
+    ) -> None:
+        now = ctx.now
+        new_legs = orders.candidate_legs(record)
+        legs = self.book.intents(
+            orders.order_legs(p.legs, Intent.CLOSE, closing=True)
+            + orders.order_legs(new_legs, Intent.OPEN),
+            p.quantity,
+        )
+        req = orders.request(
+            compiled.name, compiled.version, now, legs, p.quantity, net, p.underlying
+        )
+        child = Position(
+            id=position_id(req.client_key),
+            strategy=compiled.name,
+            version=compiled.version,
+            underlying=p.underlying,
+            legs=new_legs,
+            opened_at=now,
+            entry_key=req.client_key,
+            ordered=p.quantity,
+            entry_price=float(record["credit"] or 0.0),
+            max_profit=float(record["max_profit"] or 0.0),
+            max_loss=float(record["max_loss"] or 0.0),
+            parent_id=p.id,
+            root_id=p.root_id or p.id,
+            roll_number=p.roll_number + 1,
+            detail=planned(record),
+        )
+        p.start_exit(req.client_key, f"roll: {why}")
+        self.book.add(child)
+        self.book.save(p)
+        placed = await self.desk.send(req, "roll", compiled.name, p.id, now)
+        reason = f"{why}; roll {child.roll_number} of {child.root_id} for a net {net:+.2f}"
+        outcome = "rolling" if placed else "failed"
+        self.recorder.decide(now, compiled, "roll", p.id, outcome, reason, {"into": child.id})
+        if placed:
+            self.recorder.report.rolls += 1
+
+
+def clause_reason(checked: Checked, view: PositionView, i: int) -> str:
+    """`pnl >= 50% of max_profit (pnl = 312.5, max_profit = 625)` for position row i."""
+    refs = {}
+    for node in ast.walk(checked.node):
+        if isinstance(node, FieldRef) and node.field is not None:
+            label = f"{node.leg}.{node.field.name}" if node.leg else node.field.name
+            value = view.field(node.leg, node.field.name)
+            refs[label] = np.asarray(value).reshape(-1)[i] if np.ndim(value) else value
+    if view.columns.get("marked_by_model") is not None and view.columns["marked_by_model"][i]:
+        refs["marked_by_model"] = "yes"
+    shown = ", ".join(f"{k} = {_fmt(v)}" for k, v in sorted(refs.items()))
+    return f"{checked.text} ({shown})" if shown else checked.text
+
+
+def _fmt(value) -> str:
+    if isinstance(value, str):
+        return value
+    try:
+        return f"{float(value):,.4g}"
+    except (TypeError, ValueError):
+        return str(value)

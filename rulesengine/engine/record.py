@@ -1,0 +1,59 @@
+"""What a tick leaves behind: decisions and alerts in the journal, counts in the tick report."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from rulesengine.engine.journal import Journal
+from rulesengine.engine.ruleset import Compiled
+from rulesengine.engine.tally import ClauseTally
+
+log = logging.getLogger("rulesengine.engine")
+
+
+@dataclass
+class TickReport:
+    at: datetime
+    entries: int = 0
+    exits: int = 0
+    rolls: int = 0
+    trips: list[str] = field(default_factory=list)
+    decisions: int = 0
+    checks: ClauseTally = field(default_factory=ClauseTally)  # for `rules test --coverage`
+
+
+class Recorder:
+    """Writes every decision with its reason, and alerts (once per message) to the journal."""
+
+    def __init__(self, journal: Journal, say: Callable[[str], None]):
+        self.journal = journal
+        self.say = say
+        self.report = TickReport(datetime.min)
+
+    def start(self, now: datetime) -> TickReport:
+        self.report = TickReport(now)
+        return self.report
+
+    def decide(
+        self,
+        now: datetime,
+        compiled: Compiled | None,
+        kind: str,
+        subject: str,
+        outcome: str,
+        reason: str,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        version = compiled.version if compiled else None
+        strategy = compiled.name if compiled else "engine"
+        self.journal.decide(now, strategy, version, kind, subject, outcome, reason, detail)
+        self.report.decisions += 1
+
+    def alert(self, now: datetime, level: str, message: str) -> None:
+        if self.journal.alert(now, level, message):
+            log.warning(message)
+            self.say(f"[{level}] {message}")

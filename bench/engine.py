@@ -83,16 +83,14 @@ async def monitor_latency(chain, n: int = 200, repeat: int = 15) -> float:
                 max_loss=float(record["max_loss"]),
                 status="open",
             )
-        engine.market, engine.as_of = chain, now
-        from rulesengine.engine.marks import SymbolIndex
-
-        engine.index = SymbolIndex(chain)
-        scalars = await engine.scalars(now)
+        session.broker.book.update(chain_entries(chain), underlying_prices(chain), now)
+        await engine.tick(chain, now)  # marks, account and context for the monitor
+        context = engine.context
         times = []
         for _ in range(repeat):
             start = time.perf_counter()
-            engine.mark_positions(now, scalars)
-            await engine.monitor(compiled, now, scalars, Gate())
+            engine.book.mark(chain, context.index, dict(context.account), now)
+            await engine.exits.monitor(context, compiled, Gate())
             times.append((time.perf_counter() - start) * 1000)
         assert engine.report.exits == 0
         session.journal.close()

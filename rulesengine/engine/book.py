@@ -128,13 +128,18 @@ class PositionBook:
                 self.spots.see(str(name), float(prices[row]), now)
         self.journal.put(SPOTS_KEY, _dumps(self.spots.to_json()))
 
-    def mark(self, chain: Chain, scalars: dict[str, float], now: datetime) -> Marked:
+    def mark(
+        self, chain: Chain, index: SymbolIndex, scalars: dict[str, float], now: datetime
+    ) -> Marked:
         """Mark every held position: P&L, close credit, greeks, high-water mark. Legs without
-        a usable quote are priced from the model; positions of one strategy share a view."""
+        a usable quote are priced from the model; positions of one strategy share a view.
+        `index` is the snapshot's (built once per tick)."""
         held = self.open_positions()
-        marked = with_model_rows(chain, ((p.underlying, leg) for p in held for leg in p.legs))
+        legs = ((p.underlying, leg) for p in held for leg in p.legs)
+        marked = with_model_rows(chain, index.rows, legs)
         self.marked, self.marks, self.groups = marked, {}, {}
-        index = SymbolIndex(marked.chain)
+        if marked.chain is not chain:
+            index = SymbolIndex(marked.chain)
         for key, group in _grouped(held).items():
             view = position_view(group, _shapes(group[0].legs), index, scalars, now)
             self.groups[key] = Group(group, view)

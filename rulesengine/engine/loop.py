@@ -104,12 +104,13 @@ class Engine:
         await self.desk.sync(now)
         self.book.see_market(chain, now)
         self.book.settle_expired(now, self._settled)
-        self.book.mark(chain, self.last_account or {}, now)
+        index = SymbolIndex(chain)
+        self.book.mark(chain, index, self.last_account or {}, now)
         if self.model_marks is not None:
             values = self.book.model_values().items()
             self.model_marks({s: Decimal(str(round(v, 4))) for s, v in values})
         account = await self._account(now)
-        context = self._context(now, as_of or now, chain, account)
+        context = self._context(now, as_of or now, chain, index, account)
         self.context = context
         await self._breakers(context)
         if account is None:  # no account: breakers saw the errors; nothing else runs
@@ -165,14 +166,19 @@ class Engine:
         return found
 
     def _context(
-        self, now: datetime, as_of: datetime, chain: Chain, account: Account | None
+        self,
+        now: datetime,
+        as_of: datetime,
+        chain: Chain,
+        index: SymbolIndex,
+        account: Account | None,
     ) -> TickContext:
         values = self._account_values(now, as_of, chain, account)
         scoped = {
             name: acct.strategy_scalars(values, name, self.book, self.journal, now)
             for name in [*self.rules.strategies, *self.retired]
         }
-        return TickContext(now, as_of, chain, SymbolIndex(chain), values, scoped, self.sessions)
+        return TickContext(now, as_of, chain, index, values, scoped, self.sessions)
 
     def _account_values(
         self, now: datetime, as_of: datetime, chain: Chain | None, account: Account | None

@@ -15,7 +15,7 @@ snapshot, and a closing order needs a real quote for every leg.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -37,9 +37,11 @@ class Marked:
         return rows >= self.first_model_row
 
 
-def with_model_rows(chain: Chain, held: Iterable[tuple[str, PositionLeg]]) -> Marked:
-    """`held` is (underlying, leg) for every option leg of every open position."""
-    known = set(chain.column("symbol").tolist())
+def with_model_rows(
+    chain: Chain, known: Container[str], held: Iterable[tuple[str, PositionLeg]]
+) -> Marked:
+    """`held` is (underlying, leg) for every option leg of every open position; `known` the
+    symbols the snapshot quotes."""
     wanted: dict[str, tuple[str, PositionLeg]] = {}
     for underlying, leg in held:
         if leg.kind != "stock" and leg.symbol not in known:

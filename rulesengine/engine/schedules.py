@@ -3,7 +3,9 @@
 
 A schedule is *due* at `now` when one of its fire times lies in (last evaluation, now]. Missed
 fire times coalesce into one evaluation: a replay of daily snapshots evaluates each schedule
-that fired during the day once, on that day's snapshot.
+that fired during the day once, on that day's snapshot, but only while `now` is still inside
+the window the schedule names (`between 10:00 and 15:30`, `during opening_hour`): a scan
+restricted to a window never runs outside it, caught up or not.
 """
 
 from __future__ import annotations
@@ -130,12 +132,27 @@ class Scheduler:
             day = session.day
         return None
 
+    def inside(self, schedule: ast.Schedule, now: datetime) -> bool:
+        """True when `now` is inside the window the schedule names (always, when it names
+        none: `at 06:30` runs at 06:30, and the market session decides what it may do)."""
+        if schedule.between is None and schedule.window is None:
+            return True
+        session = self.sessions.current(now)
+        if session is None:
+            return False
+        start, end = session.window(schedule.window or "regular_hours")
+        if schedule.between is not None:
+            start, end = session.at(schedule.between[0]), session.at(schedule.between[1])
+        return start <= now.astimezone(NEW_YORK) <= end
+
     def due(self, schedule: ast.Schedule | None, last: datetime | None, now: datetime) -> bool:
         """True when a fire time lies in (last, now]; without a schedule, every tick is due.
 
         A first evaluation (`last` None) counts fire times since the start of today."""
         if schedule is None:
             return True
+        if not self.inside(schedule, now):
+            return False
         fired = self.last_fire(schedule, now)
         if fired is None:
             return False

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
-from datetime import time, timedelta
+from dataclasses import replace
+from datetime import datetime, time, timedelta
 
 import numpy as np
 import pytest
 
+from brokers.errors import OrderRejected
 from rulesengine.data.chain import Chain
 from rulesengine.data.quotes import chain_entries, underlying_prices
+from rulesengine.engine.clock import NEW_YORK
 from rulesengine.engine.replay import stamp
 from rulesengine.engine.ruleset import load_rules
 from rulesengine.strategies.scan import candidate_records, scan
-from tests.engine.harness import DAYS
+from tests.engine.harness import DAYS, PUT_SPREAD
 
 pytestmark = pytest.mark.anyio
 
@@ -119,3 +122,32 @@ async def test_expiring_options_are_not_entered_after_the_close(harness):
         r == "session: short expires today and stopped trading at the close" for r in reasons
     )
     assert h.positions() == []
+
+
+SCAN_AT = PUT_SPREAD.replace("universe: [SPX]", "universe: [SPX]\nschedule:\n  scan: at 06:30")
+
+
+async def test_an_entry_decided_before_the_open_is_refused_and_nothing_fills(harness):
+    """Issue 12 #7: `scan: at 06:30` placed an order that the paper broker filled at 06:30."""
+    h = harness({"puts.yaml": SCAN_AT})
+    report = await h.day(1, at=time(6, 30))  # (the session starts at day 0's 15:45)
+    assert report.entries == 0
+    rejected = [r for r in h.decisions("candidate") if r["outcome"] == "rejected"]
+    assert rejected and all("market closed for SPX" in r["reason"] for r in rejected)
+    assert "06:30 is before the 09:30 open" in rejected[0]["reason"]
+    assert h.journal.orders() == [] and await h.broker.positions() == []
+
+
+async def test_the_paper_broker_refuses_and_rests_orders_while_the_market_is_closed(harness):
+    h = harness()
+    await h.day(0, work=False)  # 15:45: the entry is placed and rests (no walk)
+    (row,) = h.journal.orders()
+    h.clock.set(datetime.combine(DAYS[0], time(18), NEW_YORK))
+    h.broker.book.time = h.clock.now()
+    h.broker.policy = replace(h.broker.policy, reprice=False)
+    order = await h.broker.order(row["broker_id"])
+    before = order.filled_quantity
+    await h.broker.step()  # evening: nothing fills, whatever the quotes say
+    assert (await h.broker.order(row["broker_id"])).filled_quantity == before
+    with pytest.raises(OrderRejected, match="market closed for SPX"):
+        await h.broker.place(replace(order.request, client_key="evening-order"))

@@ -115,3 +115,25 @@ def test_manual_clock_refuses_naive_and_backwards_time():
         clock.set(datetime(2011, 1, 3, 11))
     with pytest.raises(ValueError, match="backwards"):
         clock.set(ny(date(2011, 1, 3), time(9)))
+
+
+def test_a_windowed_schedule_never_catches_up_outside_its_window():
+    """Issue 12 #7: a daily replay stamps 15:45; `between 10:00 and 15:30` must not run then,
+    though its fire times passed earlier that day."""
+    scheduler = Scheduler(SESSIONS)
+    d = date(2011, 1, 4)
+    windowed = schedule("every 30m between 10:00 and 15:30")
+    assert not scheduler.due(windowed, None, ny(d, time(15, 45)))
+    assert scheduler.due(windowed, None, ny(d, time(15, 30)))
+    hour = schedule("every 5m during opening_hour")
+    assert not scheduler.due(hour, None, ny(d, time(15, 45)))
+    assert scheduler.due(schedule("every 5m during regular_hours"), None, ny(d, time(15, 45)))
+    assert scheduler.due(schedule("at 06:30"), None, ny(d, time(6, 30)))  # no window named
+
+
+def test_closed_reason_names_the_session_edges():
+    d = date(2011, 1, 4)
+    assert SESSIONS.closed_reason("SPX", ny(d, time(6, 30))) == "06:30 is before the 09:30 open"
+    assert SESSIONS.closed_reason("SPX", ny(d, time(16, 10))) is None  # index options: 16:15
+    assert SESSIONS.closed_reason("AAPL", ny(d, time(16, 10))) == "16:10 is after the 16:00 close"
+    assert "weekend or holiday" in SESSIONS.closed_reason("SPX", ny(date(2011, 1, 8), time(12)))

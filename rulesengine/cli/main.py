@@ -128,7 +128,6 @@ def add_engine_commands(sub) -> None:
     )
     run.add_argument("--watch", action="store_true", help="hot-reload rules during a replay")
     run.add_argument("--poll", type=float, default=5.0, help="live: seconds between chain fetches")
-    run.add_argument("--verbose", action="store_true", help="a line per replayed day on a terminal")
     run.add_argument("--stop-after", type=int, help=argparse.SUPPRESS)
 
     for name, text in (

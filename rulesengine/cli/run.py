@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
+import signal
 import sys
 from datetime import time
 from pathlib import Path
@@ -57,15 +59,75 @@ def run(args) -> int:
         f"version {rules.version}; {mode}: {source.label}, {len(days)} days; "
         f"journal {args.data_dir}"
     )
+    interrupts = Interrupts()
     try:
-        asyncio.run(_replay(session, source, args, at, console))
+        with interrupts.installed():
+            asyncio.run(_replay(session, source, args, at, console, interrupts))
+    except KeyboardInterrupt:
+        print(
+            "rules run: stopped at once. The journal is safe: a tick cut short is re-run whole "
+            f"when you resume with `{resume_command(args)}`",
+            file=sys.stderr,
+        )
+        session.journal.close()
+        return 130
+    try:
         print_summary(console, summary(session.journal))
+        done = session_done(session)
     finally:
         session.journal.close()
+    if interrupts.requested:
+        print(
+            f"rules run: interrupted after {done}; resume with `{resume_command(args)}`",
+            file=sys.stderr,
+        )
+        return 130
     return 0
 
 
-async def _replay(session, source, args, at, console: Console) -> None:
+class Interrupts:
+    """Ctrl-C during a replay: the first finishes the current tick and stops with the summary,
+    the second stops at once (both exit 130; the journal makes either safe to resume)."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __call__(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print(
+            "\nrules run: stopping after this tick (Ctrl-C again to stop at once)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    @contextlib.contextmanager
+    def installed(self):
+        previous = signal.signal(signal.SIGINT, self)
+        try:
+            yield self
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+
+def resume_command(args) -> str:
+    """The same run without --fresh: it resumes from the journal."""
+    parts = ["rules run", *args.paths]
+    if args.replay:
+        parts += ["--replay", args.replay]
+    if args.at:
+        parts += ["--at", args.at]
+    parts += ["--data-dir", str(args.data_dir)]
+    return " ".join(parts)
+
+
+def session_done(session) -> str:
+    last = session.journal.get("replay_done")
+    return last[:10] if last else "no complete day"
+
+
+async def _replay(session, source, args, at, console: Console, interrupts: Interrupts) -> None:
     engine = session.engine
     for note in await reconcile(engine, session.clock.now()):
         console.print(f"reconcile: {note}", markup=False)
@@ -78,13 +140,12 @@ async def _replay(session, source, args, at, console: Console) -> None:
     def on_day(day, n) -> None:
         r = engine.report
         progress.update(task, completed=n, description=str(day))
-        if not console.is_terminal or args.verbose:
-            trips = ", ".join(r.trips) or "-"
-            console.print(
-                f"{day}  entries {r.entries}  exits {r.exits}  rolls {r.rolls}  "
-                f"open {len(engine.open_positions())}  decisions {r.decisions}  breakers {trips}",
-                markup=False,
-            )
+        trips = ", ".join(r.trips) or "-"
+        console.print(
+            f"{day}  entries {r.entries}  exits {r.exits}  rolls {r.rolls}  "
+            f"open {len(engine.open_positions())}  decisions {r.decisions}  breakers {trips}",
+            markup=False,
+        )
 
     with progress:
         task = progress.add_task("replay", total=len(days))
@@ -96,6 +157,7 @@ async def _replay(session, source, args, at, console: Console) -> None:
             at=at,
             on_day=on_day,
             stop_after=args.stop_after,
+            should_stop=lambda: interrupts.requested,
         )
         await session.broker.aclose()
     if watcher is not None:

@@ -109,8 +109,10 @@ async def replay(
     at: time = DEFAULT_AT,
     on_day: Callable[[date, int], None] | None = None,
     stop_after: int | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> int:
-    """Run every snapshot of `source` through the engine; returns the ticks run now."""
+    """Run every snapshot of `source` through the engine; returns the ticks run now.
+    `should_stop` is asked before each snapshot (a first Ctrl-C: finish the tick, then stop)."""
     last = engine.journal.get("replay_done")
     done = datetime.fromisoformat(last) if last else None
     ran = 0
@@ -118,6 +120,8 @@ async def replay(
         when = stamp(day, at)
         if done is not None and when <= done:
             continue
+        if should_stop():
+            break
         await run_snapshot(engine, broker, clock, source.chain.on(day), when)
         engine.journal.put("replay_done", when.isoformat())  # tick and order work both done
         engine.journal.commit()

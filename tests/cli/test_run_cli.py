@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+
+import pytest
+
 from rulesengine.cli.main import main
+from rulesengine.engine.journal import Journal
 from tests.conftest import RULES
 
 
@@ -68,3 +75,57 @@ def test_two_files_defining_one_strategy(tmp_path, capsys):
         (tmp_path / name).write_text((RULES / "bull_put_spread.yaml").read_text())
     assert main(["run", str(tmp_path), "--data-dir", str(tmp_path / "data")]) == 2
     assert "two files define strategy 'bull_put_spread'" in capsys.readouterr().err
+
+
+def start_replay(tmp_path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "rulesengine.cli.main", "run", str(RULES), "--replay",
+         "synthetic:2018-01-01:2018-06-30:7", "--data-dir", str(tmp_path / "data")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+
+
+def wait_for_a_day(proc: subprocess.Popen) -> None:
+    for line in proc.stdout:
+        if line.startswith("2018-"):
+            return
+    raise AssertionError("the replay printed no day")
+
+
+@pytest.mark.slow
+def test_first_ctrl_c_finishes_the_tick_prints_the_summary_and_says_how_to_resume(tmp_path):
+    """Issue 12 #8: Ctrl-C was ignored until the replay ended."""
+    proc = start_replay(tmp_path)
+    wait_for_a_day(proc)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert "summary:" in out
+    assert "stopping after this tick" in err and "resume with `rules run" in err
+    journal = Journal(tmp_path / "data" / "journal.sqlite")
+    done = journal.get("replay_done")
+    journal.close()
+    assert done is not None and done < "2018-06-29"  # stopped early, on a finished tick
+
+
+def test_second_ctrl_c_stops_at_once_and_the_run_resumes(tmp_path, capsys, monkeypatch):
+    from rulesengine.cli import run as run_module
+
+    real_replay = run_module.replay
+
+    async def interrupted_twice(engine, source, broker, clock, **kwargs):
+        await real_replay(engine, source, broker, clock, stop_after=1)
+        signal.raise_signal(signal.SIGINT)  # the first: finish the tick...
+        signal.raise_signal(signal.SIGINT)  # ...the second, before it did: stop now
+        raise AssertionError("the second Ctrl-C did not stop the run")
+
+    monkeypatch.setattr(run_module, "replay", interrupted_twice)
+    assert run(tmp_path) == 130
+    err = capsys.readouterr().err
+    assert "stopped at once" in err and "resume with `rules run" in err
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    monkeypatch.setattr(run_module, "replay", real_replay)
+    assert run(tmp_path) == 0  # resumes from the journal
+    assert "summary:" in capsys.readouterr().out

@@ -463,7 +463,14 @@ class PaperBroker:
             self.ledger.save(self._path)
 
     def _now(self) -> datetime:
-        return self.book.time or datetime.now(UTC)
+        """The market time; never earlier than a time the account already acted at, so a
+        tick re-run after a crash does not fill, at its own earlier time, an order that had
+        already been walked toward natural past it."""
+        now = self.book.time or datetime.now(UTC)
+        if self.ledger.clock is not None and self.ledger.clock > now:
+            return self.ledger.clock
+        self.ledger.clock = now
+        return now
 
     def _fees(self, order: OrderRequest) -> Decimal:
         return sum(

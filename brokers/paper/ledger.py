@@ -45,6 +45,7 @@ class Ledger:
     next_id: int = 1
     settlements: list[dict[str, str]] = field(default_factory=list)
     spots: SpotHistory = field(default_factory=SpotHistory)  # settlement prices
+    clock: datetime | None = None  # the latest market time the account acted at
 
     def new_order_id(self) -> str:
         order_id = f"paper-{self.next_id:06d}"
@@ -107,6 +108,7 @@ class Ledger:
             next_id=data["next_id"],
             settlements=data.get("settlements", []),
             spots=SpotHistory.from_json(data.get("spots", {})),
+            clock=datetime.fromisoformat(data["clock"]) if data.get("clock") else None,
         )
 
     def _to_json(self) -> dict[str, Any]:
@@ -127,6 +129,7 @@ class Ledger:
             "next_id": self.next_id,
             "settlements": self.settlements,
             "spots": self.spots.to_json(),
+            "clock": self.clock.isoformat() if self.clock else None,
         }
 
 

@@ -30,6 +30,19 @@ class Trade:
     structure: str = ""
     entry_reason: str = ""
     exit_reason: str = ""
+    quantity: int = 0
+    entry_price: float = float("nan")  # net credit per share at the fill (debit negative)
+    entry_mid: float = float("nan")  # the structure's mid when the entry was decided
+    exit_price: float = float("nan")  # net credit per share of the closing fill (settlement)
+    exit_mid: float = float("nan")  # the mid when the exit was decided
+    fees: float = 0.0
+
+    @property
+    def slippage(self) -> float:
+        """$ given up against the mids at entry and exit (positive: worse than mid)."""
+        parts = [(self.entry_mid - self.entry_price), (self.exit_mid - self.exit_price)]
+        finite = [x for x in parts if x == x]
+        return sum(finite) * 100 * self.quantity if finite else float("nan")
 
     @property
     def days_held(self) -> float:

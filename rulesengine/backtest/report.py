@@ -12,7 +12,8 @@ from rich.console import Console
 from rich.table import Table
 
 from rulesengine.backtest.metrics import CONVENTIONS, drawdowns
-from rulesengine.backtest.run import BacktestResult
+from rulesengine.backtest.run import LEDGER_COLUMNS, BacktestResult
+from rulesengine.engine.positions import describe_legs
 
 ROWS = [  # (label, attribute, format)
     ("trades", "trades", "{:,.0f}"),
@@ -87,6 +88,7 @@ def print_report(console: Console, result: BacktestResult, out_dir: Path | None)
 def write_report(result: BacktestResult, out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     write_trades(result, out_dir / "trades.csv")
+    write_equity(result, out_dir / "equity.csv")
     write_metrics(result, out_dir / "metrics.csv")
     draw_pictures(result, out_dir)
     page = out_dir / "report.html"
@@ -94,19 +96,64 @@ def write_report(result: BacktestResult, out_dir: Path) -> Path:
     return page
 
 
+TRADE_COLUMNS = [
+    "strategy", "status", "structure", "quantity", "opened", "closed", "days_held",
+    "entry_price", "entry_mid", "exit_price", "exit_mid", "slippage", "fees", "pnl",
+    "marked_by_model", "entry", "exit",
+]  # fmt: skip
+
+
 def write_trades(result: BacktestResult, path: Path) -> None:
+    """Closed trades with their fills, mids, slippage, fees and P&L as numbers, then the
+    positions still open at the end at their last mark (`closed` empty; `pnl` net of fees, so
+    the column sums to the account's total P&L)."""
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(
-            ["strategy", "structure", "opened", "closed", "days_held", "pnl", "entry", "exit"]
-        )
+        writer.writerow(TRADE_COLUMNS)
         for t in result.trades:
             writer.writerow(
                 [
-                    t.strategy, t.structure, t.opened.isoformat(), t.closed.isoformat(),
-                    f"{t.days_held:.2f}", f"{t.pnl:.2f}", t.entry_reason, t.exit_reason,
+                    t.strategy, "closed", t.structure, t.quantity, t.opened.isoformat(),
+                    t.closed.isoformat(), f"{t.days_held:.2f}", _price(t.entry_price),
+                    _price(t.entry_mid), _price(t.exit_price), _price(t.exit_mid),
+                    _money(t.slippage), _money(t.fees), _money(t.pnl), "", t.entry_reason,
+                    t.exit_reason,
                 ]
             )  # fmt: skip
+        for p in result.still_open:
+            writer.writerow(
+                [
+                    p.strategy, "open", describe_legs(p.legs), p.quantity, p.opened_at.isoformat(),
+                    "", "", _price(p.entry_price), _price(p.detail.get("entry_mid")), "", "", "",
+                    _money(p.fees), _money(_open_pnl(p)),
+                    "yes" if p.marked_by_model else "no", "", "",
+                ]
+            )  # fmt: skip
+
+
+def _open_pnl(p) -> float | None:
+    """An open position's P&L at its last mark, net of the fees paid (like closed trades)."""
+    pnl = p.detail.get("pnl")
+    if pnl is None:
+        return None
+    return float(pnl) + float(p.detail.get("realised_part", 0.0)) - p.fees
+
+
+def write_equity(result: BacktestResult, path: Path) -> None:
+    """One row a day: net liq and its parts (net_liq = start + realised + unrealised)."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["date", *LEDGER_COLUMNS])
+        for row in result.ledger:
+            writer.writerow([row["date"], *(_money(row[c]) for c in LEDGER_COLUMNS)])
+
+
+def _price(value) -> str:
+    return "" if value is None or value != value else f"{float(value):.4f}"
+
+
+def _money(value) -> str:
+    return "" if value is None or value != value else f"{float(value):.2f}"
 
 
 def write_metrics(result: BacktestResult, path: Path) -> None:

@@ -31,6 +31,7 @@ class BacktestResult:
     overall: Metrics
     by_strategy: dict[str, Metrics] = field(default_factory=dict)
     journal: Path | None = None
+    ledger: list[dict[str, float | str]] = field(default_factory=list)  # equity.csv, per day
 
     @property
     def starting(self) -> float:
@@ -77,7 +78,7 @@ def measure(journal: Journal, source: ReplaySource, path: Path | None = None) ->
         by_strategy[name] = compute(mine, days, curve, opened)
     return BacktestResult(
         source.label, source.model_generated, days, equity, trades, still_open, overall,
-        by_strategy, path,
+        by_strategy, path, daily_ledger(journal),
     )  # fmt: skip
 
 
@@ -90,6 +91,21 @@ def equity_curve(journal: Journal) -> tuple[list[date], list[float]]:
             by_day[day] = float(row["net_liq"])
     days = sorted(by_day)
     return days, [by_day[d] for d in days]
+
+
+LEDGER_COLUMNS = ("net_liq", "cash", "realised_pnl", "unrealised_pnl", "open_max_loss")
+
+
+def daily_ledger(journal: Journal) -> list[dict[str, float | str]]:
+    """The last snapshot of each day: net liq and its parts (see engine.account.ledger)."""
+    by_day: dict[date, dict[str, float | str]] = {}
+    for row in journal.snapshots():
+        detail = json.loads(row["detail"] or "{}")
+        if row["net_liq"] is None or "realised_pnl" not in detail:
+            continue
+        day = datetime.fromisoformat(row["at"]).astimezone(NEW_YORK).date()
+        by_day[day] = {"date": day.isoformat(), **{c: detail.get(c) for c in LEDGER_COLUMNS}}
+    return [by_day[d] for d in sorted(by_day)]
 
 
 def trades_of(journal: Journal, positions: list[Position]) -> list[Trade]:
@@ -108,9 +124,19 @@ def trades_of(journal: Journal, positions: list[Position]) -> list[Trade]:
                 describe_legs(p.legs),
                 entry,
                 p.exit_reason or "",
+                quantity=p.quantity,
+                entry_price=p.entry_price,
+                entry_mid=_number(p.detail.get("entry_mid")),
+                exit_price=_number(p.detail.get("exit_fill", p.detail.get("exit_price"))),
+                exit_mid=_number(p.detail.get("exit_mid", p.detail.get("exit_price"))),
+                fees=p.fees,
             )
         )
     return sorted(trades, key=lambda t: (t.closed, t.strategy, t.structure))
+
+
+def _number(value) -> float:
+    return float(value) if value is not None else float("nan")
 
 
 def _entry_reasons(journal: Journal) -> dict[str, str]:

@@ -163,6 +163,27 @@ def share(amount: float, net_liq: float) -> float:
     return amount / net_liq if net_liq > 0 else float("inf")
 
 
+def ledger(book: PositionBook) -> dict[str, float]:
+    """The account's P&L split the way reports audit it: realised (closed trades, parts
+    closed and every fee paid), unrealised (held positions at this tick's marks) and the max
+    loss still open. Starting cash + realised + unrealised is the net liq."""
+    realised = unrealised = open_max_loss = 0.0
+    for p in book.positions.values():
+        if p.realised_pnl is not None:
+            realised += p.realised_pnl
+        elif p.quantity:
+            realised += float(p.detail.get("realised_part", 0.0)) - p.fees
+            mark = book.marks.get(p.id)
+            if mark is not None and math.isfinite(mark.pnl):
+                unrealised += mark.pnl
+            open_max_loss += p.max_loss * p.quantity
+    return {
+        "realised_pnl": round(realised, 2),
+        "unrealised_pnl": round(unrealised, 2),
+        "open_max_loss": round(open_max_loss, 2),
+    }
+
+
 def strategy_pnl(book: PositionBook, strategy: str) -> float:
     """Everything the strategy has made: realised (net of fees) plus open positions at mid."""
     total = 0.0

@@ -134,7 +134,11 @@ class PositionBook:
         """Mark every held position: P&L, close credit, greeks, high-water mark. Legs without
         a usable quote are priced from the model; positions of one strategy share a view.
         `index` is the snapshot's (built once per tick)."""
-        held = self.open_positions()
+        held = [
+            p
+            for p in self.positions.values()
+            if p.is_open or (p.status is Status.OPENING and p.quantity)  # part filled: held
+        ]
         legs = ((p.underlying, leg) for p in held for leg in p.legs)
         marked = with_model_rows(chain, index.rows, legs)
         self.marked, self.marks, self.groups = marked, {}, {}

@@ -75,6 +75,7 @@ class Engine:
         self.exits = Exits(self.book, self.desk, self.recorder)
         self.model_marks = model_marks  # where model values go (the paper account's net liq)
         self.context: TickContext | None = None
+        self.broker_down = False  # this tick's account read failed
         self.last_account: dict[str, float] | None = None
         self.ran: list[str] = []  # schedules run this tick, recorded when the tick completes
 
@@ -106,10 +107,9 @@ class Engine:
         self.book.settle_expired(now, self._settled)
         index = SymbolIndex(chain)
         self.book.mark(chain, index, self.last_account or {}, now)
-        if self.model_marks is not None:
-            values = self.book.model_values().items()
-            self.model_marks({s: Decimal(str(round(v, 4))) for s, v in values})
+        self._push_model_marks()
         account = await self._account(now)
+        self.broker_down = account is None
         context = self._context(now, as_of or now, chain, index, account)
         self.context = context
         await self._breakers(context)
@@ -138,6 +138,29 @@ class Engine:
         self.journal.snapshot(now, values)
         self.journal.put("last_tick", now.isoformat())
         self.journal.commit()
+
+    async def close_of_work(self) -> None:
+        """After the tick's orders have worked (a replay's walk toward natural): sync, mark
+        again and snapshot the account, so the day's last snapshot includes what filled and
+        its fees (equity curves and `equity.csv` read it)."""
+        context = self.context
+        if context is None or self.broker_down:
+            return  # the tick could not read the account: the broker is not asked again
+        now = self.clock.now()
+        await self.desk.sync(now)
+        self.book.mark(context.market, context.index, dict(context.account), now)
+        self._push_model_marks()
+        account = await self._account(now)
+        if account is None:
+            return
+        values = self._account_values(now, context.as_of, context.market, account)
+        self.journal.snapshot(now, {k: v for k, v in values.items() if math.isfinite(v)})
+        self.journal.commit()
+
+    def _push_model_marks(self) -> None:
+        if self.model_marks is not None:
+            values = self.book.model_values().items()
+            self.model_marks({s: Decimal(str(round(v, 4))) for s, v in values})
 
     def _settled(self, p: Position, reason: str) -> None:
         compiled = self.compiled(p.strategy)
@@ -200,6 +223,7 @@ class Engine:
         in_use = max(net_liq - float(account.buying_power), 0.0)
         held = acct.exposure(self.book, None, now, in_use)
         values = {**acct.account_scalars(account, self.book, self.journal, now, held), **base}
+        values.update(acct.ledger(self.book))  # for equity.csv; no rule reads these
         self.last_account = values
         return values
 

@@ -143,6 +143,7 @@ async def run_snapshot(
     await broker.step()
     report = await engine.tick(snapshot, when)
     await work_orders(engine, broker, clock)
+    await engine.close_of_work()
     return report
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import math
 from pathlib import Path
 
@@ -48,10 +49,24 @@ def test_report_files_tables_and_pictures(tmp_path, capsys):
     assert "backtest: real SPX week" in printed and "profit factor" in printed
     for name in ("equity.png", "pnl_by_strategy.png", "trades.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    trades = (out / "trades.csv").read_text().splitlines()
-    assert trades[0] == "strategy,structure,opened,closed,days_held,pnl,entry,exit"
-    assert trades[1].startswith("iron_condor,short_put P1185 / long_put P1175")
-    assert "stop_loss: pnl <= -1 * max_profit" in trades[1]
+    with (out / "trades.csv").open() as handle:
+        trades = list(csv.DictReader(handle))
+    closed = trades[0]
+    assert closed["status"] == "closed" and closed["structure"].startswith("short_put P1185")
+    assert "stop_loss: pnl <= -1 * max_profit" in closed["exit"]
+    gross = (float(closed["entry_price"]) + float(closed["exit_price"])) * 100
+    assert float(closed["pnl"]) == pytest.approx(gross * int(closed["quantity"]) - float(
+        closed["fees"]), abs=0.01)  # fmt: skip
+    still_open = [t for t in trades if t["status"] == "open"]
+    assert still_open and all(t["closed"] == "" and t["pnl"] for t in still_open)
+    with (out / "equity.csv").open() as handle:
+        days = list(csv.DictReader(handle))
+    assert len(days) == 5
+    for day in days:  # net liq is starting cash + realised + unrealised, to the cent
+        parts = 100_000 + float(day["realised_pnl"]) + float(day["unrealised_pnl"])
+        assert float(day["net_liq"]) == pytest.approx(parts, abs=0.01)
+    total = sum(float(t["pnl"]) for t in trades)  # closed P&L plus open marks
+    assert total == pytest.approx(float(days[-1]["net_liq"]) - 100_000, abs=0.01)
     page = (out / "report.html").read_text()
     assert "<td>$-480.32</td>" in page and 'src="equity.png"' in page
     assert "model-generated" not in page

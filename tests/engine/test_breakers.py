@@ -137,8 +137,12 @@ async def test_daily_loss_reads_the_days_account_change(harness):
     await h.day(0)
     scalars = await h.engine.scalars(h.clock.now())
     assert scalars["day_pnl"] < 0  # fees and the walk toward natural cost money on day 0
+    day0_close = list(h.journal.snapshots())[-1]["net_liq"]  # after day 0's orders worked
     await h.day(1)
-    assert any(lock.name == "always" for lock in h.journal.locks())
+    day_pnl = h.engine.context.account["day_pnl"]
+    assert day_pnl == pytest.approx(h.engine.context.account["net_liq"] - day0_close)
+    tripped = any(lock.name == "always" for lock in h.journal.locks())
+    assert tripped == (day_pnl <= -1)
 
 
 async def test_kill_switch_file_and_cli(harness, capsys):

@@ -89,7 +89,7 @@ async def monitor_latency(chain, n: int = 200, repeat: int = 15) -> float:
         times = []
         for _ in range(repeat):
             start = time.perf_counter()
-            engine.book.mark(chain, context.index, dict(context.account), now)
+            engine.book.mark(chain, context.index, now)
             await engine.exits.monitor(context, compiled, Gate())
             times.append((time.perf_counter() - start) * 1000)
         assert engine.report.exits == 0

@@ -163,12 +163,15 @@ def share(amount: float, net_liq: float) -> float:
     return amount / net_liq if net_liq > 0 else float("inf")
 
 
-def ledger(book: PositionBook) -> dict[str, float]:
-    """The account's P&L split the way reports audit it: realised (closed trades, parts
-    closed and every fee paid), unrealised (held positions at this tick's marks) and the max
-    loss still open. Starting cash + realised + unrealised is the net liq."""
+def pnl_parts(book: PositionBook, strategy: str | None = None) -> tuple[float, float, float]:
+    """(realised, unrealised, open max loss) of a strategy, or of the account: realised is
+    closed trades, parts closed and every fee paid; unrealised is what is held (filled units,
+    whatever its status) at this tick's marks. Starting cash + realised + unrealised is the
+    account's net liq."""
     realised = unrealised = open_max_loss = 0.0
     for p in book.positions.values():
+        if strategy is not None and p.strategy != strategy:
+            continue
         if p.realised_pnl is not None:
             realised += p.realised_pnl
         elif p.quantity:
@@ -177,6 +180,12 @@ def ledger(book: PositionBook) -> dict[str, float]:
             if mark is not None and math.isfinite(mark.pnl):
                 unrealised += mark.pnl
             open_max_loss += p.max_loss * p.quantity
+    return realised, unrealised, open_max_loss
+
+
+def ledger(book: PositionBook) -> dict[str, float]:
+    """The account's P&L parts the way reports audit them (`equity.csv`)."""
+    realised, unrealised, open_max_loss = pnl_parts(book)
     return {
         "realised_pnl": round(realised, 2),
         "unrealised_pnl": round(unrealised, 2),
@@ -185,19 +194,9 @@ def ledger(book: PositionBook) -> dict[str, float]:
 
 
 def strategy_pnl(book: PositionBook, strategy: str) -> float:
-    """Everything the strategy has made: realised (net of fees) plus open positions at mid."""
-    total = 0.0
-    for p in book.positions.values():
-        if p.strategy != strategy:
-            continue
-        if p.realised_pnl is not None:
-            total += p.realised_pnl
-        elif p.is_open:
-            total += float(p.detail.get("realised_part", 0.0)) - p.fees
-            mark = book.marks.get(p.id)
-            if mark is not None and math.isfinite(mark.pnl):
-                total += mark.pnl
-    return total
+    """Everything the strategy has made: realised (net of fees) plus what it holds at mid."""
+    realised, unrealised, _ = pnl_parts(book, strategy)
+    return realised + unrealised
 
 
 def strategy_scalars(

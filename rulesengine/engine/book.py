@@ -128,9 +128,7 @@ class PositionBook:
                 self.spots.see(str(name), float(prices[row]), now)
         self.journal.put(SPOTS_KEY, _dumps(self.spots.to_json()))
 
-    def mark(
-        self, chain: Chain, index: SymbolIndex, scalars: dict[str, float], now: datetime
-    ) -> Marked:
+    def mark(self, chain: Chain, index: SymbolIndex, now: datetime) -> None:
         """Mark every held position: P&L, close credit, greeks, high-water mark. Legs without
         a usable quote are priced from the model; positions of one strategy share a view.
         `index` is the snapshot's (built once per tick)."""
@@ -145,10 +143,9 @@ class PositionBook:
         if marked.chain is not chain:
             index = SymbolIndex(marked.chain)
         for key, group in _grouped(held).items():
-            view = position_view(group, _shapes(group[0].legs), index, scalars, now)
+            view = position_view(group, _shapes(group[0].legs), index, {}, now)
             self.groups[key] = Group(group, view)
             self._remember(group, view, marked, now)
-        return marked
 
     def _remember(self, group: list[Position], view: PositionView, marked: Marked, now) -> None:
         cols = view.columns

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from brokers.errors import BrokerError, NotSupported
-from brokers.model import Intent
+from brokers.model import Intent, OrderRequest
 from rulesengine.engine import account, orders
 from rulesengine.engine.book import PositionBook
 from rulesengine.engine.breakers import Gate
@@ -227,21 +227,7 @@ class Entries:
             return "rejected", f"preview failed: {error}"
         if preview is not None and not preview.accepted:
             return "rejected", f"preview: {'; '.join(preview.errors)}"
-        position = Position(
-            id=position_id(req.client_key),
-            strategy=compiled.name,
-            version=compiled.version,
-            underlying=req.underlying,
-            legs=legs,
-            opened_at=now,
-            entry_key=req.client_key,
-            ordered=contracts,
-            entry_price=credit,
-            max_profit=float(record["max_profit"] or 0.0),
-            max_loss=float(record["max_loss"] or 0.0),
-            root_id=None,
-            detail={**planned(record), "rank": record["rank"]},
-        )
+        position = new_position(compiled, req, legs, record, now)
         self.book.add(position)
         placed = await self.desk.send(req, "entry", compiled.name, position.id, now)
         detail["order"] = req.client_key
@@ -262,6 +248,35 @@ def underlying_of(ctx: TickContext, legs: list[PositionLeg]) -> str:
         if row >= 0:
             return str(ctx.market.column("underlying_symbol")[row])
     return ""
+
+
+def new_position(
+    compiled: Compiled,
+    req: OrderRequest,
+    legs: list[PositionLeg],
+    record: dict,
+    now: datetime,
+    rolled_from: Position | None = None,
+) -> Position:
+    """The position an entry (or a roll's opening side) creates, before any fill: priced at
+    the candidate's mid, keyed by the order's idempotency key, with its roll lineage."""
+    return Position(
+        id=position_id(req.client_key),
+        strategy=compiled.name,
+        version=compiled.version,
+        underlying=req.underlying,
+        legs=legs,
+        opened_at=now,
+        entry_key=req.client_key,
+        ordered=req.quantity,
+        entry_price=float(record["credit"] or 0.0),
+        max_profit=float(record["max_profit"] or 0.0),
+        max_loss=float(record["max_loss"] or 0.0),
+        parent_id=rolled_from.id if rolled_from else None,
+        root_id=(rolled_from.root_id or rolled_from.id) if rolled_from else None,
+        roll_number=rolled_from.roll_number + 1 if rolled_from else 0,
+        detail={**planned(record), "rank": record["rank"]},
+    )
 
 
 def planned(record: dict) -> dict[str, float]:

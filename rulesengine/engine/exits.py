@@ -15,12 +15,12 @@ import numpy as np
 from brokers.model import Intent
 from rulesengine.check.program import Checked, FieldRef
 from rulesengine.engine import orders
-from rulesengine.engine.book import Group, PositionBook
+from rulesengine.engine.book import PositionBook
 from rulesengine.engine.breakers import Gate
 from rulesengine.engine.clock import NEW_YORK
 from rulesengine.engine.context import TickContext
-from rulesengine.engine.desk import OrderDesk, position_id
-from rulesengine.engine.entries import CANDIDATES_EXAMINED, planned
+from rulesengine.engine.desk import OrderDesk
+from rulesengine.engine.entries import CANDIDATES_EXAMINED, new_position
 from rulesengine.engine.marks import PositionView
 from rulesengine.engine.positions import Position, Status
 from rulesengine.engine.record import Recorder
@@ -53,14 +53,18 @@ class Exits:
         scalars = ctx.scalars(compiled.name)
         for group in self.book.groups.values():
             if group.positions and group.positions[0].strategy == compiled.name:
-                group.view.scalars = scalars
-                await self._monitor_group(ctx, compiled, group, allowed)
+                view = group.view.reading(scalars)
+                await self._monitor_group(ctx, compiled, group.positions, view, allowed)
 
     async def _monitor_group(
-        self, ctx: TickContext, compiled: Compiled, group: Group, allowed: Gate
+        self,
+        ctx: TickContext,
+        compiled: Compiled,
+        held: list[Position],
+        view: PositionView,
+        allowed: Gate,
     ) -> None:
         program, graph, now = compiled.program, compiled.graph, ctx.now
-        held, view = group.positions, group.view
         evaluator = Evaluator(graph, view)
         exits = {name: evaluator.mask(graph.values[f"exit:{name}"]) for name in program.exits}
         roll = evaluator.mask(graph.values["roll:when"]) if program.roll is not None else None
@@ -208,23 +212,7 @@ class Exits:
         req = orders.request(
             compiled.name, compiled.version, now, legs, p.quantity, net, p.underlying
         )
-        child = Position(
-            id=position_id(req.client_key),
-            strategy=compiled.name,
-            version=compiled.version,
-            underlying=p.underlying,
-            legs=new_legs,
-            opened_at=now,
-            entry_key=req.client_key,
-            ordered=p.quantity,
-            entry_price=float(record["credit"] or 0.0),
-            max_profit=float(record["max_profit"] or 0.0),
-            max_loss=float(record["max_loss"] or 0.0),
-            parent_id=p.id,
-            root_id=p.root_id or p.id,
-            roll_number=p.roll_number + 1,
-            detail=planned(record),
-        )
+        child = new_position(compiled, req, new_legs, record, now, rolled_from=p)
         p.start_exit(req.client_key, f"roll: {why}")
         self.book.add(child)
         self.book.save(p)

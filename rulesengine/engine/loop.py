@@ -18,7 +18,7 @@ tick report) and `TickContext` (the numbers one tick reads).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -106,8 +106,7 @@ class Engine:
         self.book.see_market(chain, now)
         self.book.settle_expired(now, self._settled)
         index = SymbolIndex(chain)
-        self.book.mark(chain, index, self.last_account or {}, now)
-        self._push_model_marks()
+        self._mark(chain, index, now)
         account = await self._account(now)
         self.broker_down = account is None
         context = self._context(now, as_of or now, chain, index, account)
@@ -134,8 +133,7 @@ class Engine:
             self.journal.put(key, now.isoformat())
         for name in {p.strategy for p in self.book.positions.values()}:
             acct.remember_strategy_pnl(self.journal, name, acct.strategy_pnl(self.book, name))
-        values = {k: v for k, v in context.account.items() if math.isfinite(v)}
-        self.journal.snapshot(now, values)
+        self._snapshot(now, context.account)
         self.journal.put("last_tick", now.isoformat())
         self.journal.commit()
 
@@ -148,19 +146,22 @@ class Engine:
             return  # the tick could not read the account: the broker is not asked again
         now = self.clock.now()
         await self.desk.sync(now)
-        self.book.mark(context.market, context.index, dict(context.account), now)
-        self._push_model_marks()
+        self._mark(context.market, context.index, now)
         account = await self._account(now)
         if account is None:
             return
-        values = self._account_values(now, context.as_of, context.market, account)
-        self.journal.snapshot(now, {k: v for k, v in values.items() if math.isfinite(v)})
+        self._snapshot(now, self._account_values(now, context.as_of, context.market, account))
         self.journal.commit()
 
-    def _push_model_marks(self) -> None:
+    def _mark(self, chain: Chain, index: SymbolIndex, now: datetime) -> None:
+        """Mark every held position; model values go to the account (the paper net liq)."""
+        self.book.mark(chain, index, now)
         if self.model_marks is not None:
             values = self.book.model_values().items()
             self.model_marks({s: Decimal(str(round(v, 4))) for s, v in values})
+
+    def _snapshot(self, now: datetime, values: Mapping[str, float]) -> None:
+        self.journal.snapshot(now, {k: v for k, v in values.items() if math.isfinite(v)})
 
     def _settled(self, p: Position, reason: str) -> None:
         compiled = self.compiled(p.strategy)

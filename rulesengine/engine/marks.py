@@ -14,11 +14,10 @@ from datetime import datetime
 import numpy as np
 
 from rulesengine.data.chain import Chain
-from rulesengine.engine.positions import Position
+from rulesengine.engine.positions import MULTIPLIER, Position
 from rulesengine.strategies.structures import LegShape, Structures
 
 POSITION_STRUCTURE_FIELDS = ("credit", "net_delta", "net_vega", "pop", "min_dte")
-MULTIPLIER = 100.0  # dollars per point of a per-unit net price (see brokers.pricing.weight)
 
 
 class SymbolIndex:
@@ -53,6 +52,10 @@ class PositionView:
         self.scalars = scalars
         self.n = len(next(iter(columns.values()))) if columns else 0
         self.missing: set[str] = set()
+
+    def reading(self, scalars: Mapping[str, float]) -> PositionView:
+        """The same positions and marks, evaluated against another scope's scalars."""
+        return PositionView(self.chain, self.rows, self.columns, scalars)
 
     def field(self, leg: str | None, name: str) -> np.ndarray:
         if leg is None and name in self.columns:

@@ -31,7 +31,6 @@ from rulesengine.engine.positions import PositionLeg
 class Marked:
     chain: Chain  # the snapshot plus one model row per missing held contract
     first_model_row: int  # rows from here on are model marks
-    unpriced: frozenset[str]  # held symbols neither quoted nor priceable (no underlying data)
 
     def is_model(self, rows: np.ndarray) -> np.ndarray:
         return rows >= self.first_model_row
@@ -46,17 +45,10 @@ def with_model_rows(
     for underlying, leg in held:
         if leg.kind != "stock" and leg.symbol not in known:
             wanted.setdefault(leg.symbol, (underlying, leg))
-    if not wanted:
-        return Marked(chain, len(chain), frozenset())
-    rows, unpriced = [], set()
-    for symbol, (underlying, leg) in sorted(wanted.items()):
-        row = _model_row(chain, underlying, leg)
-        if row is None:
-            unpriced.add(symbol)
-        else:
-            rows.append(row)
+    priced = (_model_row(chain, underlying, leg) for underlying, leg in wanted.values())
+    rows = [row for row in priced if row is not None]  # None: no data for the underlying
     if not rows:
-        return Marked(chain, len(chain), frozenset(unpriced))
+        return Marked(chain, len(chain))
     extra = {name: np.array([r[name] for r in rows]) for name in COLUMNS}
     columns = {
         name: np.concatenate([chain.columns[name], extra[name].astype(chain.columns[name].dtype)])
@@ -65,7 +57,7 @@ def with_model_rows(
         for name in COLUMNS
     }
     augmented = Chain(columns, chain.bars, chain.source, chain.iv_history)
-    return Marked(augmented, len(chain), frozenset(unpriced))
+    return Marked(augmented, len(chain))
 
 
 def _model_row(chain: Chain, underlying: str, leg: PositionLeg) -> dict | None:

@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+MULTIPLIER = 100.0  # dollars per point of a per-unit net price (see brokers.pricing.weight)
+
 
 class Status(StrEnum):
     OPENING = "opening"  # the entry order is working
@@ -102,8 +104,9 @@ class Position:
         """The entry order filled `units` structures at `price` (per share, credit terms);
         `better` is the price improvement on the planned credit, moving max profit and loss."""
         if units > 0:
-            self.max_profit = float(self.detail.get("planned_max_profit", 0.0)) + better * 100
-            self.max_loss = float(self.detail.get("planned_max_loss", 0.0)) - better * 100
+            planned_profit = float(self.detail.get("planned_max_profit", 0.0))
+            self.max_profit = planned_profit + better * MULTIPLIER
+            self.max_loss = float(self.detail.get("planned_max_loss", 0.0)) - better * MULTIPLIER
             self.entry_price, self.quantity, self.fees = price, units, fees
         if units >= self.ordered and units > 0:
             self._move(Status.OPEN)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 from decimal import Decimal
+from time import monotonic
 
 import pytest
 
@@ -57,7 +58,7 @@ async def test_portfolio_heat_counts_the_entry_decided_earlier_in_the_tick(harne
 async def test_a_strategys_limits_and_breakers_read_its_own_numbers(harness):
     """#4: a strategy's max_positions and day_pnl read the account's totals."""
     puts = PUT_SPREAD.replace("exit:", "limits:\n  max_positions: 1\nbreakers:\n"
-                              "  own_loss: day_pnl <= -$100000 -> halt\nexit:")  # fmt: skip
+                              "  crowded: open_positions >= 2 -> block_entries\nexit:")  # fmt: skip
     calls = CALLS.replace("exit:", "limits:\n  max_positions: 1\nexit:")
     h = harness({"puts.yaml": puts, "calls.yaml": calls})
     report = await h.day(0)
@@ -68,6 +69,7 @@ async def test_a_strategys_limits_and_breakers_read_its_own_numbers(harness):
     context = h.engine.context
     assert context.scalars("puts")["open_positions"] == 1
     assert context.scalars(None)["open_positions"] == 2
+    assert h.journal.locks() == []  # the account holds 2, the strategy's breaker reads its 1
     mark = h.engine.book.marks
     puts_pnl = sum(mark[p.id].pnl - p.fees for p in h.engine.open_positions("puts"))
     assert context.scalars("puts")["portfolio_delta"] != context.scalars(None)["portfolio_delta"]
@@ -124,7 +126,7 @@ async def test_rate_limited_reads_the_adapters_recent_429s(harness):
     assert health.recent_rate_limits(now=30.0) == 3 and health.recent_rate_limits(now=200) == 0
     report = await h.day(0)
     assert report.entries == 1 and report.trips == []  # 429s long ago (monotonic time)
-    now = __import__("time").monotonic()
+    now = monotonic()
     for _ in range(3):
         health.record_429(now)
     report = await h.day(1)

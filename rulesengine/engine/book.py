@@ -52,7 +52,7 @@ class PositionBook:
         self.journal = journal
         self.positions: dict[str, Position] = {p.id: p for p in journal.positions()}
         self.marks: dict[str, Mark] = {}
-        self.groups: dict[str, Group] = {}
+        self.groups: dict[tuple, Group] = {}
         self.spots = SpotHistory.from_json(_loads(journal.get(SPOTS_KEY)))
         self.marked: Marked | None = None
 
@@ -217,11 +217,12 @@ class PositionBook:
         return total
 
 
-def _grouped(held: list[Position]) -> dict[str, list[Position]]:
-    groups: dict[str, list[Position]] = {}
+def _grouped(held: list[Position]) -> dict[tuple, list[Position]]:
+    """Positions of one strategy and one leg shape, marked by one view."""
+    groups: dict[tuple, list[Position]] = {}
     for p in held:
         shape = tuple((leg.name, _weight(leg), leg.kind) for leg in p.legs)
-        groups.setdefault(f"{p.strategy}|{shape}", []).append(p)
+        groups.setdefault((p.strategy, shape), []).append(p)
     return groups
 
 

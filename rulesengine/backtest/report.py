@@ -78,7 +78,7 @@ def print_report(console: Console, result: BacktestResult, out_dir: Path | None)
     )
     if out_dir is not None:
         console.print(
-            f"report: {out_dir / 'report.html'}  (trades.csv, metrics.csv, "
+            f"report: {out_dir / 'report.html'}  (trades.csv, equity.csv, metrics.csv, "
             f"{', '.join(PICTURES)}; journal {out_dir / 'journal.sqlite'})",
             markup=False,
         )

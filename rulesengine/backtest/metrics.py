@@ -158,15 +158,23 @@ def compute(
     days: Sequence[date],
     equity: Sequence[float],
     open_since: Sequence[datetime] = (),
+    starting: float | None = None,
 ) -> Metrics:
-    """Every metric over one equity curve and the trades closed along it."""
+    """Every metric over one equity curve (each day's close) and the trades closed along it.
+    `starting` is the capital before the first day's trading: returns and drawdowns are
+    measured from it, so the first day's fills and fees count like any other day's."""
     stats = trade_stats(trades)
-    total = equity[-1] / equity[0] - 1.0 if equity and equity[0] > 0 else float("nan")
-    returns = daily_returns(equity)
-    deepest, longest = max_drawdown(days, equity)
+    curve, curve_days = list(equity), list(days)
+    if starting is not None and curve and math.isfinite(starting):
+        curve, curve_days = [starting, *curve], [curve_days[0], *curve_days]
+    total = curve[-1] / curve[0] - 1.0 if curve and curve[0] > 0 else float("nan")
+    returns = daily_returns(curve)
+    deepest, longest = max_drawdown(curve_days, curve)
+    # the account's change: closed trades and what is still open at its marks
+    total_pnl = curve[-1] - curve[0] if curve else stats["total_pnl"]
     return Metrics(
         trades=int(stats["trades"]),
-        total_pnl=stats["total_pnl"],
+        total_pnl=total_pnl,
         total_return=total,
         annualised_return=annualised(total, days),
         win_rate=stats["win_rate"],

@@ -32,10 +32,7 @@ class BacktestResult:
     by_strategy: dict[str, Metrics] = field(default_factory=dict)
     journal: Path | None = None
     ledger: list[dict[str, float | str]] = field(default_factory=list)  # equity.csv, per day
-
-    @property
-    def starting(self) -> float:
-        return self.equity[0] if self.equity else float("nan")
+    starting: float = float("nan")  # net liq before the first order (the starting capital)
 
 
 def run_backtest(
@@ -66,20 +63,27 @@ async def _replay(session, source: ReplaySource, at: time, on_day) -> None:
 
 def measure(journal: Journal, source: ReplaySource, path: Path | None = None) -> BacktestResult:
     days, equity = equity_curve(journal)
+    starting = starting_net_liq(journal)
     positions = [p for p in journal.positions() if p.strategy != "adopted"]
     trades = trades_of(journal, positions)
     still_open = [p for p in positions if p.is_open]
-    overall = compute(trades, days, equity, [p.opened_at for p in still_open])
+    overall = compute(trades, days, equity, [p.opened_at for p in still_open], starting)
     by_strategy = {}
     for name in sorted({p.strategy for p in positions if p.status != "unfilled"}):
         mine = [t for t in trades if t.strategy == name]
-        curve = strategy_equity(mine, days, equity[0]) if equity else []
+        curve = strategy_equity(mine, days, starting) if equity else []
         opened = [p.opened_at for p in still_open if p.strategy == name]
-        by_strategy[name] = compute(mine, days, curve, opened)
+        by_strategy[name] = compute(mine, days, curve, opened, starting)
     return BacktestResult(
         source.label, source.model_generated, days, equity, trades, still_open, overall,
-        by_strategy, path, daily_ledger(journal),
+        by_strategy, path, daily_ledger(journal), starting,
     )  # fmt: skip
+
+
+def starting_net_liq(journal: Journal) -> float:
+    """Net liq at the first snapshot: taken at the first tick, before any order is sent."""
+    first = next(journal.snapshots(), None)
+    return float(first["net_liq"]) if first is not None else float("nan")
 
 
 def equity_curve(journal: Journal) -> tuple[list[date], list[float]]:

@@ -46,6 +46,16 @@ def test_trade_metrics_by_hand():
     assert m.average_days_held == pytest.approx((2 + 3 + 1 + 2) / 4)
 
 
+def test_returns_start_from_the_capital_before_the_first_days_trading():
+    """The first day's close already carries its fills and fees: measured from the starting
+    capital, total P&L is the account's change (open positions at their marks included) and
+    total return says the same."""
+    m = compute(TRADES[:1], DAYS, EQUITY, starting=10_200.0)
+    assert m.total_pnl == pytest.approx(10_050.0 - 10_200.0)  # not the one closed trade's +200
+    assert m.total_return == pytest.approx(m.total_pnl / 10_200.0)
+    assert m.max_drawdown == pytest.approx((10_200 - 9_800) / 10_200)
+
+
 def test_return_metrics_by_hand():
     m = compute(TRADES, DAYS, EQUITY)
     returns = [0.01, 9_900 / 10_100 - 1, 10_000 / 9_900 - 1, -0.02, 10_050 / 9_800 - 1]

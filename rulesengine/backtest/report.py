@@ -68,6 +68,29 @@ def metrics_table(result: BacktestResult) -> Table:
     return table
 
 
+MIN_SAMPLE_DAYS = 60  # below this, ratios of daily returns say little
+
+
+def short_sample(result: BacktestResult) -> str | None:
+    n = len(result.days)
+    if n >= MIN_SAMPLE_DAYS:
+        return None
+    return (
+        f"warning: {n} days is too short a sample: Sharpe, Sortino and the annualised return "
+        f"are printed but mean little below {MIN_SAMPLE_DAYS} trading days"
+    )
+
+
+def rejections_table(result: BacktestResult) -> Table:
+    table = Table(title="why so few trades: what stopped candidates", title_justify="left")
+    table.add_column("strategy")
+    table.add_column("reason")
+    table.add_column("times", justify="right")
+    for r in result.rejections:
+        table.add_row(r.strategy, r.reason, str(r.count))
+    return table
+
+
 def print_report(console: Console, result: BacktestResult, out_dir: Path | None) -> None:
     console.print(headline(result), markup=False)
     console.print(metrics_table(result))
@@ -76,6 +99,11 @@ def print_report(console: Console, result: BacktestResult, out_dir: Path | None)
         + CONVENTIONS,
         markup=False,
     )
+    warning = short_sample(result)
+    if warning:
+        console.print(warning, markup=False)
+    if result.rejections:
+        console.print(rejections_table(result))
     if out_dir is not None:
         console.print(
             f"report: {out_dir / 'report.html'}  (trades.csv, equity.csv, metrics.csv, "
@@ -253,6 +281,13 @@ def render_html(result: BacktestResult) -> str:
         if result.model_generated
         else ""
     )
+    sample = short_sample(result)
+    if sample:
+        warning += f'<p class="warn">{e(sample)}</p>'
+    stopped = "".join(
+        f"<tr><td>{e(r.strategy)}</td><td>{e(r.reason)}</td><td>{r.count}</td></tr>"
+        for r in result.rejections
+    )
     pictures = "".join(f'<img src="{p}" alt="{p}">' for p in PICTURES)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>rules backtest</title>
@@ -268,6 +303,9 @@ img {{ max-width: 100%; display: block; margin: 1em 0; }}
 {warning}
 <table><thead><tr><th></th>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>
 <p>{e(CONVENTIONS)}</p>
+<h2>Why so few trades: what stopped candidates</h2>
+<table><thead><tr><th>strategy</th><th>reason</th><th>times</th></tr></thead>
+<tbody>{stopped}</tbody></table>
 {pictures}
 <h2>Trades ({len(result.trades)} closed, {len(result.still_open)} open at the end)</h2>
 <table><thead><tr><th>strategy</th><th>structure</th><th>opened</th><th>closed</th>

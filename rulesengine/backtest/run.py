@@ -11,6 +11,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 
 from rulesengine.backtest.metrics import Metrics, Trade, compute, strategy_equity
+from rulesengine.backtest.rejections import Rejection, rejections
 from rulesengine.engine.clock import NEW_YORK
 from rulesengine.engine.journal import Journal
 from rulesengine.engine.positions import Position, describe_legs
@@ -33,6 +34,7 @@ class BacktestResult:
     journal: Path | None = None
     ledger: list[dict[str, float | str]] = field(default_factory=list)  # equity.csv, per day
     starting: float = float("nan")  # net liq before the first order (the starting capital)
+    rejections: list[Rejection] = field(default_factory=list)  # why so few trades
 
 
 def run_backtest(
@@ -76,7 +78,7 @@ def measure(journal: Journal, source: ReplaySource, path: Path | None = None) ->
         by_strategy[name] = compute(mine, days, curve, opened, starting)
     return BacktestResult(
         source.label, source.model_generated, days, equity, trades, still_open, overall,
-        by_strategy, path, daily_ledger(journal), starting,
+        by_strategy, path, daily_ledger(journal), starting, rejections(journal),
     )  # fmt: skip
 
 
@@ -145,10 +147,7 @@ def _number(value) -> float:
 
 def _entry_reasons(journal: Journal) -> dict[str, str]:
     out = {}
-    rows = journal.db.execute(
-        "SELECT reason, detail FROM decisions WHERE kind='candidate' AND outcome='entered'"
-    )
-    for row in rows:
+    for row in journal.decisions_of("candidate", "entered"):
         detail = json.loads(row["detail"]) if row["detail"] else {}
         if "position" in detail:
             out[detail["position"]] = row["reason"]

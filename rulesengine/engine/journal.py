@@ -158,6 +158,29 @@ class Journal:
         mention = f'%"{subject}"%'  # e.g. the candidate decision that opened a position
         return self.db.execute(sql, (subject, subject, mention, limit)).fetchall()
 
+    def decisions_of(self, kind: str, outcome: str | None = None) -> list[sqlite3.Row]:
+        """Every decision of one kind (and outcome), oldest first."""
+        if outcome is None:
+            sql = "SELECT * FROM decisions WHERE kind=? ORDER BY at, id"
+            return self.db.execute(sql, (kind,)).fetchall()
+        sql = "SELECT * FROM decisions WHERE kind=? AND outcome=? ORDER BY at, id"
+        return self.db.execute(sql, (kind, outcome)).fetchall()
+
+    def decision_counts(self) -> dict[str, int]:
+        """How many decisions of each kind."""
+        rows = self.db.execute("SELECT kind, COUNT(*) AS n FROM decisions GROUP BY kind")
+        return {row["kind"]: row["n"] for row in rows}
+
+    def rows_after(self, table: str, rowid: int) -> list[sqlite3.Row]:
+        """Rows of a journal table written after `rowid` (what one tick added)."""
+        if table not in {"decisions", "orders", "alerts", "fills", "positions", "locks"}:
+            raise ValueError(f"no journal table {table!r}")
+        sql = f"SELECT rowid, * FROM {table} WHERE rowid > ? ORDER BY rowid"
+        return self.db.execute(sql, (rowid,)).fetchall()
+
+    def fills(self) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM fills ORDER BY at, id").fetchall()
+
     # ---------------------------------------------------------------- orders and fills
     def save_order(self, row: dict) -> None:
         columns = ", ".join(row)

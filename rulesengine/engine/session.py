@@ -75,9 +75,7 @@ def summary(journal: Journal) -> dict:
     snapshots = list(journal.snapshots())
     first = snapshots[0]["net_liq"] if snapshots else None
     last = snapshots[-1]["net_liq"] if snapshots else None
-    by_kind: dict[str, int] = {}
-    for row in journal.db.execute("SELECT kind, COUNT(*) AS n FROM decisions GROUP BY kind"):
-        by_kind[row["kind"]] = row["n"]
+    by_kind = journal.decision_counts()
     locks = journal.locks()
     return {
         "entries": sum(1 for p in traded if p.roll_number == 0),

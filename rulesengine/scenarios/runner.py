@@ -151,8 +151,7 @@ async def _replay(session: PaperSession, source, scenario: Scenario, ticks, run)
 
 def _rows(journal: Journal, table: str, after: int) -> list[dict]:
     rows = []
-    sql = f"SELECT rowid, * FROM {table} WHERE rowid > ? ORDER BY rowid"
-    for row in journal.db.execute(sql, (after,)):
+    for row in journal.rows_after(table, after):
         record = dict(row)
         if isinstance(record.get("detail"), str):
             record["detail"] = json.loads(record["detail"])

@@ -47,6 +47,8 @@ def test_report_files_tables_and_pictures(tmp_path, capsys):
     assert code == 0
     printed = capsys.readouterr().out
     assert "backtest: real SPX week" in printed and "profit factor" in printed
+    assert "warning: 5 days is too short a sample" in printed
+    assert "why so few trades" in printed and "already held as an open position" in printed
     for name in ("equity.png", "pnl_by_strategy.png", "trades.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with (out / "trades.csv").open() as handle:
@@ -70,6 +72,7 @@ def test_report_files_tables_and_pictures(tmp_path, capsys):
     page = (out / "report.html").read_text()
     assert "<td>$-480.32</td>" in page and 'src="equity.png"' in page
     assert "model-generated" not in page
+    assert "Why so few trades" in page and "5 days is too short a sample" in page
 
 
 def test_synthetic_reports_say_prices_are_model_generated(tmp_path, capsys):

@@ -61,7 +61,7 @@ def test_the_books_reconcile_on_every_snapshot(seed, start, names):
                 for r in journal.snapshots()
             ]
             positions = journal.positions()
-            fills = journal.db.execute("SELECT * FROM fills ORDER BY at").fetchall()
+            fills = journal.fills()
         finally:
             journal.close()
         paper_cash = float(Decimal(json.loads((out / "paper.json").read_text())["cash"]))

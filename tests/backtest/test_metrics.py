@@ -16,6 +16,7 @@ from rulesengine.backtest.metrics import (
     max_drawdown,
     strategy_equity,
 )
+from rulesengine.backtest.rejections import reason_kind
 
 D0 = datetime(2018, 1, 2, 15, 45)
 
@@ -105,3 +106,24 @@ def test_drawdown_is_a_fraction_and_zero_at_new_highs(equity):
         peak = max(peak, value)
     days = [date(2018, 1, 1) + timedelta(days=i) for i in range(len(equity))]
     assert max_drawdown(days, equity)[0] == pytest.approx(max(depth))
+
+
+@pytest.mark.parametrize(
+    ("reason", "kind"),
+    [
+        (
+            "limit (risk): max_heat 25% exceeded (31.2% heat after this trade)",
+            "limit (risk): max_heat 25% exceeded",
+        ),
+        (
+            "preview: not enough buying power: the order needs $1,234.50 more (requirement $5)",
+            "preview: not enough buying power: the order needs $N more",
+        ),
+        ("already held as p-81f3f8aa", "already held as an open position"),
+        ("data: short quote is 33300s old (limit 60s)", "data: short quote is Ns old"),
+        ("limit: max_per_expiry 2 reached (2 positions expiring 2011-02-18)",
+         "limit: max_per_expiry 2 reached"),
+    ],
+)  # fmt: skip
+def test_rejection_reasons_are_grouped_without_their_numbers(reason, kind):
+    assert reason_kind(reason) == kind

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Protocol
 
 from rulesengine.backtest.run import run_backtest
-from rulesengine.cli.paths import rule_files
 from rulesengine.engine.replay import open_replay
 from rulesengine.engine.ruleset import RulesError, load_rules
+from rulesengine.language.files import rule_files
 
 NUMBER = r"-?\d+(?:\.\d+)?"
 

@@ -22,7 +22,7 @@ from rulesengine.backtest.sweep import (
     rank,
     variants,
 )
-from rulesengine.cli.lint import print_text
+from rulesengine.check.summary import print_text
 from rulesengine.cli.progress import progress_bar
 from rulesengine.engine.replay import DEFAULT_AT, ReplayError, open_replay
 from rulesengine.engine.ruleset import RulesError, load_rules

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from rulesengine import __version__
 from rulesengine.check.checker import CheckResult, check_file
-from rulesengine.check.diagnostics import render_json, render_sarif, render_text
-from rulesengine.cli.paths import rule_files
+from rulesengine.check.diagnostics import render_json, render_sarif
+from rulesengine.check.summary import print_text
+from rulesengine.language.files import rule_files
 
 
 def lint_paths(paths: list[str]) -> list[CheckResult]:
@@ -20,29 +21,6 @@ def _display(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd()))
     except ValueError:
         return str(path)
-
-
-def print_text(results: list[CheckResult], out=None) -> None:
-    out = out or sys.stdout  # looked up per call: tests and pipes swap sys.stdout
-    for result in results:
-        for diagnostic in result.diagnostics:
-            print(render_text(diagnostic, result.lines), file=out)
-            print(file=out)
-    errors = sum(len(r.errors) for r in results)
-    warnings = sum(len(r.diagnostics) - len(r.errors) for r in results)
-    files = len(results)
-    if errors or warnings:
-        print(
-            f"{_count(files, 'file')} checked: {_count(errors, 'error')}, "
-            f"{_count(warnings, 'warning')}",
-            file=out,
-        )
-    else:
-        print(f"{_count(files, 'file')} checked: no problems", file=out)
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'s' * (n != 1)}"
 
 
 def run(args) -> int:

@@ -218,7 +218,8 @@ def dispatch(args) -> int:
 
 
 def graph_command(path: str) -> int:
-    from rulesengine.cli.lint import lint_paths, print_text
+    from rulesengine.check.summary import print_text
+    from rulesengine.cli.lint import lint_paths
     from rulesengine.compile import compile_program
     from rulesengine.compile.graph import render_graph
 

@@ -10,19 +10,3 @@ from rulesengine.data.bundled import bundled
 def bundled_chain() -> Path:
     """The real SPX week (iVolatility sample via sirnfs/OptionSuite, MIT)."""
     return bundled("spx", "spx_sample_ivolatility.csv")
-
-
-def rule_files(paths: list[str]) -> list[Path]:
-    """Files named, plus every *.yaml / *.yml under directories named (tests/ excluded)."""
-    found: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            found += sorted(
-                p
-                for p in path.rglob("*")
-                if p.suffix in {".yaml", ".yml"} and "tests" not in p.relative_to(path).parts
-            )
-        else:
-            found.append(path)
-    return found

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from rulesengine.cli.lint import print_text
+from rulesengine.check.summary import print_text
 from rulesengine.cli.progress import progress_bar
 from rulesengine.engine.reconcile import reconcile
 from rulesengine.engine.reload import Reloader

@@ -9,7 +9,8 @@ from datetime import date
 from rich.console import Console
 from rich.table import Table
 
-from rulesengine.cli.lint import lint_paths, print_text
+from rulesengine.check.summary import print_text
+from rulesengine.cli.lint import lint_paths
 from rulesengine.cli.paths import bundled_chain
 from rulesengine.compile import compile_program
 from rulesengine.data.bars import BarsError, load_bars

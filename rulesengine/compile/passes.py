@@ -7,6 +7,7 @@ from dataclasses import replace
 import numpy as np
 
 from rulesengine.compile.graph import Clause, Graph, Node
+from rulesengine.compile.operators import apply
 
 FOLDABLE = {
     "neg",
@@ -36,8 +37,6 @@ FOLDABLE = {
 
 def fold_constants(graph: Graph) -> Graph:
     """Replace operations whose arguments are all constants by their value."""
-    from rulesengine.runtime.operators import apply
-
     nodes = list(graph.nodes)
     for i, node in enumerate(nodes):  # nodes are in topological order: arguments come first
         if node.op in FOLDABLE and node.args and all(nodes[a].op == "const" for a in node.args):

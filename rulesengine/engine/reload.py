@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from rulesengine.cli.lint import print_text
+from rulesengine.check.summary import print_text
 from rulesengine.engine.loop import Engine
 from rulesengine.engine.ruleset import RulesError, RuleSet, load_rules
 from rulesengine.strategies.scan import DEFAULT_SCALARS, candidate_records, scan

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from rulesengine.check.checker import CheckResult, check_file
 from rulesengine.check.program import Program
-from rulesengine.cli.paths import rule_files
 from rulesengine.compile import compile_program
 from rulesengine.compile.graph import Graph
+from rulesengine.language.files import rule_files
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from rulesengine.compile.graph import Clause, Graph
+from rulesengine.compile.operators import apply
 from rulesengine.runtime.indicators import series_value
-from rulesengine.runtime.operators import apply
 from rulesengine.runtime.view import View
 
 # Once a filter keeps at most this share of rows, later clauses run on the survivors only.

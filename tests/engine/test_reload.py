@@ -10,7 +10,7 @@ import time
 import pytest
 
 from rulesengine.check.checker import check_file
-from rulesengine.cli.lint import print_text
+from rulesengine.check.summary import print_text
 from rulesengine.engine.reload import Reloader
 from tests.engine.harness import PUT_SPREAD
 

@@ -1,4 +1,7 @@
-"""What each graph operator does to numpy columns. NaN compares false (except `!=`)."""
+"""What each graph operator does to numpy columns. NaN compares false (except `!=`).
+
+The kernels live with the compiler: constant folding runs them at compile time, the runtime
+runs them over whole chains; both read this one table."""
 
 from __future__ import annotations
 

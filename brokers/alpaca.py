@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -109,14 +109,13 @@ class AlpacaBroker(HttpBroker):
         self.live = live
         self._key = Secret(key_id)
         self._secret = Secret(secret_key)
-        common = {
-            "transport": transport,
-            "retry": retry,
-            "sleep": sleep,
-            "auth_headers": self._headers,
-        }
-        super().__init__(HttpClient(NAME, LIVE_URL if live else PAPER_URL, **common))
-        self.data = HttpClient(NAME, DATA_URL, **common)
+        def client(url: str) -> HttpClient:
+            return HttpClient(
+                NAME, url, transport=transport, retry=retry, sleep=sleep, auth_headers=self._headers
+            )
+
+        super().__init__(client(LIVE_URL if live else PAPER_URL))
+        self.data = client(DATA_URL)
         self.feed = feed
 
     @classmethod
@@ -124,8 +123,8 @@ class AlpacaBroker(HttpBroker):
         values = read_env(NAME, ENV, env)
         feed = values["ALPACA_DATA_FEED"]
         return cls(
-            values["ALPACA_API_KEY_ID"].reveal(),
-            values["ALPACA_API_SECRET_KEY"].reveal(),
+            values.required("ALPACA_API_KEY_ID").reveal(),
+            values.required("ALPACA_API_SECRET_KEY").reveal(),
             feed=feed.reveal() if feed else "indicative",
             **kw,
         )
@@ -328,7 +327,8 @@ def parse_order(data: dict[str, Any], request: OrderRequest | None = None) -> Or
                     sign * filled,
                     price,
                     timestamp(leg.get("filled_at") or leg.get("updated_at"))
-                    or timestamp(data.get("updated_at")),
+                    or timestamp(data.get("updated_at"))
+                    or datetime.now(UTC),  # no time on the wire: when we heard of it
                     fill_id=f"{leg.get('id', order_id)}:{filled}",
                 )
             )

@@ -100,12 +100,24 @@ class EnvVar:
     required: bool = True
 
 
+class EnvValues(dict[str, Secret | None]):
+    """The variables read: required ones are known present (read_env refused otherwise)."""
+
+    def required(self, name: str) -> Secret:
+        value = self[name]
+        if value is None:
+            raise KeyError(f"{name} is not a required variable of this broker")
+        return value
+
+
 def read_env(
     broker: str, wanted: list[EnvVar], env: Mapping[str, str] | None = None
-) -> dict[str, Secret | None]:
+) -> EnvValues:
     """Read the broker's variables; if any required one is missing, say which, and how."""
     env = os.environ if env is None else env
-    values = {v.name: (Secret(env[v.name]) if env.get(v.name) else None) for v in wanted}
+    values = EnvValues(
+        {v.name: (Secret(env[v.name]) if env.get(v.name) else None) for v in wanted}
+    )
     missing = [v for v in wanted if v.required and values[v.name] is None]
     if missing:
         lines = "\n".join(f"  export {v.name}=...   # {v.doc}" for v in missing)

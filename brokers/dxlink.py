@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from brokers.errors import AuthError, BrokerTimeout, BrokerUnavailable, MalformedResponse
 from brokers.model import Quote
@@ -53,7 +53,7 @@ Connect = Callable[[str], Awaitable[WebSocketLike]]
 async def _websockets_connect(url: str) -> WebSocketLike:
     import websockets
 
-    return await websockets.connect(url, max_size=2**24)
+    return cast(WebSocketLike, await websockets.connect(url, max_size=2**24))
 
 
 class DXLinkFeed:

@@ -191,18 +191,21 @@ class HttpClient:
             return response
         what = f"{response.request.method} {response.request.url.path} -> {status}"
         detail = _excerpt(response.text)
-        kw = {"broker": self.broker, "status": status}
+        broker = self.broker
         if status == 401:
-            raise Unauthorized(f"{what}: credentials rejected or expired. {detail}", **kw)
+            message = f"{what}: credentials rejected or expired. {detail}"
+            raise Unauthorized(message, broker=broker, status=status)
         if status == 429:
             self.health.record_429(time.monotonic())
             retry_after = _retry_after(response.headers.get("Retry-After"))
-            raise RateLimited(f"{what}: rate limited", retry_after=retry_after, **kw)
+            raise RateLimited(
+                f"{what}: rate limited", retry_after=retry_after, broker=broker, status=status
+            )
         if status >= 500:
-            raise BrokerUnavailable(f"{what}: broker error. {detail}", **kw)
+            raise BrokerUnavailable(f"{what}: broker error. {detail}", broker=broker, status=status)
         if status == 404:
-            raise NotFound(f"{what}: not found. {detail}", **kw)
-        raise InvalidRequest(f"{what}: {detail}", **kw)
+            raise NotFound(f"{what}: not found. {detail}", broker=broker, status=status)
+        raise InvalidRequest(f"{what}: {detail}", broker=broker, status=status)
 
 
 def _retry_after(value: str | None) -> float | None:

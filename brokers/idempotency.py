@@ -31,4 +31,4 @@ def client_key(
 
 
 def is_ours(key: str | None) -> bool:
-    return bool(key) and key.startswith(PREFIX + "-")
+    return key is not None and key.startswith(PREFIX + "-")

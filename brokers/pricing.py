@@ -35,10 +35,10 @@ def combo_market(
     mid = natural = Decimal(0)
     for leg in legs:
         quote = quotes.get(leg.symbol)
-        if quote is None or not quote.is_two_sided:
+        if quote is None or not quote.is_two_sided or quote.bid is None or quote.ask is None:
             return None
         w = weight(leg, multipliers.get(leg.symbol, 100))
-        mid -= w * quote.mid
+        mid -= w * (quote.bid + quote.ask) / 2
         natural -= w * (quote.ask if w > 0 else quote.bid)
     return ComboMarket(mid, natural)
 

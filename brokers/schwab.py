@@ -164,9 +164,9 @@ class SchwabBroker(HttpBroker):
         issued = v["SCHWAB_REFRESH_TOKEN_ISSUED"]
         account = v["SCHWAB_ACCOUNT"]
         return cls(
-            v["SCHWAB_APP_KEY"].reveal(),
-            v["SCHWAB_APP_SECRET"].reveal(),
-            v["SCHWAB_REFRESH_TOKEN"].reveal(),
+            v.required("SCHWAB_APP_KEY").reveal(),
+            v.required("SCHWAB_APP_SECRET").reveal(),
+            v.required("SCHWAB_REFRESH_TOKEN").reveal(),
             refresh_issued=timestamp(issued.reveal()) if issued else None,
             account=account.reveal() if account else None,
             **kw,
@@ -310,10 +310,12 @@ class SchwabBroker(HttpBroker):
         rejects = tuple(r.get("message", "") for r in result.get("rejects") or [])
         balance = (body.get("orderStrategy") or {}).get("orderBalance") or {}
         projected = decimal_or_none(balance.get("projectedBuyingPower"))
-        current = (await self.account()).option_buying_power if projected is not None else None
+        effect = None
+        if projected is not None:
+            effect = (await self.account()).option_buying_power - projected
         return Preview(
             accepted=not rejects,
-            buying_power_effect=None if projected is None else current - projected,
+            buying_power_effect=effect,
             fees=_preview_fees(body.get("commissionAndFee") or {}),
             warnings=tuple(w.get("message", "") for w in result.get("warns") or []),
             errors=rejects,

@@ -135,8 +135,8 @@ class TastytradeBroker(HttpBroker):
         values = read_env(NAME, ENV, env)
         account = values["TASTYTRADE_ACCOUNT"]
         return cls(
-            values["TASTYTRADE_CLIENT_SECRET"].reveal(),
-            values["TASTYTRADE_REFRESH_TOKEN"].reveal(),
+            values.required("TASTYTRADE_CLIENT_SECRET").reveal(),
+            values.required("TASTYTRADE_REFRESH_TOKEN").reveal(),
             account=account.reveal() if account else None,
             **kw,
         )

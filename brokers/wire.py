@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypedDict
 
 from brokers.errors import MalformedResponse
 
@@ -55,9 +55,23 @@ def iv_fraction(value: Any) -> float | None:
 GREEKS = ("delta", "gamma", "theta", "vega", "rho")
 
 
-def greeks(source: dict[str, Any]) -> dict[str, float | None]:
+class Greeks(TypedDict):
+    delta: float | None
+    gamma: float | None
+    theta: float | None
+    vega: float | None
+    rho: float | None
+
+
+def greeks(source: dict[str, Any]) -> Greeks:
     """The five greeks under their usual wire names, sentinels and NaN as None."""
-    return {name: float_or_none(source.get(name)) for name in GREEKS}
+    return Greeks(
+        delta=float_or_none(source.get("delta")),
+        gamma=float_or_none(source.get("gamma")),
+        theta=float_or_none(source.get("theta")),
+        vega=float_or_none(source.get("vega")),
+        rho=float_or_none(source.get("rho")),
+    )
 
 
 def timestamp(value: Any) -> datetime | None:

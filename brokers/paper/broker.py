@@ -509,8 +509,9 @@ class PaperBroker:
 
     def _market(self, request: OrderRequest) -> tuple[dict[str, Quote], ComboMarket] | None:
         """The legs' quotes and the combo's mid and natural; None without a usable market."""
-        quotes = {leg.symbol: self.book.quote(leg.symbol) for leg in request.legs}
-        if any(q is None for q in quotes.values()):
+        found = {leg.symbol: self.book.quote(leg.symbol) for leg in request.legs}
+        quotes = {symbol: q for symbol, q in found.items() if q is not None}
+        if len(quotes) < len(found):
             return None
         multipliers = {leg.symbol: self.book.multiplier(leg.symbol) for leg in request.legs}
         market = combo_market(request.legs, quotes, multipliers)

@@ -122,8 +122,10 @@ def implied_vol_american(price, spot, strike, years, rate, dividend, is_call, ma
     reason[valid & (reason == IVReason.OK) & (p >= upper)] = IVReason.ABOVE_UPPER_BOUND
     rows = np.flatnonzero((reason == IVReason.OK).reshape(-1))
     if len(rows):
-        flat = [a.reshape(-1)[rows] for a in (p, s, k, t, r, q, call, european.vol)]
-        solved, codes = _solve_american(*flat, max_steps=max_steps)
+        p1, s1, k1, t1, r1, q1, call1, vol1 = (
+            a.reshape(-1)[rows] for a in (p, s, k, t, r, q, call, european.vol)
+        )
+        solved, codes = _solve_american(p1, s1, k1, t1, r1, q1, call1, vol1, max_steps)
         vol.reshape(-1)[rows] = solved
         reason.reshape(-1)[rows] = codes
     return ImpliedVol(vol, reason, np.where(np.isfinite(vol), 0.0, np.nan))

@@ -108,7 +108,7 @@ def macd(
     line = fast_ema - _smoothed(c, 2.0 / (slow + 1.0), slow)
     sig = _smoothed(line, 2.0 / (signal + 1.0), signal, start=slow - 1)
     line = np.where(np.isnan(sig), np.nan, line)  # as TA-Lib: all three start together
-    return tuple(_shaped(a, flat) for a in (line, sig, line - sig))
+    return _shaped(line, flat), _shaped(sig, flat), _shaped(line - sig, flat)
 
 
 def bollinger(close, n: int = 20, width: float = 2.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -116,9 +116,8 @@ def bollinger(close, n: int = 20, width: float = 2.0) -> tuple[np.ndarray, np.nd
     c, flat = _columns(close)
     middle = sma(c, n)
     spread = _rolling_std(c, n, ddof=0)
-    return tuple(
-        _shaped(a, flat) for a in (middle - width * spread, middle, middle + width * spread)
-    )
+    lower, upper = middle - width * spread, middle + width * spread
+    return (_shaped(lower, flat), _shaped(middle, flat), _shaped(upper, flat))
 
 
 def supertrend(

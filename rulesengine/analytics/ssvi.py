@@ -101,6 +101,12 @@ class ArbitrageReport:
 GRID = np.linspace(-1.5, 1.5, 601)  # log-moneyness where the checks look
 
 
+def _slice(
+    w: Callable[[np.ndarray, float], np.ndarray], t: float
+) -> Callable[[np.ndarray], np.ndarray]:
+    return lambda k: w(k, t)
+
+
 def check_surface(
     w: Callable[[np.ndarray, float], np.ndarray], expiries, k: np.ndarray = GRID
 ) -> ArbitrageReport:
@@ -108,7 +114,7 @@ def check_surface(
     butterfly, calendar = [], []
     expiries = sorted(float(t) for t in expiries)
     for t in expiries:
-        g = butterfly_density(lambda x, t=t: w(x, t), k)
+        g = butterfly_density(_slice(w, t), k)
         bad = np.flatnonzero(g < -1e-9)
         butterfly += [(t, float(k[i]), float(g[i])) for i in bad[:3]]
     for earlier, later in pairwise(expiries):

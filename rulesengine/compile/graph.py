@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
 
 @dataclass(frozen=True)
@@ -12,6 +13,18 @@ class Node:
     op: str
     args: tuple[int, ...] = ()
     value: object = None
+
+    @property
+    def field_ref(self) -> tuple[str | None, str]:
+        """(leg, name) of a `field` node."""
+        assert self.op == "field", f"a {self.op} node has no field"
+        return cast(tuple[str | None, str], self.value)
+
+    @property
+    def series_ref(self) -> tuple[str, str | None, tuple[float, ...]]:
+        """(function, series, constants) of a `series` node."""
+        assert self.op == "series", f"a {self.op} node is not a series"
+        return cast(tuple[str, str | None, tuple[float, ...]], self.value)
 
 
 @dataclass(frozen=True)
@@ -42,7 +55,7 @@ class Graph:
             return memo[node_id]
         node = self.nodes[node_id]
         if node.op == "field":
-            found = frozenset({node.value[0]})
+            found = frozenset({node.field_ref[0]})
         else:
             found = (
                 frozenset().union(*(self.legs_used(a, memo) for a in node.args))
@@ -65,7 +78,11 @@ class Graph:
 
     def fields_used(self, node_id: int) -> list[tuple[str | None, str]]:
         return sorted(
-            {self.nodes[i].value for i in self.reachable(node_id) if self.nodes[i].op == "field"},
+            {
+                self.nodes[i].field_ref
+                for i in self.reachable(node_id)
+                if self.nodes[i].op == "field"
+            },
             key=lambda field: (field[0] or "", field[1]),
         )
 
@@ -76,10 +93,10 @@ class Graph:
         if node.op == "const":
             return _const_text(node.value)
         if node.op == "field":
-            leg, name = node.value
+            leg, name = node.field_ref
             return f"{leg}.{name}" if leg else name
         if node.op == "series":
-            fn, series, constants = node.value
+            fn, series, constants = node.series_ref
             args = ([series] if series else []) + [f"{c:g}" for c in constants]
             return f"{fn}({', '.join(args)})"
         if node.op in INFIX:

@@ -102,7 +102,7 @@ def clause_cost(graph: Graph, node_id: int) -> float:
     for current in graph.reachable(node_id):
         node = graph.nodes[current]
         if node.op == "field":
-            leg, name = node.value
+            leg, name = node.field_ref
             total += _STRUCTURE_FIELD_COST.get(name, 2.0 if leg else 1.0)
         else:
             total += _COST.get(node.op, 1.0)

@@ -47,7 +47,7 @@ def chain_entries(chain: Chain) -> list[ChainEntry]:
     expiries = {e: from_seconds(e) for e in np.unique(chain.columns["expiry"]).tolist()}
     entries = []
     for symbol, root, underlying, expiry, kind, strike, mult, settle, style, *prices in rows:
-        bid, ask, last, iv, *sensitivities = prices
+        bid, ask, last, iv, delta, gamma, theta, vega, rho = prices  # GREEKS' order
         symbol = padded(symbol)
         quote = Quote(
             symbol,
@@ -55,7 +55,11 @@ def chain_entries(chain: Chain) -> list[ChainEntry]:
             ask=_money(ask),
             last=_money(last),
             iv=_number(iv),
-            **{g: _number(v) for g, v in zip(GREEKS, sensitivities, strict=True)},
+            delta=_number(delta),
+            gamma=_number(gamma),
+            theta=_number(theta),
+            vega=_number(vega),
+            rho=_number(rho),
         )
         contract = OptionContract(
             root, expiries[expiry], "C" if kind else "P", Decimal(str(strike))

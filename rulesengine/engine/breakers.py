@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from rulesengine.check.program import FieldRef
+from rulesengine.check.program import Checked, FieldRef
 from rulesengine.engine.journal import Lock, stable_id
 from rulesengine.engine.marks import ScalarView
 from rulesengine.engine.ruleset import Compiled
@@ -105,7 +105,7 @@ def trips(
                 tally.add(program.file, f"breaker {name}", int(tripped), int(not tripped))
             if not tripped:
                 continue
-            breaker: ast.Breaker = checked.node
+            breaker = _breaker(checked)
             reason = _reason(checked, values)
             if last_reason.get((scope, name)) == reason:
                 continue
@@ -140,11 +140,18 @@ def _until(breaker: ast.Breaker, now: datetime, sessions: Sessions) -> datetime 
     return None
 
 
-def _reason(checked, scalars: Mapping[str, float]) -> str:
-    breaker: ast.Breaker = checked.node
-    text = checked.clause_text(breaker.condition.span)
+def _breaker(checked: Checked) -> ast.Breaker:
+    node = checked.node
+    assert isinstance(node, ast.Breaker), f"{checked.label} is not a breaker"
+    return node
+
+
+def _reason(checked: Checked, scalars: Mapping[str, float]) -> str:
+    condition = _breaker(checked).condition
+    assert condition is not None, "a checked breaker has a condition"
+    text = checked.clause_text(condition.span)
     names = sorted(
-        {n.field.name for n in ast.walk(breaker.condition) if isinstance(n, FieldRef) and n.field}
+        {n.field.name for n in ast.walk(condition) if isinstance(n, FieldRef) and n.field}
     )
     values = ", ".join(f"{n} = {scalars.get(n, float('nan')):,.4g}" for n in names)
     return f"{text} ({values})" if values else text

@@ -105,7 +105,8 @@ class Entries:
     ) -> bool:
         legs = orders.candidate_legs(record)
         subject = "c-" + stable_id(compiled.name, *(leg.symbol for leg in legs))[:10]
-        outcome, detail = "rejected", {"candidate": record}
+        outcome = "rejected"
+        detail: dict[str, Any] = {"candidate": record}
         problem = (
             self._closed_market(ctx, legs)
             or self._dirty(ctx, legs)

@@ -86,7 +86,7 @@ class Exits:
                     self.recorder.decide(now, compiled, "exit", p.id, "held", why)
                     continue
                 await self.close(ctx, p, f"{fired}: {reason}", credit)
-            elif roll is not None and roll[i]:
+            elif roll is not None and roll[i] and program.roll is not None:
                 reason = clause_reason(program.roll, view, i)
                 await self.roll(ctx, compiled, p, allowed, reason, credit)
 

@@ -28,8 +28,9 @@ async def fetch_chain(engine: Engine, underlyings: list[str], now: datetime):
     for symbol in underlyings:
         entries += await engine.broker.option_chain(symbol)
         quote = (await engine.broker.quotes([symbol])).get(symbol)
-        if quote is not None and (quote.mid or quote.last) is not None:
-            prices[symbol] = quote.mid or quote.last
+        price = None if quote is None else quote.mid or quote.last
+        if price is not None:
+            prices[symbol] = price
     return chain_from_entries(entries, prices, now)
 
 

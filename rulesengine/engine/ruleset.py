@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,7 +56,7 @@ def version_of(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def load_rules(paths: list[str | Path], display=None) -> RuleSet:
+def load_rules(paths: Sequence[str | Path], display=None) -> RuleSet:
     """Check and compile every rule file under `paths`; RulesError if any has an error."""
     files = rule_files([str(p) for p in paths])
     results = [check_file(path, display(path) if display else str(path)) for path in files]
@@ -67,6 +68,7 @@ def load_rules(paths: list[str | Path], display=None) -> RuleSet:
     portfolios: list[Compiled] = []
     for result in results:
         program = result.program
+        assert program is not None, "a file that checks has a program"
         compiled = Compiled(program, compile_program(program), version_of(program.text))
         if program.kind == "strategy":
             if program.name in strategies:

@@ -59,11 +59,15 @@ class SizeSection(Strict):
     )
 
 
+RollFallback = Literal["close_if_profitable", "close", "alert"]
+DEFAULT_ROLL_FALLBACK: tuple[RollFallback, ...] = ("close_if_profitable", "alert")
+
+
 class RollSection(Strict):
     when: Expr = Field(description="when to roll an open position, e.g. `dte <= 5`")
     credit_only: bool = Field(False, description="roll only when the roll nets a credit")
-    fallback: list[Literal["close_if_profitable", "close", "alert"]] = Field(
-        default_factory=lambda: ["close_if_profitable", "alert"],
+    fallback: list[RollFallback] = Field(
+        default_factory=lambda: list(DEFAULT_ROLL_FALLBACK),
         description="what to do, in order, when no roll target passes",
     )
 

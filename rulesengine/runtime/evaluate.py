@@ -10,7 +10,7 @@ import numpy as np
 from rulesengine.compile.graph import Clause, Graph
 from rulesengine.compile.operators import apply
 from rulesengine.runtime.indicators import series_value
-from rulesengine.runtime.view import View
+from rulesengine.runtime.view import Fields, View
 
 # Once a filter keeps at most this share of rows, later clauses run on the survivors only.
 COMPRESS_BELOW = 0.3
@@ -28,7 +28,7 @@ class FunnelStep:
 class Evaluator:
     """Evaluates nodes of one graph over one view, computing each shared node once."""
 
-    def __init__(self, graph: Graph, view: View):
+    def __init__(self, graph: Graph, view: Fields):
         self.graph = graph
         self.view = view
         self.memo: dict[int, np.ndarray] = {}
@@ -41,10 +41,10 @@ class Evaluator:
         if node.op == "const":
             result = np.asarray(node.value)
         elif node.op == "field":
-            leg, name = node.value
+            leg, name = node.field_ref
             result = self.view.field(leg, name)
         elif node.op == "series":
-            result = series_value(self.view, *node.value)
+            result = series_value(self.view, *node.series_ref)
         else:
             with np.errstate(all="ignore"):
                 result = apply(node.op, [self.value(a) for a in node.args])
@@ -57,6 +57,8 @@ class Evaluator:
 
     def narrowed(self, keep: np.ndarray) -> Evaluator:
         """An evaluator over a subset of rows that reuses every column already computed."""
+        if not isinstance(self.view, View):
+            raise TypeError("only a scan's View can be narrowed to its survivors")
         child = Evaluator(self.graph, self.view.subset(keep))
         for node_id, value in self.memo.items():
             child.memo[node_id] = value[keep] if np.ndim(value) == 1 else value

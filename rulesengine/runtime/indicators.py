@@ -8,7 +8,7 @@ import numpy as np
 
 from rulesengine.analytics import indicators as ind
 from rulesengine.data.chain import Bars
-from rulesengine.runtime.view import View
+from rulesengine.runtime.view import Fields
 
 
 def _last(series: np.ndarray) -> float:
@@ -42,18 +42,22 @@ _SERIES_ATTR = {
 
 
 def series_value(
-    view: View, fn: str, series: str | None, constants: tuple[float, ...]
+    view: Fields, fn: str, series: str | None, constants: tuple[float, ...]
 ) -> np.ndarray:
     """fn(...) for each row's underlying (NaN where the bars are too short or lack a field).
 
     A history too short or missing a field is recorded in `view.missing`, so a scan can say why
     nothing matched.
     """
+    chain = view.chain
+    if chain is None:  # the account's scalars: no underlying has bars here
+        view.missing.add(f"{fn}() needs market data, which this evaluation does not have")
+        return np.full(view.n, np.nan)
     symbols = view.field(None, "underlying_symbol")
     unique, inverse = np.unique(symbols, return_inverse=True)
     values = []
     for symbol in unique:
-        source = view.chain.iv_history if fn in _READS_IV_HISTORY else view.chain.bars
+        source = chain.iv_history if fn in _READS_IV_HISTORY else chain.bars
         bars = source.get(str(symbol))
         value = (
             INDICATORS[fn](bars, series, constants)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Protocol
 
 import numpy as np
 
@@ -10,6 +11,32 @@ from rulesengine.data.chain import Chain
 
 # Registry names whose data the chain stores under another name.
 CHAIN_ALIASES = {"underlying_volume": "volume_underlying"}
+
+
+def leg_rows(legs: Mapping[str, np.ndarray]) -> dict[str | None, np.ndarray | None]:
+    """Leg rows keyed as a View reads them."""
+    return {name: rows for name, rows in legs.items()}
+
+
+def with_own(
+    own: np.ndarray | None, legs: Mapping[str, np.ndarray]
+) -> dict[str | None, np.ndarray | None]:
+    """Leg rows plus the rows being filtered (`legs[None]`)."""
+    return {None: own, **leg_rows(legs)}
+
+
+class Fields(Protocol):
+    """What an evaluation reads: `n` rows, each field as a column (or a scalar), and the
+    names the data could not provide. A scan's View, the open positions' view and the
+    account's scalars all are one."""
+
+    n: int
+    missing: set[str]
+
+    @property
+    def chain(self) -> Chain | None: ...
+
+    def field(self, leg: str | None, name: str) -> np.ndarray: ...
 
 
 class View:
@@ -31,7 +58,7 @@ class View:
         missing: set[str] | None = None,
     ):
         self.chain = chain
-        self.legs = dict(legs)
+        self.legs: dict[str | None, np.ndarray | None] = {k: v for k, v in legs.items()}
         self.n = n
         self.structure = structure
         self.scalars = scalars or {}

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
@@ -86,6 +87,7 @@ class PositionSpec(Strict):
         out = {}
         for name, text in self.legs.items():
             m = LEG.match(text)
+            assert m is not None, "validated by the model's leg pattern"
             out[name] = LegSpec(
                 side=m["side"],
                 count=int(m["count"] or 1),
@@ -187,7 +189,7 @@ def _describe(path: Path, data, error: ValidationError) -> str:
     return "\n".join(lines)
 
 
-def _relevant(problems: list[dict]) -> list[dict]:
+def _relevant(problems: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """When one union branch (a list of ticks) explains the mistake, drop the complaint of
     the other (`'all'`): it only says the list isn't the word all."""
 

@@ -20,8 +20,15 @@ from brokers.paper.broker import PaperBroker
 from rulesengine.data.chain import Bars, Chain, from_seconds, to_seconds
 from rulesengine.engine.journal import Journal, stable_id
 from rulesengine.engine.marks import MULTIPLIER
-from rulesengine.engine.positions import Position, PositionLeg
-from rulesengine.engine.replay import ReplayError, ReplaySource, open_replay, run_snapshot, stamp
+from rulesengine.engine.positions import Position, PositionLeg, Status
+from rulesengine.engine.replay import (
+    DEFAULT_AT,
+    ReplayError,
+    ReplaySource,
+    open_replay,
+    run_snapshot,
+    stamp,
+)
 from rulesengine.engine.ruleset import RulesError, RuleSet, load_rules
 from rulesengine.engine.session import PaperSession, open_paper_session
 from rulesengine.engine.tally import ClauseTally
@@ -74,7 +81,7 @@ def run_scenario(scenario: Scenario, file: Path, rules_dir: Path | None = None) 
         session = open_paper_session(
             rules,
             Path(workdir),
-            stamp(ticks[0].date, ticks[0].at),
+            stamp(ticks[0].date, ticks[0].at or DEFAULT_AT),
             say=run.messages.append,
             starting_cash=Decimal(str(scenario.account.cash)),
         )
@@ -180,7 +187,7 @@ class _Outage:
 def _seed(session: PaperSession, scenario: Scenario, snapshot: Chain, first: Tick, file) -> None:
     """Open positions, earlier trades and the high-water mark, as if the engine had run."""
     journal, engine = session.journal, session.engine
-    start = stamp(first.date, first.at)
+    start = stamp(first.date, first.at or DEFAULT_AT)
     for strategy, pnls in sorted(scenario.account.closed_trades.items()):
         for n, pnl in enumerate(pnls):
             closed_at = start - timedelta(days=len(pnls) - n)
@@ -213,7 +220,7 @@ def _closed_trade(strategy: str, n: int, pnl: float, closed_at: datetime) -> Pos
         entry_key=f"scenario-{pid}",
         quantity=1,
         ordered=1,
-        status="closed",
+        status=Status.CLOSED,
         closed_at=closed_at,
         realised_pnl=float(pnl),
         exit_reason="before the scenario",
@@ -237,9 +244,9 @@ def _open_position(
         mids.append(float(snapshot.column("mid")[row]))
         underlying = str(snapshot.column("underlying_symbol")[row])
     ledger = session.broker.ledger
-    for leg, mid in zip(legs, mids, strict=True):
+    for held, mid in zip(legs, mids, strict=True):
         price = Decimal(str(round(mid if math.isfinite(mid) else 0.0, 2)))
-        ledger.book(leg.symbol, leg.ratio * spec.quantity, price, int(MULTIPLIER), underlying)
+        ledger.book(held.symbol, held.ratio * spec.quantity, price, int(MULTIPLIER), underlying)
     # the legs were booked at mid; the trader's price is the net that really changed hands
     net_mid = -sum(
         leg.ratio * round(m if math.isfinite(m) else 0.0, 2)
@@ -262,7 +269,7 @@ def _open_position(
         entry_price=spec.price,
         max_profit=max_profit,
         max_loss=max_loss,
-        status="open",
+        status=Status.OPEN,
         root_id=None,
         detail={"seeded": "scenario"},
     )

@@ -10,7 +10,7 @@ from rulesengine.check.program import Program
 from rulesengine.compile.graph import Clause, Graph
 from rulesengine.data.chain import Chain, from_seconds
 from rulesengine.runtime.evaluate import Evaluator
-from rulesengine.runtime.view import View
+from rulesengine.runtime.view import View, with_own
 from rulesengine.strategies.legs import Selection
 from rulesengine.strategies.scan import DEFAULT_SCALARS, ScanResult, structure_view
 
@@ -113,7 +113,7 @@ def _explain_structure(program, graph, chain, rows: dict[str, int], scalars) -> 
     verdicts = []
     arrays = {leg: np.array([row]) for leg, row in rows.items()}
     for leg in program.legs:
-        view = View(chain, {None: arrays[leg.name], **arrays}, 1, scalars=scalars)
+        view = View(chain, with_own(arrays[leg.name], arrays), 1, scalars=scalars)
         verdicts += _clause_verdicts(
             graph, f"leg:{leg.name}", graph.filters.get(f"leg:{leg.name}", ()), view
         )

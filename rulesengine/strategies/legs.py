@@ -16,7 +16,7 @@ from rulesengine.check.names import ENUMS
 from rulesengine.check.program import Leg
 from rulesengine.compile.graph import Clause, Graph
 from rulesengine.runtime.evaluate import Evaluator, FunnelStep, run_filter
-from rulesengine.runtime.view import View
+from rulesengine.runtime.view import View, leg_rows, with_own
 
 MAX_PAIRS = 5_000_000
 _DENSE_ABOVE = 2**31
@@ -59,7 +59,10 @@ def plan_join(graph: Graph, clauses: tuple[Clause, ...]) -> tuple[list[Clause], 
 
     def own_field(node_id: int) -> str | None:
         node = graph.nodes[node_id]
-        return node.value[1] if node.op == "field" and node.value[0] is None else None
+        if node.op != "field":
+            return None
+        leg, name = node.field_ref
+        return name if leg is None else None
 
     def others_only(node_id: int) -> bool:
         used = graph.legs_used(node_id, memo)
@@ -70,10 +73,11 @@ def plan_join(graph: Graph, clauses: tuple[Clause, ...]) -> tuple[list[Clause], 
         a, b = (*node.args, None, None)[:2]
         if node.op not in _RANGE_OPS | {"eq"} or a is None or b is None:
             return None
-        if own_field(a) and others_only(b):
-            return own_field(a), node.op, b
-        if own_field(b) and others_only(a):
-            return own_field(b), _FLIP.get(node.op, node.op), a
+        column_a, column_b = own_field(a), own_field(b)
+        if column_a and others_only(b):
+            return column_a, node.op, b
+        if column_b and others_only(a):
+            return column_b, _FLIP.get(node.op, node.op), a
         return None
 
     for clause in clauses:
@@ -192,16 +196,18 @@ def keep_best(score: np.ndarray, groups: np.ndarray, keep: int) -> np.ndarray:
 
 
 def _prefer(graph: Graph, leg: Leg, view: View, groups: np.ndarray) -> np.ndarray:
+    prefer = leg.prefer
+    assert prefer is not None, "only legs with a prefer clause are ranked"
     evaluator = Evaluator(graph, view)
     key = np.broadcast_to(
         evaluator.value(graph.values[f"prefer:{leg.name}:key"]), (view.n,)
     ).astype(float)
-    if leg.prefer.mode == "nearest":
+    if prefer.mode == "nearest":
         target = evaluator.value(graph.values[f"prefer:{leg.name}:target"])
         score = np.abs(key - target)
     else:
-        score = -key if leg.prefer.mode == "highest" else key
-    return keep_best(score, groups, leg.prefer.keep)
+        score = -key if prefer.mode == "highest" else key
+    return keep_best(score, groups, prefer.keep)
 
 
 def select(
@@ -256,7 +262,7 @@ def select(
             groups = _group_codes(chain.column("underlying_code")[own], chain.column("expiry")[own])
         else:
             parent_view = View(
-                chain, dict(selection.rows), selection.n, scalars=scalars, missing=missing
+                chain, leg_rows(selection.rows), selection.n, scalars=scalars, missing=missing
             )
             parent_pos, own_rows = join(graph, plan, selection, parent_view, own, chain)
             if plan.join_clauses:
@@ -273,7 +279,7 @@ def select(
             )
             pair_view = View(
                 chain,
-                {None: own_rows, **selection.rows},
+                with_own(own_rows, selection.rows),
                 selection.n,
                 scalars=scalars,
                 missing=missing,
@@ -284,7 +290,7 @@ def select(
                 parent_pos = parent_pos[positions]
                 pair_view = View(
                     chain,
-                    {None: selection.rows[leg.name], **selection.rows},
+                    with_own(selection.rows[leg.name], selection.rows),
                     selection.n,
                     scalars=scalars,
                     missing=missing,

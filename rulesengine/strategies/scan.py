@@ -10,7 +10,7 @@ from rulesengine.check.program import Program
 from rulesengine.compile.graph import Graph
 from rulesengine.data.chain import Chain, from_seconds
 from rulesengine.runtime.evaluate import Evaluator, FunnelStep, run_filter
-from rulesengine.runtime.view import View
+from rulesengine.runtime.view import View, leg_rows
 from rulesengine.strategies.legs import JoinTooLarge, Selection, select
 from rulesengine.strategies.structures import STRUCTURE_FIELDS, LegShape, Structures
 
@@ -56,7 +56,7 @@ def structure_view(
 ) -> tuple[View, Structures]:
     structures = Structures(chain, legs_shapes(program), selection.rows)
     view = View(
-        chain, dict(selection.rows), selection.n, structures, scalars, STRUCTURE_FIELDS, missing
+        chain, leg_rows(selection.rows), selection.n, structures, scalars, STRUCTURE_FIELDS, missing
     )
     return view, structures
 
@@ -142,8 +142,10 @@ def candidate_records(
     result: ScanResult, program: Program, chain: Chain, limit: int | None = None
 ) -> list[dict]:
     """Ranked candidates as plain records (legs, prices, structure numbers, rank score)."""
-    records = []
+    records: list[dict] = []
     s = result.structures
+    if s is None:  # nothing passed the legs: no structures were priced
+        return records
     for place, (pos, score) in enumerate(
         zip(result.order[:limit], result.rank[:limit], strict=False), start=1
     ):

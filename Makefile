@@ -16,13 +16,15 @@ run: $(STAMP)  ## the engine on the embedded default: paper broker, the real SPX
 	$(BIN)/rules lint rules/
 	$(BIN)/rules run rules/ --replay spx --data-dir .rules-data/demo --fresh
 
-test: $(STAMP)  ## ruff, the example rules, and the whole test suite
+test: $(STAMP)  ## ruff, mypy, the example rules, and the whole test suite (layering contract included)
 	$(BIN)/ruff check rulesengine brokers tests bench
+	$(BIN)/mypy
 	$(BIN)/rules lint --strict rules/
 	$(BIN)/pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check rulesengine brokers tests bench
+	$(BIN)/mypy
 	$(BIN)/rules lint rules/
 
 bench: $(STAMP)  ## benchmarks: figures go to the README, never asserted in tests

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,20 @@ ACCOUNT_VALUE_TYPES = {
     "kelly": PERCENT,
     "daily_target": MONEY,
 }
+
+
+class Reporter:
+    """Reports one expression's diagnostics; remembers the spans that had errors (`broken`),
+    so lints do not repeat a type error as noise."""
+
+    def __init__(self, result: CheckResult, source: Source):
+        self.result, self.source = result, source
+        self.broken: tuple[ast.Span, ...] = ()
+
+    def __call__(self, code: str, message: str, span: ast.Span, hint: str | None) -> None:
+        if not code.startswith("W"):
+            self.broken += (span,)
+        self.result.add(code, message, self.source.location(span), hint)
 
 
 class CheckResult:
@@ -109,22 +123,16 @@ class _FileChecker:
         a, b = self.lines.position(start), self.lines.position(max(end, start + 1))
         return a.line, a.col, b.line, b.col
 
-    def at_node(self, node: yaml_source.YNode) -> tuple[int, int, int, int]:
+    def at_node(self, node: yaml_source.YNode | None) -> tuple[int, int, int, int]:
+        if node is None:  # a key the file does not have: point at its start
+            return 1, 1, 1, 1
         end = node.end
         if node.kind == "scalar" and node.offsets:
             end = node.offsets[-1]
         return self.at_offsets(node.start, end)
 
-    def reporter(self, source: Source) -> Callable[[str, str, ast.Span, str | None], None]:
-        """A report function for one expression; it remembers the spans that had errors."""
-
-        def report(code: str, message: str, span: ast.Span, hint: str | None) -> None:
-            if not code.startswith("W"):
-                report.broken += (span,)
-            self.result.add(code, message, source.location(span), hint)
-
-        report.broken = ()
-        return report
+    def reporter(self, source: Source) -> Reporter:
+        return Reporter(self.result, source)
 
     def source(self, node: yaml_source.YNode | None) -> Source:
         text = "" if node is None or node.value is None else _scalar_text(node.value)
@@ -275,7 +283,8 @@ class _FileChecker:
         self.check_schedules(model, root, program)
         for name in lets:
             if name not in self.used_lets:
-                key = root.get("let").key_node(name)
+                section = root.get("let")
+                key = section.key_node(name) if section is not None else None
                 self.result.add(
                     "W305",
                     f"`let` '{name}' is never used",
@@ -291,6 +300,8 @@ class _FileChecker:
             return None
         report = self.reporter(source)
         body = tree.condition if isinstance(tree, ast.Breaker) else tree
+        if body is None:
+            return None  # a breaker without a condition: the parser reported it
         resolved, typ = check(body, ctx, report)
         self.used_lets |= ctx.used_lets
         if typ is None:
@@ -423,6 +434,8 @@ class _FileChecker:
     def check_prefer(self, prefer: ast.Prefer | None, ctx: Context, report) -> ast.Prefer | None:
         if prefer is None:
             return None
+        if prefer.key is None:
+            return None
         key, key_type = check(prefer.key, ctx, report)
         if key_type is None:
             return None
@@ -519,7 +532,8 @@ class _FileChecker:
             checked = self.checked(node, "breaker", ctx, f"breakers.{name}", BOOL)
             if checked is None:
                 continue
-            breaker: ast.Breaker = checked.node
+            breaker = checked.node
+            assert isinstance(breaker, ast.Breaker)
             if breaker.action not in BREAKER_ACTIONS:
                 hint = (
                     did_you_mean(breaker.action, BREAKER_ACTIONS)
@@ -609,7 +623,8 @@ def _let_order(trees: dict[str, ast.Node]) -> tuple[list[str], dict[str, list[st
 def _locate(
     root: yaml_source.YNode, loc: tuple
 ) -> tuple[yaml_source.YNode | None, yaml_source.YNode | None]:
-    node, key_node = root, None
+    node: yaml_source.YNode | None = root
+    key_node: yaml_source.YNode | None = None
     for part in loc:
         if node is None:
             break
@@ -640,7 +655,7 @@ def _fields_at(path: tuple) -> list[str]:
     return list(model.model_fields)
 
 
-def _shape_hint(issue: dict) -> str | None:
+def _shape_hint(issue: Mapping[str, Any]) -> str | None:
     kind = issue["type"]
     if kind in {"dict_type", "model_type"}:
         return "this section is a mapping of `key: value` lines"

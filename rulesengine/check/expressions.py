@@ -55,7 +55,11 @@ class _Checker:
         self.report = report
 
     # ---------------------------------------------------------------- dispatch
-    def visit(self, node: ast.Node, enum_hint: Type | None = None) -> tuple[ast.Node, Type | None]:
+    def visit(
+        self, node: ast.Node | None, enum_hint: Type | None = None
+    ) -> tuple[ast.Node, Type | None]:
+        if node is None:
+            raise AssertionError("the parser builds every operand")
         match node:
             case ast.Number(unit=unit):
                 kind = {"$": t.MONEY, "%": t.PERCENT, "duration": t.DURATION}.get(
@@ -255,7 +259,11 @@ class _Checker:
             self.ctx.used_scopes.add(func.scope)
         if any(a is None for a in arg_types):
             return replace(node, args=tuple(args)), None
-        numeric = [a for p, a in zip(params, arg_types, strict=True) if p in {"x", "series"}]
+        numeric = [  # every type is known here: an unknown one returned above
+            a
+            for p, a in zip(params, arg_types, strict=True)
+            if p in {"x", "series"} and a is not None
+        ]
         result: Type | None
         if func.result == "same":
             try:
@@ -328,7 +336,9 @@ class _Checker:
             self.report("E201", str(error), node.span, _unit_hint(node, lt, rt))
             return node, None
 
-    def pair(self, a: ast.Node, b: ast.Node) -> tuple[ast.Node, Type | None, ast.Node, Type | None]:
+    def pair(
+        self, a: ast.Node | None, b: ast.Node | None
+    ) -> tuple[ast.Node, Type | None, ast.Node, Type | None]:
         """Check two operands of a comparison; a bare name opposite an enum is a literal."""
         left, lt = self.visit(a)
         right, rt = self.visit(b, enum_hint=lt)

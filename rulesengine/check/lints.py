@@ -21,8 +21,8 @@ def const_value(node: ast.Node | None) -> float | None:
         case ast.Number(value=v):
             return v
         case ast.Unary(op="-", operand=o):
-            v = const_value(o)
-            return None if v is None else -v
+            inner = const_value(o)
+            return None if inner is None else -inner
         case ast.Binary(op=op, left=a, right=b):
             x, y = const_value(a), const_value(b)
             if x is None or y is None:
@@ -76,7 +76,7 @@ class Interval:
 def clause_interval(node: ast.Node) -> tuple[ast.Node, Interval] | None:
     """`subject op constant` or `subject between c1 and c2` as (subject, interval)."""
     inf = math.inf
-    if isinstance(node, ast.Between) and not node.negated:
+    if isinstance(node, ast.Between) and not node.negated and node.subject is not None:
         lo, hi = const_value(node.low), const_value(node.high)
         if lo is not None and hi is not None:
             return node.subject, Interval(lo, hi)
@@ -84,7 +84,7 @@ def clause_interval(node: ast.Node) -> tuple[ast.Node, Interval] | None:
         subject, op, value = node.left, node.op, const_value(node.right)
         if value is None:
             subject, op, value = node.right, _FLIP[node.op], const_value(node.left)
-        if value is None or const_value(subject) is not None:
+        if value is None or subject is None or const_value(subject) is not None:
             return None
         intervals = {
             "<": Interval(-inf, value, hi_closed=False),
@@ -124,6 +124,7 @@ def lint_condition(
         if isinstance(clause, ast.Between):
             lo, hi = const_value(clause.low), const_value(clause.high)
             if lo is not None and hi is not None and lo > hi:
+                assert clause.low is not None and clause.high is not None  # both are constants
                 low_text, high_text = (
                     text[n.span[0] : n.span[1]] for n in (clause.low, clause.high)
                 )

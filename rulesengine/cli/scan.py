@@ -73,7 +73,7 @@ def run(args) -> int:
     except (ChainFileError, UsageError, BarsError) as error:
         print(f"rules scan: {error}", file=sys.stderr)
         return 2
-    programs = [r.program for r in results if r.program.kind == "strategy"]
+    programs = [r.program for r in results if r.program and r.program.kind == "strategy"]
     output = []
     console = Console(width=args.width or (None if sys.stdout.isatty() else 132), highlight=False)
     for snapshot in days:

@@ -11,7 +11,10 @@ from rulesengine.language import ast
 _BINARY = {"+": "add", "-": "sub", "*": "mul", "/": "div", "of": "mul"}
 _COMPARE = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne"}
 # Fields that are an indicator with its usual window: `iv_rank` is `iv_rank(252)`.
-FIELDS_AS_CALLS = {"iv_rank": ("iv_rank", (252.0,)), "iv_percentile": ("iv_percentile", (252.0,))}
+FIELDS_AS_CALLS: dict[str, tuple[str, tuple[float, ...]]] = {
+    "iv_rank": ("iv_rank", (252.0,)),
+    "iv_percentile": ("iv_percentile", (252.0,)),
+}
 _ENUM_OF_FIELD = {
     "type": "option_type",
     "style": "style",
@@ -31,8 +34,12 @@ class _Lowering:
         self.nodes.append(Node(op, args, value))
         return len(self.nodes) - 1
 
-    def expr(self, node: ast.Node, leg: str | None = None, enum_of: str | None = None) -> int:
+    def expr(
+        self, node: ast.Node | None, leg: str | None = None, enum_of: str | None = None
+    ) -> int:
         """Lower one expression; `leg` rebinds a let's own-row fields to a named leg."""
+        if node is None:
+            raise AssertionError("a checked tree has every operand")
         match node:
             case ast.Number(value=v):
                 return self.add("const", value=float(v))
@@ -46,10 +53,10 @@ class _Lowering:
                 return self.add("const", value=float(m * 60))
             case EnumLit(value=v):
                 return self.add("const", value=float(ENUMS[enum_of].index(v)) if enum_of else v)
-            case FieldRef(field=f) if f.name in FIELDS_AS_CALLS:
+            case FieldRef(field=f) if f is not None and f.name in FIELDS_AS_CALLS:
                 fn, constants = FIELDS_AS_CALLS[f.name]
                 return self.add("series", value=(fn, None, constants))
-            case FieldRef(field=f, leg=own):
+            case FieldRef(field=f, leg=own) if f is not None:
                 return self.add("field", value=(own if own is not None else leg, f.name))
             case LetRef(name=name, leg=own):
                 return self.expr(self.program.lets[name].node, own if own is not None else leg)
@@ -137,6 +144,7 @@ class _Lowering:
                 if isinstance(value, Checked):
                     self.values[f"{section}:{key}"] = self.expr(value.node)
         for name, checked in p.breakers.items():
+            assert isinstance(checked.node, ast.Breaker)
             self.values[f"breaker:{name}"] = self.expr(checked.node.condition)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -178,9 +179,10 @@ def children(node: Node) -> tuple[Node, ...]:
     return ()
 
 
-def walk(node: Node):
-    """Every node of a tree, parents before children (iterative: trees may be deep)."""
-    stack = [node]
+def walk(node: Node | None) -> Iterator[Node]:
+    """Every node of a tree, parents before children (iterative: trees may be deep); an
+    absent operand (a tree the parser could only partly build) has none."""
+    stack = [node] if node is not None else []
     while stack:
         current = stack.pop()
         yield current

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import (
@@ -94,11 +96,35 @@ def _check_depth(tree: Tree, text: str) -> None:
 
 
 def _span(meta) -> ast.Span:
-    return (meta.start_pos, meta.end_pos)
+    return (int(meta.start_pos), int(meta.end_pos))
+
+
+def _binary(op: str) -> Callable[[Any, Any, list[Any]], ast.Binary]:
+    """A transformer method building `left op right`."""
+
+    def build(self, meta, children) -> ast.Binary:
+        return ast.Binary(_span(meta), op, children[0], children[1])
+
+    return build
+
+
+def _flatten(op: str) -> Callable[[Any, Any, list[Any]], ast.BoolOp]:
+    """A transformer method building one flat `and`/`or` of its operands."""
+
+    def build(self, meta, children) -> ast.BoolOp:
+        operands: list[ast.Node] = []
+        for child in children:
+            if isinstance(child, ast.BoolOp) and child.op == op:
+                operands.extend(child.operands)
+            else:
+                operands.append(child)
+        return ast.BoolOp(_span(meta), op, tuple(operands))
+
+    return build
 
 
 def _token_span(token: Token) -> ast.Span:
-    return (token.start_pos, token.end_pos)
+    return (int(token.start_pos or 0), int(token.end_pos or 0))
 
 
 def _number(token: Token) -> ast.Number:
@@ -197,12 +223,6 @@ class _ToAst(Transformer):
         return ast.Call(_span(meta), str(func), args, _token_span(func))
 
     # operators ----------------------------------------------------------
-    def _binary(op):
-        def build(self, meta, children):
-            return ast.Binary(_span(meta), op, children[0], children[1])
-
-        return build
-
     add, sub, mul, div, of = _binary("+"), _binary("-"), _binary("*"), _binary("/"), _binary("of")
 
     def neg(self, meta, children):
@@ -219,10 +239,12 @@ class _ToAst(Transformer):
         return ast.Compare(_span(meta), str(op), left, right)
 
     def between(self, meta, children):
-        return ast.Between(_span(meta), *children, negated=False)
+        subject, low, high = children
+        return ast.Between(_span(meta), subject, low, high, negated=False)
 
     def not_between(self, meta, children):
-        return ast.Between(_span(meta), *children, negated=True)
+        subject, low, high = children
+        return ast.Between(_span(meta), subject, low, high, negated=True)
 
     def list(self, meta, children):
         return tuple(c for c in children if c is not None)
@@ -232,18 +254,6 @@ class _ToAst(Transformer):
 
     def not_in(self, meta, children):
         return ast.InList(_span(meta), children[0], children[1], negated=True)
-
-    def _flatten(op):
-        def build(self, meta, children):
-            operands: list[ast.Node] = []
-            for child in children:
-                if isinstance(child, ast.BoolOp) and child.op == op:
-                    operands.extend(child.operands)
-                else:
-                    operands.append(child)
-            return ast.BoolOp(_span(meta), op, tuple(operands))
-
-        return build
 
     and_, or_ = _flatten("and"), _flatten("or")
 
@@ -434,7 +444,7 @@ def _friendly(error: UnexpectedInput, text: str, start: str) -> SourceError:
             )
         return SourceError("E101", f"unexpected '{token}'", span, f"expected {_describe(expected)}")
     if isinstance(error, UnexpectedCharacters):
-        pos = error.pos_in_stream
+        pos = int(error.pos_in_stream or 0)
         char = text[pos] if pos < len(text) else ""
         two = text[pos : pos + 2]
         hints = {

@@ -53,10 +53,10 @@ class ScenarioFile(pytest.File):
                 self, name=scenario.name, callobj=_scenario_test(scenario, self.path)
             )
 
-    def repr_failure(self, excinfo, style=None):
+    def repr_failure(self, excinfo):  # type: ignore[override]  # as pytest.Collector has it
         if isinstance(excinfo.value, ScenarioError):
             return str(excinfo.value)  # the trader's mistake, said plainly: no traceback
-        return super().repr_failure(excinfo, style)
+        return super().repr_failure(excinfo)
 
 
 def _scenario_test(scenario: Scenario, path: Path):
@@ -67,6 +67,7 @@ def _scenario_test(scenario: Scenario, path: Path):
             run, problem = None, str(error)
         if problem is not None:  # failed outside the except: no chained traceback shown
             pytest.fail(problem, pytrace=False)
+        assert run is not None  # pytest.fail raised otherwise
         request.config.stash[COVERAGE].add(run)
         text = render(run)
         snapshot = snapshot.use_extension(ScenarioSnapshot)

@@ -33,7 +33,7 @@ def open_broker(
     if name == "paper":
         from brokers.paper.broker import PaperBroker
 
-        path = None if state_dir is None else state_dir / "paper_account.json"
+        path = None if state_dir is None else state_dir / "paper.json"  # as `rules run`'s
         return PaperBroker(state_path=path, **kw)
     if name == "tastytrade":
         from brokers.tastytrade import TastytradeBroker

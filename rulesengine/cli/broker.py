@@ -13,7 +13,7 @@ from brokers.registry import open_broker
 
 def run(args) -> int:
     try:
-        broker = open_broker(args.broker, live=args.live, state_dir=Path(args.state_dir))
+        broker = open_broker(args.broker, live=args.live, state_dir=Path(args.data_dir))
     except (CredentialsMissing, LiveTradingNotEnabled) as error:
         print(f"rules broker check: {error}", file=sys.stderr)
         return 2

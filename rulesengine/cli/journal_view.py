@@ -13,7 +13,7 @@ from rich.table import Table
 
 from rulesengine.engine.breakers import kill_lock
 from rulesengine.engine.journal import Journal
-from rulesengine.engine.session import JOURNAL_FILE, summary
+from rulesengine.engine.session import DEFAULT_DATA_DIR, JOURNAL_FILE, summary
 
 
 def run(args) -> int:
@@ -22,9 +22,7 @@ def run(args) -> int:
         return kill(args, path)
     if not path.exists():
         print(
-            f"rules {args.command}: no journal at {path}; start the engine with `rules run` "
-            "or pass --data-dir",
-            file=sys.stderr,
+            f"rules {args.command}: no journal at {path}; {_where_journals_are()}", file=sys.stderr
         )
         return 2
     journal = Journal(path)
@@ -35,6 +33,14 @@ def run(args) -> int:
         ](args, journal, console)
     finally:
         journal.close()
+
+
+def _where_journals_are() -> str:
+    found = sorted(p.parent for p in Path(DEFAULT_DATA_DIR).glob(f"*/{JOURNAL_FILE}"))
+    if not found:
+        return "start the engine with `rules run`, or pass --data-dir"
+    listed = ", ".join(f"--data-dir {d}" for d in found)
+    return f"journals here: {listed} (`make run` writes {DEFAULT_DATA_DIR}/demo)"
 
 
 def status(args, journal: Journal, console: Console) -> int:
@@ -59,13 +65,25 @@ def status(args, journal: Journal, console: Console) -> int:
         console.print("locks: none active", markup=False)
     for row in journal.alerts(5):
         console.print(f"alert {row['at']} [{row['level']}] {row['message']}", markup=False)
-    return 0
+    return positions(args, journal, console)
 
 
 def positions(args, journal: Journal, console: Console) -> int:
     shown = [p for p in journal.positions() if args.all or p.is_open]
     table = Table(title=f"{len(shown)} positions", title_justify="left")
-    for column in ("id", "strategy", "status", "qty", "legs", "entry", "P&L", "lineage", "reason"):
+    columns = (
+        "id",
+        "strategy",
+        "status",
+        "qty",
+        "legs",
+        "entry",
+        "P&L",
+        "mark",
+        "lineage",
+        "reason",
+    )
+    for column in columns:
         table.add_column(column)
     for p in shown:
         legs = " ".join(f"{leg.ratio:+d} {''.join(leg.symbol.split())}" for leg in p.legs)
@@ -79,6 +97,7 @@ def positions(args, journal: Journal, console: Console) -> int:
             legs,
             f"{p.entry_price:+.2f}",
             "" if pnl is None else f"{pnl:+,.2f}",
+            ("model" if p.marked_by_model else "quote") if p.is_open else "",
             lineage,
             p.exit_reason or p.detail.get("flagged", ""),
         )

@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     schema = sub.add_parser("schema", help="print the JSON Schema of rule files")
     schema.add_argument("--output", help="write to this file instead of stdout")
 
+    from rulesengine.engine.session import DEFAULT_DATA_DIR
+
     broker = sub.add_parser("broker", help="broker connectivity")
     broker_sub = broker.add_subparsers(dest="broker_command", required=True)
     check = broker_sub.add_parser("check", help="verify credentials and show the account")
@@ -61,7 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--live", action="store_true", help="use live endpoints (also needs RULES_LIVE_TRADING=yes)"
     )
-    check.add_argument("--state-dir", default=".rules", help="where the paper account lives")
+    check.add_argument(
+        "--data-dir",
+        "--state-dir",  # its old name
+        dest="data_dir",
+        default=DEFAULT_DATA_DIR,
+        help="the data directory whose paper account (paper.json) to open, as `rules run` does",
+    )
     add_engine_commands(sub)
     add_test_commands(sub)
     return parser
@@ -136,7 +144,7 @@ def add_engine_commands(sub) -> None:
     ):
         cmd = sub.add_parser(name, help=text)
         cmd.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
-        cmd.add_argument("--all", action="store_true", help="include closed positions")
+        cmd.add_argument("--all", action="store_true", help="list closed positions too")
     why = sub.add_parser("why", help="why a position or candidate was (or was not) traded")
     why.add_argument("subject", help="a position id (p-...), candidate id (c-...) or decision id")
     why.add_argument("--data-dir", default=DEFAULT_DATA_DIR)

@@ -12,7 +12,8 @@ from tests.brokers.fakes import FakeDXLink, FakeTastytrade
 
 
 def test_paper_check_needs_nothing(tmp_path, capsys):
-    assert main(["broker", "check", "--state-dir", str(tmp_path)]) == 0
+    assert main(["broker", "check", "--data-dir", str(tmp_path)]) == 0
+    assert (tmp_path / "paper.json").exists()  # the account `rules run --data-dir` uses
     out = capsys.readouterr().out
     assert "broker:    paper (paper)" in out and "net liq:   $100,000.00" in out
 

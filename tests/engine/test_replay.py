@@ -56,9 +56,14 @@ def test_status_positions_and_why_read_the_journal(week, capsys):
     assert main(["status", "--data-dir", str(week)]) == 0
     out = capsys.readouterr().out
     assert "last tick: 2011-01-07T15:45:00-05:00" in out and "locks: none active" in out
-    assert main(["positions", "--all", "--data-dir", str(week)]) == 0
     journal = replay_journal(week)
+    held = [p for p in journal["positions"] if p["status"] == "open"]
     closed = next(p for p in journal["positions"] if p["status"] == "closed")
+    assert held and all(p["id"] in out for p in held)  # status lists the open positions
+    assert closed["id"] not in out
+    assert main(["status", "--all", "--data-dir", str(week)]) == 0
+    assert closed["id"] in capsys.readouterr().out  # --all: the closed ones too
+    assert main(["positions", "--all", "--data-dir", str(week)]) == 0
     assert closed["id"] in capsys.readouterr().out
     assert main(["why", closed["id"], "--data-dir", str(week)]) == 0
     out = capsys.readouterr().out
@@ -66,9 +71,15 @@ def test_status_positions_and_why_read_the_journal(week, capsys):
     assert main(["why", "p-nothing", "--data-dir", str(week)]) == 1
 
 
-def test_commands_without_a_journal_say_how_to_start(tmp_path, capsys):
+def test_commands_without_a_journal_say_how_to_start(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     assert main(["status", "--data-dir", str(tmp_path / "none")]) == 2
     assert "start the engine with `rules run`" in capsys.readouterr().err
+    (tmp_path / ".rules-data" / "demo").mkdir(parents=True)
+    (tmp_path / ".rules-data" / "demo" / "journal.sqlite").write_bytes(b"")
+    assert main(["status"]) == 2  # after `make run`, plain `rules status` finds no journal
+    err = capsys.readouterr().err
+    assert "journals here: --data-dir .rules-data/demo" in err
 
 
 def _run(data_dir) -> subprocess.Popen:

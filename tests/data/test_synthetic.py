@@ -125,3 +125,32 @@ def test_the_engine_scans_a_synthetic_chain(spx_like):
     program = check_file(RULES / "iron_condor.yaml").program
     result = scan(program, compile_program(program), spx_like)
     assert len(result) >= 1
+
+
+def test_a_listed_strike_stays_listed_until_its_series_expires():
+    """Issue 12 #1: the synthetic chain dropped strikes that were held; a real exchange never
+    delists a strike with open interest. Over a falling, volatile month (Feb 2018)."""
+    from rulesengine.data.bars import load_bars
+
+    pytest.importorskip("arch")
+    sp500, vix = load_bars("arch:sp500"), load_bars("arch:vix")
+    history = synthetic_history(
+        sp500, "SPX", date(2018, 1, 25), date(2018, 3, 2), seed=3, vix=vix, contracts_per=600
+    )
+    days = history.quote_dates()
+    listed_before: set[str] = set()
+    for day in days:
+        snapshot = history.on(day)
+        symbols = set(snapshot.column("symbol").tolist())
+        alive = {s for s in listed_before if _expiry_of(s) >= day}
+        assert alive <= symbols, f"{day}: {sorted(alive - symbols)[:3]} delisted"
+        listed_before |= symbols
+        strikes = snapshot.column("strike")
+        spot = float(snapshot.column("underlying_price")[0])
+        assert strikes.min() >= 0.5 * spot * 0.9 and strikes.max() <= 2.0 * spot * 1.1
+    assert len(history.on(days[-1])) < 3 * 600  # new strikes at the edges, not a new grid daily
+
+
+def _expiry_of(symbol: str) -> date:
+    ymd = symbol[6:12]
+    return date(2000 + int(ymd[:2]), int(ymd[2:4]), int(ymd[4:]))

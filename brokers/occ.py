@@ -37,12 +37,17 @@ def parse_occ(symbol: str) -> OptionContract:
     return OptionContract(root, expiry, right, Decimal(strike) / 1000)
 
 
+_ALREADY_PADDED = re.compile(r"[A-Z0-9]{1,6} *(?<=^.{6})\d{6}[CP]\d{8}$")
+
+
 def is_option_symbol(symbol: str) -> bool:
     return bool(_UNPADDED.match(symbol.replace(" ", "")))
 
 
 def padded(symbol: str) -> str:
     """Any OCC spelling -> padded OCC; a stock ticker is returned unchanged."""
+    if _ALREADY_PADDED.match(symbol):  # the common case, on every row of every snapshot
+        return symbol
     if not is_option_symbol(symbol):
         return symbol
     return format_occ(parse_occ(symbol))

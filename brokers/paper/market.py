@@ -5,8 +5,35 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
+from typing import Protocol, runtime_checkable
 
 from brokers.model import ChainEntry, Quote
+
+
+@runtime_checkable
+class Listing(Protocol):
+    """One snapshot's entries by symbol. A replay feeds thousands of contracts a tick while
+    orders and holdings read a few, so an implementation may build entries on demand."""
+
+    underlyings: frozenset[str]
+
+    def get(self, symbol: str) -> ChainEntry | None: ...
+
+    def values(self) -> Iterable[ChainEntry]: ...
+
+
+class EntryListing:
+    """A Listing over entries already built."""
+
+    def __init__(self, entries: Iterable[ChainEntry]) -> None:
+        self._entries = {e.symbol: e for e in entries}
+        self.underlyings = frozenset(e.underlying for e in self._entries.values())
+
+    def get(self, symbol: str) -> ChainEntry | None:
+        return self._entries.get(symbol)
+
+    def values(self) -> Iterable[ChainEntry]:
+        return self._entries.values()
 
 
 class QuoteBook:
@@ -14,33 +41,35 @@ class QuoteBook:
 
     def __init__(self) -> None:
         self.time: datetime | None = None
-        self._entries: dict[str, ChainEntry] = {}
-        self._by_underlying: dict[str, list[ChainEntry]] = {}
+        self._listings: dict[str, Listing] = {}  # underlying -> its latest snapshot
         self._underlyings: dict[str, Decimal] = {}
         self._model_marks: dict[str, Decimal] = {}
 
     def update(
         self,
-        entries: Iterable[ChainEntry],
+        entries: Iterable[ChainEntry] | Listing,
         underlying_prices: Mapping[str, Decimal],
         time: datetime,
     ) -> None:
         """Replace the snapshot of the underlyings present in `entries`."""
         if time.tzinfo is None:
             raise ValueError("market time must be timezone-aware")
-        fresh: dict[str, list[ChainEntry]] = {}
-        for entry in entries:
-            fresh.setdefault(entry.underlying, []).append(entry)
-        for underlying, listed in fresh.items():
-            for old in self._by_underlying.get(underlying, []):
-                self._entries.pop(old.symbol, None)
-            self._by_underlying[underlying] = listed
-            self._entries.update((e.symbol, e) for e in listed)
+        listing = entries if isinstance(entries, Listing) else EntryListing(entries)
+        for underlying in listing.underlyings:
+            self._listings[underlying] = listing
         self._underlyings.update(underlying_prices)
         self.time = time
 
+    def _entry(self, symbol: str) -> ChainEntry | None:
+        for listing in {id(x): x for x in self._listings.values()}.values():
+            entry = listing.get(symbol)
+            # an older snapshot still current for another underlying does not answer
+            if entry is not None and self._listings.get(entry.underlying) is listing:
+                return entry
+        return None
+
     def quote(self, symbol: str) -> Quote | None:
-        entry = self._entries.get(symbol)
+        entry = self._entry(symbol)
         if entry is not None:
             return entry.quote
         price = self._underlyings.get(symbol)
@@ -62,16 +91,19 @@ class QuoteBook:
         return dict(self._underlyings)
 
     def entry(self, symbol: str) -> ChainEntry | None:
-        return self._entries.get(symbol)
+        return self._entry(symbol)
 
     def chain(self, underlying: str) -> list[ChainEntry]:
-        return list(self._by_underlying.get(underlying, []))
+        listing = self._listings.get(underlying)
+        if listing is None:
+            return []
+        return [e for e in listing.values() if e.underlying == underlying]
 
     def underlying_price(self, underlying: str) -> Decimal | None:
         return self._underlyings.get(underlying)
 
     def multiplier(self, symbol: str) -> int:
-        entry = self._entries.get(symbol)
+        entry = self._entry(symbol)
         if entry is not None:
             return entry.multiplier
         return 1 if symbol in self._underlyings else 100

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -18,64 +19,91 @@ NEW_YORK = ZoneInfo("America/New_York")
 
 
 def _money(value: float) -> Decimal | None:
-    return None if math.isnan(value) else Decimal(str(round(value, 4)))
+    return None if math.isnan(value) else _decimal(round(value, 4))
+
+
+@lru_cache(maxsize=65_536)
+def _decimal(value: float) -> Decimal:
+    """Quotes repeat (ticks, strikes): each distinct price is converted once."""
+    return Decimal(str(value))
 
 
 def _number(value: float) -> float | None:
     return None if math.isnan(value) else value
 
 
+_ENTRY_COLUMNS = (
+    "symbol",
+    "root",
+    "underlying_symbol",
+    "expiry",
+    "type",
+    "strike",
+    "multiplier",
+    "settlement",
+    "style",
+    "bid",
+    "ask",
+    "last",
+    "iv",
+    *GREEKS,
+)
+
+
+class SnapshotListing:
+    """A one-day snapshot as the paper broker's Listing: entries built when asked for (a
+    replay feeds every contract every tick; orders and holdings read a handful)."""
+
+    def __init__(self, chain: Chain) -> None:
+        self._columns = [chain.columns[name] for name in _ENTRY_COLUMNS]
+        self._rows = {padded(str(s)): i for i, s in enumerate(chain.columns["symbol"])}
+        self._built: dict[int, ChainEntry] = {}
+        self.underlyings = frozenset(str(u) for u in np.unique(chain.columns["underlying_symbol"]))
+
+    def get(self, symbol: str) -> ChainEntry | None:
+        row = self._rows.get(symbol)
+        return None if row is None else self._entry(row)
+
+    def values(self) -> list[ChainEntry]:
+        return [self._entry(row) for row in self._rows.values()]
+
+    def _entry(self, row: int) -> ChainEntry:
+        if row not in self._built:
+            self._built[row] = _entry(*(column[row].item() for column in self._columns))
+        return self._built[row]
+
+
 def chain_entries(chain: Chain) -> list[ChainEntry]:
     """One ChainEntry per row (a one-day snapshot); NaN quotes become None."""
-    names = (
-        "symbol",
-        "root",
-        "underlying_symbol",
-        "expiry",
-        "type",
-        "strike",
-        "multiplier",
-        "settlement",
-        "style",
-        "bid",
-        "ask",
-        "last",
-        "iv",
-        *GREEKS,
+    return SnapshotListing(chain).values()
+
+
+def _entry(
+    symbol, root, underlying, expiry, kind, strike, mult, settle, style, *prices
+) -> ChainEntry:
+    bid, ask, last, iv, delta, gamma, theta, vega, rho = prices  # GREEKS' order
+    quote = Quote(
+        padded(symbol),
+        bid=_money(bid),
+        ask=_money(ask),
+        last=_money(last),
+        iv=_number(iv),
+        delta=_number(delta),
+        gamma=_number(gamma),
+        theta=_number(theta),
+        vega=_number(vega),
+        rho=_number(rho),
     )
-    rows = zip(*(chain.columns[name].tolist() for name in names), strict=True)
-    expiries = {e: from_seconds(e) for e in np.unique(chain.columns["expiry"]).tolist()}
-    entries = []
-    for symbol, root, underlying, expiry, kind, strike, mult, settle, style, *prices in rows:
-        bid, ask, last, iv, delta, gamma, theta, vega, rho = prices  # GREEKS' order
-        symbol = padded(symbol)
-        quote = Quote(
-            symbol,
-            bid=_money(bid),
-            ask=_money(ask),
-            last=_money(last),
-            iv=_number(iv),
-            delta=_number(delta),
-            gamma=_number(gamma),
-            theta=_number(theta),
-            vega=_number(vega),
-            rho=_number(rho),
-        )
-        contract = OptionContract(
-            root, expiries[expiry], "C" if kind else "P", Decimal(str(strike))
-        )
-        entries.append(
-            ChainEntry(
-                symbol,
-                underlying,
-                contract,
-                multiplier=100 if math.isnan(mult) else int(mult),
-                settlement="PM" if settle else "AM",
-                style="american" if style else "european",
-                quote=quote,
-            )
-        )
-    return entries
+    contract = OptionContract(root, from_seconds(expiry), "C" if kind else "P", _decimal(strike))
+    return ChainEntry(
+        quote.symbol,
+        underlying,
+        contract,
+        multiplier=100 if math.isnan(mult) else int(mult),
+        settlement="PM" if settle else "AM",
+        style="american" if style else "european",
+        quote=quote,
+    )
 
 
 def underlying_prices(chain: Chain) -> dict[str, Decimal]:

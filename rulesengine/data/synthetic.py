@@ -58,15 +58,6 @@ def _nice_step(raw: np.ndarray) -> np.ndarray:
     return power * np.where(mantissa >= 5, 5.0, np.where(mantissa >= 2.5, 2.5, 1.0))
 
 
-def _nice_step_up(raw: float) -> float:
-    """The smallest of 1, 2.5, 5 x 10^n not below `raw` (a series' strike interval)."""
-    power = 10.0 ** np.floor(np.log10(raw))
-    for mantissa in (1.0, 2.5, 5.0, 10.0):
-        if mantissa * power >= raw - 1e-9:
-            return float(mantissa * power)
-    return float(10.0 * power)
-
-
 def _tick(price: np.ndarray, up: bool) -> np.ndarray:
     """Round to SPX ticks: 0.05 below $3, 0.10 above."""
     tick = np.where(price < 3.0, 0.05, 0.10)
@@ -80,21 +71,16 @@ LISTED_RANGE = (0.5, 2.0)  # strikes listed between half and twice the forward, 
 class Listing:
     """Strikes listed per expiry of one underlying, kept for the life of each series.
 
-    A real exchange lists a series at one strike interval, adds strikes at that interval as the
-    price moves, and never delists one with open interest: a position opened on a strike stays
-    quoted until it expires. The interval is the one the series was first listed with."""
+    A real exchange adds strikes as the price moves (and finer ones as expiry nears) and never
+    delists one with open interest: a position opened on a strike stays quoted until it
+    expires. Listings stay between half and twice the forward."""
 
     def __init__(self) -> None:
         self.strikes: dict[date, np.ndarray] = {}
-        self.steps: dict[date, float] = {}
-
-    def step(self, expiry: date, proposed: float) -> float:
-        return self.steps.setdefault(expiry, proposed)
 
     def extend(self, day: date, expiry: date, fresh: np.ndarray) -> np.ndarray:
         for old in [e for e in self.strikes if e < day]:
             del self.strikes[old]
-            self.steps.pop(old, None)
         known = self.strikes.get(expiry)
         listed = fresh if known is None else np.union1d(known, fresh)
         self.strikes[expiry] = listed
@@ -134,13 +120,9 @@ def synthetic_chain(
     for u in range(n_u):
         for e, expiry in enumerate(listed):
             ks = np.unique(strikes[u, e])
-            if listings is not None:  # every multiple of the series' own interval in range
-                lo = max(low[u, e], forward[u, e] * LISTED_RANGE[0])
-                hi = min(high[u, e], forward[u, e] * LISTED_RANGE[1])
-                interval = listings[u].step(expiry, _nice_step_up((hi - lo) / (n_k - 1)))
-                first = max(np.ceil(lo / interval), 1.0)
-                fresh = np.arange(first, np.floor(hi / interval) + 1.0) * interval
-                ks = listings[u].extend(day, expiry, fresh)
+            if listings is not None:  # today's strikes join those listed before
+                lo, hi = (forward[u, e] * bound for bound in LISTED_RANGE)
+                ks = listings[u].extend(day, expiry, ks[(ks >= lo) & (ks <= hi)])
             u_idx.append(np.full(ks.size, u))
             e_idx.append(np.full(ks.size, e))
             k_val.append(ks)

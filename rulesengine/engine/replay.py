@@ -19,7 +19,7 @@ from rulesengine.data.bars import BarsError, load_bars
 from rulesengine.data.bundled import bundled
 from rulesengine.data.chain import Chain, from_seconds
 from rulesengine.data.formats import ChainFileError, load_chain
-from rulesengine.data.quotes import chain_entries, underlying_prices
+from rulesengine.data.quotes import SnapshotListing, underlying_prices
 from rulesengine.data.synthetic import synthetic_history
 from rulesengine.engine.clock import NEW_YORK, ManualClock
 from rulesengine.engine.loop import LIVE_STATUSES, Engine
@@ -139,7 +139,7 @@ async def run_snapshot(
     """One replayed snapshot: feed the paper market, tick, then let orders work."""
     if when > clock.now():
         clock.set(when)
-    broker.book.update(chain_entries(snapshot), underlying_prices(snapshot), when)
+    broker.book.update(SnapshotListing(snapshot), underlying_prices(snapshot), when)
     await broker.step()
     report = await engine.tick(snapshot, when)
     await work_orders(engine, broker, clock)

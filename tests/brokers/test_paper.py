@@ -252,3 +252,27 @@ async def test_saturday_symbols_settle_on_the_friday_they_really_expire(spx_book
     await broker.step()
     assert await broker.positions() == []
     assert broker.ledger.settlements[0]["kind"] == "cash settlement"
+
+
+def test_a_snapshot_replaces_its_underlyings_and_entries_are_built_on_demand(spx_day):
+    """The replay feeds a lazy SnapshotListing: the same quotes as eager entries, built only
+    for the symbols asked for; a new snapshot of SPX retires the old one's SPX symbols while
+    another underlying's listing stays current."""
+    from dataclasses import replace as copy
+
+    from brokers.paper.market import EntryListing
+    from rulesengine.data.quotes import SnapshotListing
+
+    lazy = SnapshotListing(spx_day)
+    eager = {e.symbol: e for e in chain_entries(spx_day)}
+    symbol = next(iter(eager))
+    assert lazy.get(symbol) == eager[symbol] and len(lazy._built) == 1
+    book = QuoteBook()
+    xsp = [copy(e, underlying="XSP", symbol="X" + e.symbol[1:]) for e in list(eager.values())[:3]]
+    book.update(EntryListing([*eager.values(), *xsp]), underlying_prices(spx_day), T0)
+    book.update(lazy, underlying_prices(spx_day), T0 + timedelta(days=1))
+    assert book.entry(symbol) == eager[symbol]  # from the new SPX snapshot
+    assert book.entry(xsp[0].symbol) == xsp[0]  # XSP's listing is still the first one
+    newer = SnapshotListing(spx_day.take(spx_day.column("symbol") != symbol))
+    book.update(newer, underlying_prices(spx_day), T0 + timedelta(days=2))
+    assert book.entry(symbol) is None and book.quote(symbol) is None  # gone with its snapshot

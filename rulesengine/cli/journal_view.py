@@ -113,9 +113,9 @@ def why(args, journal: Journal, console: Console) -> int:
             order = journal.order(key)
             if order is not None:
                 console.print(
-                    f"order {key}: {order['purpose']} {order['status']} {order['filled']}/"
-                    f"{order['quantity']} at {order['average_price'] or order['limit_price']} "
-                    f"{order['effect']} {order['reason'] or ''}",
+                    f"order {key}: {order.purpose} {order.status} {order.filled}/"
+                    f"{order.quantity} at {order.average_price or order.limit_price} "
+                    f"{order.effect} {order.reason or ''}",
                     markup=False,
                 )
         if position.parent_id:

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from sqlite3 import Row
-from typing import Any
 
 from brokers.errors import BrokerError, NotFound, OrderRejected
 from brokers.model import Order, OrderRequest, OrderStatus
 from brokers.protocol import Broker
 from rulesengine.engine import orders
 from rulesengine.engine.book import PositionBook
-from rulesengine.engine.journal import Journal, stable_id
+from rulesengine.engine.journal import Journal, OrderRecord, stable_id
 from rulesengine.engine.marks import MULTIPLIER
-from rulesengine.engine.positions import Position, Status
+from rulesengine.engine.positions import Status
 from rulesengine.engine.record import Recorder
 from rulesengine.engine.ruleset import Compiled
 
@@ -58,20 +56,20 @@ class OrderDesk:
     ) -> bool:
         """Commit the intent, then place. True when the broker has (or may have) the order."""
         existing = self.journal.order(req.client_key)
-        if existing is not None and existing["status"] not in {"pending", "not_sent"}:
-            return bool(existing["status"] != "rejected")  # the broker has had this decision
-        row = _order_row(req, purpose, strategy, position_id, now)
+        if existing is not None and existing.status not in {"pending", "not_sent"}:
+            return existing.status != "rejected"  # the broker has had this decision
+        row = _order_record(req, purpose, strategy, position_id, now)
         self.journal.save_order(row)
         self.journal.commit()  # the intent is durable before the broker hears of it
         try:
             order = await self.broker.place(req)
         except OrderRejected as error:
-            self.journal.save_order({**row, "status": "rejected", "reason": str(error)})
+            self.journal.save_order(row.moved(status="rejected", reason=str(error)))
             self.journal.commit()
             return False
         except BrokerError as error:
             self.failed(now, "place", error)
-            self.journal.save_order({**row, "status": "unknown", "reason": str(error)})
+            self.journal.save_order(row.moved(status="unknown", reason=str(error)))
             self.journal.commit()
             return True  # found by key at the next sync, never sent twice
         self.succeeded()
@@ -81,23 +79,25 @@ class OrderDesk:
 
     def rejection(self, key: str) -> str:
         row = self.journal.order(key)
-        return str(row["reason"]) if row is not None and row["reason"] else "not sent"
+        return row.reason if row is not None and row.reason else "not sent"
 
-    async def cancel(self, row: Row, now: datetime, because: str) -> None:
+    async def cancel(self, row: OrderRecord, now: datetime, because: str) -> None:
+        if row.broker_id is None:
+            return  # never acknowledged: nothing at the broker to cancel
         try:
-            order = await self.broker.cancel(row["broker_id"])
+            order = await self.broker.cancel(row.broker_id)
         except BrokerError as error:
             self.failed(now, "cancel", error)
             return
-        compiled = self.compiled(row["strategy"])
-        self.recorder.decide(now, compiled, "cancel", row["key"], "cancelled", because)
+        compiled = self.compiled(row.strategy)
+        self.recorder.decide(now, compiled, "cancel", row.key, "cancelled", because)
         await self.apply(row, order, now)
 
-    def working_entries(self, strategy: str) -> list[Row]:
+    def working_entries(self, strategy: str) -> list[OrderRecord]:
         return [
             row
             for row in self.journal.orders(("working", "partially_filled"))
-            if row["strategy"] == strategy and row["purpose"] == "entry" and row["broker_id"]
+            if row.strategy == strategy and row.purpose == "entry" and row.broker_id
         ]
 
     # ------------------------------------------------------------ syncing
@@ -105,10 +105,10 @@ class OrderDesk:
         """Bring every live order up to date with the broker (fills, expiries, cancels)."""
         for row in self.journal.orders(LIVE_STATUSES):
             try:
-                if row["broker_id"]:
-                    order: Order | None = await self.broker.order(row["broker_id"])
+                if row.broker_id:
+                    order: Order | None = await self.broker.order(row.broker_id)
                 else:
-                    order = await self.broker.find_order(row["key"])
+                    order = await self.broker.find_order(row.key)
             except NotFound:
                 order = None
             except BrokerError as error:
@@ -120,53 +120,50 @@ class OrderDesk:
             await self.apply(row, order, now)
         self.journal.commit()
 
-    def _never_sent(self, row: Row, now: datetime) -> None:
+    def _never_sent(self, row: OrderRecord, now: datetime) -> None:
         self.journal.save_order(
-            {
-                **dict(row),
-                "status": "not_sent",
-                "reason": "the broker has no order with this key",
-                "updated_at": now.isoformat(),
-            }
+            row.moved(
+                status="not_sent",
+                reason="the broker has no order with this key",
+                updated_at=now.isoformat(),
+            )
         )
-        p = self.book.positions.get(row["position_id"])
+        p = self.book.positions.get(row.position_id or "")
         if p is None:
             return
-        if row["purpose"] == "entry" and p.status is Status.OPENING:
+        if row.purpose == "entry" and p.status is Status.OPENING:
             p.unfilled()
-        elif p.exit_key == row["key"]:
+        elif p.exit_key == row.key:
             p.exit_ended(0, 0.0)
-            self._abandon_roll_child(row["key"])
+            self._abandon_roll_child(row.key)
         self.book.save(p)
 
-    async def apply(self, row: Row | dict[str, Any], order: Order, now: datetime) -> None:
+    async def apply(self, row: OrderRecord, order: Order, now: datetime) -> None:
         replaced = order.status is OrderStatus.REPLACED
         broker_id = order.replaced_by if replaced else order.id
         status = "working" if replaced else str(order.status)  # follow the replacement
         for n, fill in enumerate(order.fills):
             fill_id = fill.fill_id or stable_id(order.id, n, fill.symbol, fill.time.isoformat())
             self.journal.add_fill(
-                fill_id, row["key"], fill.symbol, fill.quantity, fill.price, fill.fees, fill.time
+                fill_id, row.key, fill.symbol, fill.quantity, fill.price, fill.fees, fill.time
             )
+        average = order.average_price
         self.journal.save_order(
-            {
-                **dict(row),
-                "broker_id": broker_id,
-                "status": status,
-                "filled": order.filled_quantity,
-                "average_price": str(order.average_price)
-                if order.average_price is not None
-                else None,
-                "reason": order.reason or row["reason"],
-                "updated_at": now.isoformat(),
-            }
+            row.moved(
+                broker_id=broker_id,
+                status=status,
+                filled=order.filled_quantity,
+                average_price=str(average) if average is not None else None,
+                reason=order.reason or row.reason,
+                updated_at=now.isoformat(),
+            )
         )
         if replaced:
             return
-        if row["purpose"] in {"exit", "roll"}:
-            self._exit_progress(row["key"], order, now)
-        if row["purpose"] in {"entry", "roll"}:
-            self._entry_progress(row["key"], order, now)
+        if row.purpose in {"exit", "roll"}:
+            self._exit_progress(row.key, order, now)
+        if row.purpose in {"entry", "roll"}:
+            self._entry_progress(row.key, order, now)
 
     def _entry_progress(self, key: str, order: Order, now: datetime) -> None:
         p = self.book.by_entry_key(key)
@@ -220,36 +217,30 @@ class OrderDesk:
                 child.unfilled()
                 self.book.save(child)
 
-    def _row(self, key: str) -> Row:
+    def _row(self, key: str) -> OrderRecord:
         row = self.journal.order(key)
         assert row is not None, f"order {key} was committed before it was placed"
         return row
 
 
-def _order_row(
+def _order_record(
     req: OrderRequest, purpose: str, strategy: str, position_id: str, now: datetime
-) -> dict[str, Any]:
-    return {
-        "key": req.client_key,
-        "broker_id": None,
-        "strategy": strategy,
-        "position_id": position_id,
-        "purpose": purpose,
-        "status": "pending",
-        "quantity": req.quantity,
-        "filled": 0,
-        "average_price": None,
-        "limit_price": str(req.limit_price),
-        "effect": str(req.effect),
-        "legs": "; ".join(f"{leg.ratio:+d} {leg.symbol.strip()} {leg.intent}" for leg in req.legs),
-        "reason": None,
-        "created_at": now.isoformat(),
-        "updated_at": now.isoformat(),
-    }
+) -> OrderRecord:
+    return OrderRecord(
+        key=req.client_key,
+        strategy=strategy,
+        position_id=position_id,
+        purpose=purpose,
+        status="pending",
+        quantity=req.quantity,
+        limit_price=str(req.limit_price),
+        effect=str(req.effect),
+        legs="; ".join(f"{leg.ratio:+d} {leg.symbol.strip()} {leg.intent}" for leg in req.legs),
+        created_at=now.isoformat(),
+        updated_at=now.isoformat(),
+    )
 
 
 def position_id(key: str) -> str:
     return "p-" + stable_id(key)[:8]
 
-
-__all__ = ["LIVE_STATUSES", "OrderDesk", "Position", "position_id"]

@@ -13,9 +13,10 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from rulesengine.engine.positions import Position, PositionLeg
 
@@ -72,6 +73,33 @@ class Lock:
 
     def active(self, now: datetime) -> bool:
         return self.lifted_at is None and (self.until is None or now < self.until)
+
+
+@dataclass(frozen=True)
+class OrderRecord:
+    """One order as the journal keeps it: committed before the broker hears of it (status
+    `pending`), then following the broker (`working`, `partially_filled`, `filled`,
+    `cancelled`, `expired`, `rejected`), or `unknown` after an ambiguous send and `not_sent`
+    when the broker has no order with its key."""
+
+    key: str  # the idempotency key sent to the broker
+    strategy: str
+    position_id: str | None
+    purpose: str  # entry | exit | roll
+    status: str
+    quantity: int
+    limit_price: str
+    effect: str
+    legs: str  # `-1 SPX... open; +1 SPX... open`, for people
+    created_at: str
+    updated_at: str
+    broker_id: str | None = None
+    filled: int = 0
+    average_price: str | None = None
+    reason: str | None = None
+
+    def moved(self, **changes: Any) -> OrderRecord:
+        return replace(self, **changes)
 
 
 class Journal:
@@ -182,7 +210,8 @@ class Journal:
         return self.db.execute("SELECT * FROM fills ORDER BY at, id").fetchall()
 
     # ---------------------------------------------------------------- orders and fills
-    def save_order(self, row: dict) -> None:
+    def save_order(self, order: OrderRecord) -> None:
+        row = asdict(order)
         columns = ", ".join(row)
         marks = ", ".join("?" for _ in row)
         updates = ", ".join(f"{c}=excluded.{c}" for c in row if c not in {"key", "created_at"})
@@ -192,16 +221,18 @@ class Journal:
             tuple(row.values()),
         )
 
-    def order(self, key: str) -> sqlite3.Row | None:
-        return self.db.execute("SELECT * FROM orders WHERE key=?", (key,)).fetchone()
+    def order(self, key: str) -> OrderRecord | None:
+        row = self.db.execute("SELECT * FROM orders WHERE key=?", (key,)).fetchone()
+        return None if row is None else OrderRecord(**dict(row))
 
-    def orders(self, statuses: tuple[str, ...] | None = None) -> list[sqlite3.Row]:
+    def orders(self, statuses: tuple[str, ...] | None = None) -> list[OrderRecord]:
         if statuses is None:
-            return self.db.execute("SELECT * FROM orders ORDER BY created_at, key").fetchall()
-        marks = ", ".join("?" for _ in statuses)
-        return self.db.execute(
-            f"SELECT * FROM orders WHERE status IN ({marks}) ORDER BY created_at, key", statuses
-        ).fetchall()
+            rows = self.db.execute("SELECT * FROM orders ORDER BY created_at, key").fetchall()
+        else:
+            marks = ", ".join("?" for _ in statuses)
+            sql = f"SELECT * FROM orders WHERE status IN ({marks}) ORDER BY created_at, key"
+            rows = self.db.execute(sql, statuses).fetchall()
+        return [OrderRecord(**dict(row)) for row in rows]
 
     def sent_at(self, strategy: str, purpose: str, at: datetime) -> bool:
         """Whether the broker got (or may have got) an order of this kind decided at `at`."""

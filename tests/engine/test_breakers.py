@@ -60,7 +60,7 @@ async def test_halt_sends_nothing_and_cancels_working_entries(harness):
     h = await trip_after_entry(harness, "halt", resting=True)
     (order,) = h.journal.orders(("working",))
     await h.day(0, at=time(15, 50), work=False)  # later the same day: the order still rests
-    assert h.journal.order(order["key"])["status"] == "cancelled"
+    assert h.journal.order(order.key).status == "cancelled"
     assert [r["outcome"] for r in h.decisions("cancel")] == ["cancelled"]
     assert h.positions("opening") == [] and h.positions("unfilled")
 
@@ -78,7 +78,7 @@ async def test_reduce_only_cancels_working_entries(harness):
     h = await trip_after_entry(harness, "reduce_only", resting=True)
     (order,) = h.journal.orders(("working",))
     await h.day(0, at=time(15, 50), work=False)  # later the same day: the order still rests
-    assert h.journal.order(order["key"])["status"] == "cancelled"
+    assert h.journal.order(order.key).status == "cancelled"
 
 
 async def test_reduce_only_still_exits(harness):

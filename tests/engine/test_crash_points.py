@@ -43,7 +43,7 @@ async def test_crash_before_the_broker_hears_of_the_order(tmp_path, spx):
     with pytest.raises(Crash):
         await h.day(0)
     (row,) = h.journal.orders()
-    assert row["status"] == "pending"  # the intent was durable before the broker call
+    assert row.status == "pending"  # the intent was durable before the broker call
     assert await restart_and_rerun(h) == expected
 
 
@@ -75,6 +75,6 @@ async def test_timeout_after_the_broker_acted_is_found_by_key(harness):
     h.broker.place = times_out
     report = await h.day(0)  # the order work that follows syncs it by key
     (row,) = h.journal.orders()
-    assert row["status"] == "filled" and row["broker_id"]
+    assert row.status == "filled" and row.broker_id
     assert report.entries == 1
     assert any("read timed out" in a["message"] for a in h.journal.alerts())

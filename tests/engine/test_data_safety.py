@@ -145,9 +145,9 @@ async def test_the_paper_broker_refuses_and_rests_orders_while_the_market_is_clo
     h.clock.set(datetime.combine(DAYS[0], time(18), NEW_YORK))
     h.broker.book.time = h.clock.now()
     h.broker.policy = replace(h.broker.policy, reprice=False)
-    order = await h.broker.order(row["broker_id"])
+    order = await h.broker.order(row.broker_id)
     before = order.filled_quantity
     await h.broker.step()  # evening: nothing fills, whatever the quotes say
-    assert (await h.broker.order(row["broker_id"])).filled_quantity == before
+    assert (await h.broker.order(row.broker_id)).filled_quantity == before
     with pytest.raises(OrderRejected, match="market closed for SPX"):
         await h.broker.place(replace(order.request, client_key="evening-order"))

@@ -25,11 +25,11 @@ async def test_an_order_the_broker_acknowledged_but_the_journal_missed_is_follow
     await h.day(0)
     (row,) = h.journal.orders()
     # as if the process died after the broker took the order, before the journal heard back
-    h.journal.save_order({**dict(row), "status": "pending", "broker_id": None, "filled": 0})
+    h.journal.save_order(row.moved(status="pending", broker_id=None, filled=0))
     h.journal.commit()
     await restart(h)
-    after = h.journal.order(row["key"])
-    assert after["status"] == "filled" and after["broker_id"] == row["broker_id"]
+    after = h.journal.order(row.key)
+    assert after.status == "filled" and after.broker_id == row.broker_id
     assert len(h.journal.orders()) == 1  # found by key: never placed again
 
 
@@ -37,22 +37,20 @@ async def test_an_intent_the_broker_never_received_is_marked_not_sent(harness):
     h = harness()
     await h.day(0)
     (p,) = h.positions("open")
-    row = dict(h.journal.orders()[0])
-    ghost = {
-        **row,
-        "key": "re-puts-ghost0000000000000000",
-        "status": "pending",
-        "broker_id": None,
-        "purpose": "exit",
-        "position_id": p.id,
-    }
+    ghost = h.journal.orders()[0].moved(
+        key="re-puts-ghost0000000000000000",
+        status="pending",
+        broker_id=None,
+        purpose="exit",
+        position_id=p.id,
+    )
     h.journal.save_order(ghost)
     live = h.engine.positions[p.id]
-    live.status, live.exit_key = "closing", ghost["key"]
+    live.start_exit(ghost.key, "a closing order lost in a crash")
     h.journal.save_position(live)
     h.journal.commit()
     await restart(h)
-    assert h.journal.order(ghost["key"])["status"] == "not_sent"
+    assert h.journal.order(ghost.key).status == "not_sent"
     assert h.journal.position(p.id).status == "open"  # the exit will be decided again
 
 

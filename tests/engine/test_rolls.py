@@ -47,9 +47,9 @@ async def test_roll_closes_and_opens_in_one_order_with_lineage(harness):
     (new,) = h.positions("open")
     assert new.parent_id == first.id and new.root_id == first.id and new.roll_number == 1
     assert new.expiry > first.expiry  # rolled out in time
-    (order,) = [o for o in h.journal.orders() if o["purpose"] == "roll"]
-    assert order["status"] == "filled"
-    assert order["legs"].count(" close") == 2 and order["legs"].count(" open") == 2
+    (order,) = [o for o in h.journal.orders() if o.purpose == "roll"]
+    assert order.status == "filled"
+    assert order.legs.count(" close") == 2 and order.legs.count(" open") == 2
     # the second roll keeps the root
     await h.day(2)
     (third,) = [p for p in h.positions() if p.parent_id == new.id]

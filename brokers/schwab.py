@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -39,32 +39,33 @@ from brokers.model import (
     Account,
     Capabilities,
     ChainEntry,
-    Fill,
-    Intent,
-    OptionContract,
     Order,
-    OrderLeg,
     OrderRequest,
-    OrderStatus,
     Position,
     Preview,
-    PriceEffect,
     Quote,
-    TimeInForce,
 )
 from brokers.oauth import AccessToken, Clock, utc_now
-from brokers.occ import is_index, is_option_symbol, padded, parse_occ
+from brokers.occ import is_option_symbol, padded
+from brokers.schwab_wire import (
+    NAME,
+    QUOTE_KEYS,
+    fingerprint,
+    id_from_location,
+    order_body,
+    parse_chain,
+    parse_order,
+    position_from,
+    preview_fees,
+    quote_from,
+    wire_symbol,
+)
 from brokers.wire import (
     decimal_or_none,
-    greeks,
-    int_or_none,
-    iv_from_percent,
-    money,
     require,
     timestamp,
 )
 
-NAME = "schwab"
 BASE_URL = "https://api.schwabapi.com"
 REFRESH_LIFETIME = timedelta(days=7)
 WARN_BEFORE = timedelta(days=2)
@@ -81,32 +82,6 @@ ENV = [
     ),
     EnvVar("SCHWAB_ACCOUNT", "account number (default: the first account)", required=False),
 ]
-
-_WORKING = {
-    "AWAITING_PARENT_ORDER",
-    "AWAITING_CONDITION",
-    "AWAITING_STOP_CONDITION",
-    "AWAITING_MANUAL_REVIEW",
-    "ACCEPTED",
-    "AWAITING_UR_OUT",
-    "PENDING_ACTIVATION",
-    "QUEUED",
-    "WORKING",
-    "PENDING_CANCEL",
-    "PENDING_REPLACE",
-    "NEW",
-    "AWAITING_RELEASE_TIME",
-    "PENDING_ACKNOWLEDGEMENT",
-    "PENDING_RECALL",
-}
-_FINAL = {
-    "REJECTED": OrderStatus.REJECTED,
-    "CANCELED": OrderStatus.CANCELLED,
-    "REPLACED": OrderStatus.REPLACED,
-    "FILLED": OrderStatus.FILLED,
-    "EXPIRED": OrderStatus.EXPIRED,
-}
-
 
 class SchwabBroker(HttpBroker):
     name = NAME
@@ -253,7 +228,7 @@ class SchwabBroker(HttpBroker):
 
     async def positions(self) -> list[Position]:
         data = await self._securities()
-        return [_position(p) for p in data.get("positions") or []]
+        return [position_from(p) for p in data.get("positions") or []]
 
     async def option_chain(self, underlying: str) -> list[ChainEntry]:
         today = self._clock().date()
@@ -268,7 +243,7 @@ class SchwabBroker(HttpBroker):
     async def _chain_window(self, underlying: str, start: date, end: date) -> list[ChainEntry]:
         """One date window; split in halves while Schwab truncates it."""
         params = {
-            "symbol": _wire_symbol(underlying),
+            "symbol": wire_symbol(underlying),
             "fromDate": start.isoformat(),
             "toDate": end.isoformat(),
             "includeUnderlyingQuote": "true",
@@ -291,12 +266,12 @@ class SchwabBroker(HttpBroker):
         body = await self.http.json(
             "GET",
             "/marketdata/v1/quotes",
-            params={"symbols": ",".join(_wire_symbol(s) for s in symbols)},
+            params={"symbols": ",".join(wire_symbol(s) for s in symbols)},
         )
         result = {}
         for raw, item in (body or {}).items():
             symbol = padded(raw.lstrip("$")) if is_option_symbol(raw) else raw.lstrip("$")
-            result[symbol] = _quote(symbol, item.get("quote") or {}, _QUOTE_KEYS)
+            result[symbol] = quote_from(symbol, item.get("quote") or {}, QUOTE_KEYS)
         return result
 
     # -- orders ------------------------------------------------------------------------
@@ -316,7 +291,7 @@ class SchwabBroker(HttpBroker):
         return Preview(
             accepted=not rejects,
             buying_power_effect=effect,
-            fees=_preview_fees(body.get("commissionAndFee") or {}),
+            fees=preview_fees(body.get("commissionAndFee") or {}),
             warnings=tuple(w.get("message", "") for w in result.get("warns") or []),
             errors=rejects,
             source=NAME,
@@ -336,7 +311,7 @@ class SchwabBroker(HttpBroker):
             )
         except InvalidRequest as error:
             raise OrderRejected(str(error), broker=NAME, status=error.status) from None
-        order_id = _id_from_location(response)
+        order_id = id_from_location(response)
         self._keys.put(order.client_key, order_id)
         return await self.order(order_id, order)
 
@@ -363,10 +338,10 @@ class SchwabBroker(HttpBroker):
                 "toEnteredTime": (now + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
             },
         )
-        wanted = _fingerprint(order_body(order))
+        wanted = fingerprint(order_body(order))
         known = set(self._keys.ids())
         for row in rows or []:
-            if str(row.get("orderId")) not in known and _fingerprint(row) == wanted:
+            if str(row.get("orderId")) not in known and fingerprint(row) == wanted:
                 self._keys.put(order.client_key, str(row["orderId"]))
                 return parse_order(row, order, order.client_key)
         return None
@@ -386,7 +361,7 @@ class SchwabBroker(HttpBroker):
             )
         except InvalidRequest as error:
             raise OrderRejected(str(error), broker=NAME, status=error.status) from None
-        new_id = _id_from_location(response)
+        new_id = id_from_location(response)
         self._keys.put(request.client_key, new_id)
         return await self.order(new_id, request)
 
@@ -413,248 +388,3 @@ class _KeyStore:
 
     def key_of(self, order_id: str) -> str:
         return next((k for k, v in self._ids.items() if v == order_id), "")
-
-
-def order_body(order: OrderRequest) -> dict[str, Any]:
-    legs = []
-    for leg in order.legs:
-        buy = leg.ratio > 0
-        option = is_option_symbol(leg.symbol)
-        instruction = ("BUY" if buy else "SELL") + (
-            ("_TO_OPEN" if leg.intent is Intent.OPEN else "_TO_CLOSE") if option else ""
-        )
-        legs.append(
-            {
-                "instruction": instruction,
-                "quantity": abs(leg.ratio) * order.quantity,
-                "instrument": {
-                    "symbol": padded(leg.symbol),
-                    "assetType": "OPTION" if option else "EQUITY",
-                },
-            }
-        )
-    multi = len(order.legs) > 1
-    return {
-        "orderType": ("NET_CREDIT" if order.effect is PriceEffect.CREDIT else "NET_DEBIT")
-        if multi
-        else "LIMIT",
-        "session": "NORMAL",
-        "duration": "DAY" if order.time_in_force is TimeInForce.DAY else "GOOD_TILL_CANCEL",
-        "orderStrategyType": "SINGLE",
-        **({"complexOrderStrategyType": _complex_type(order)} if multi else {}),
-        "price": money(order.limit_price),
-        "quantity": order.quantity,
-        "orderLegCollection": legs,
-    }
-
-
-def _complex_type(order: OrderRequest) -> str:
-    options = [leg for leg in order.legs if is_option_symbol(leg.symbol)]
-    if len(order.legs) == 2 and len(options) == 2:
-        a, b = (parse_occ(leg.symbol) for leg in options)
-        if a.expiry != b.expiry:
-            return "CALENDAR" if a.strike == b.strike else "DIAGONAL"
-        return (
-            "VERTICAL"
-            if a.right == b.right
-            else ("STRADDLE" if a.strike == b.strike else "STRANGLE")
-        )
-    if len(order.legs) == 2 and len(options) == 1:
-        return "COVERED"
-    if len(order.legs) == 4:
-        return "IRON_CONDOR"
-    if len(order.legs) == 3:
-        return "BUTTERFLY"
-    return "CUSTOM"
-
-
-def _fingerprint(body: dict[str, Any]) -> tuple:
-    legs = sorted(
-        (
-            padded(str(leg.get("instrument", {}).get("symbol", ""))),
-            str(leg.get("instruction")),
-            int(float(leg.get("quantity", 0))),
-        )
-        for leg in body.get("orderLegCollection") or []
-    )
-    price = decimal_or_none(body.get("price"))
-    return (tuple(legs), str(body.get("orderType")), None if price is None else price.normalize())
-
-
-def _id_from_location(response: httpx.Response) -> str:
-    location = response.headers.get("Location", "")
-    order_id = location.rstrip("/").rsplit("/", 1)[-1]
-    if not order_id:
-        raise MalformedResponse(
-            "order accepted without a Location header; check the orders "
-            "page before placing it again",
-            broker=NAME,
-        )
-    return order_id
-
-
-def parse_order(
-    data: dict[str, Any], request: OrderRequest | None = None, client_key: str = ""
-) -> Order:
-    order_id = str(require(data, "orderId", broker=NAME))
-    legs = data.get("orderLegCollection") or []
-    if request is None:
-        request = _request_from(data, legs, client_key)
-    symbols = {leg.get("legId"): padded(leg["instrument"]["symbol"]) for leg in legs}
-    signs = {
-        leg.get("legId"): 1 if str(leg.get("instruction")).startswith("BUY") else -1 for leg in legs
-    }
-    fills = []
-    for activity in data.get("orderActivityCollection") or []:
-        if activity.get("activityType") != "EXECUTION":
-            continue
-        for ex in activity.get("executionLegs") or []:
-            leg_id = ex.get("legId")
-            fills.append(
-                Fill(
-                    order_id,
-                    symbols.get(leg_id, ""),
-                    signs.get(leg_id, 1) * (int_or_none(ex.get("quantity")) or 0),
-                    decimal_or_none(ex.get("price")) or Decimal(0),
-                    timestamp(ex.get("time")) or datetime.now(UTC),
-                    fill_id=f"{activity.get('activityId', '')}:{leg_id}",
-                )
-            )
-    raw = str(data.get("status"))
-    filled = int_or_none(data.get("filledQuantity")) or 0
-    status = _FINAL.get(raw, OrderStatus.WORKING)
-    if status is OrderStatus.WORKING and filled:
-        status = OrderStatus.PARTIALLY_FILLED
-    average = None
-    if filled and fills:
-        cash = sum((-f.quantity * f.price for f in fills), Decimal(0))
-        average = abs(cash / filled)
-    return Order(
-        id=order_id,
-        client_key=client_key or request.client_key,
-        status=status,
-        request=request,
-        filled_quantity=filled,
-        average_price=average,
-        fills=tuple(fills),
-        reason=data.get("statusDescription") or "",
-        updated=timestamp(data.get("closeTime") or data.get("enteredTime")),
-    )
-
-
-def _request_from(data: dict[str, Any], legs: list[dict], client_key: str) -> OrderRequest:
-    qty = int_or_none(data.get("quantity")) or 1
-    parsed = tuple(
-        OrderLeg(
-            padded(leg["instrument"]["symbol"]),
-            (1 if str(leg.get("instruction")).startswith("BUY") else -1)
-            * max(1, (int_or_none(leg.get("quantity")) or qty) // qty),
-            Intent.CLOSE if str(leg.get("instruction")).endswith("CLOSE") else Intent.OPEN,
-        )
-        for leg in legs
-    )
-    kind = data.get("orderType")
-    if kind in ("NET_CREDIT", "NET_DEBIT"):
-        effect = PriceEffect.CREDIT if kind == "NET_CREDIT" else PriceEffect.DEBIT
-    else:
-        effect = PriceEffect.DEBIT if parsed and parsed[0].ratio > 0 else PriceEffect.CREDIT
-    return OrderRequest(
-        legs=parsed or (OrderLeg("?", 1),),
-        quantity=qty,
-        limit_price=decimal_or_none(data.get("price")) or Decimal(0),
-        effect=effect,
-        client_key=client_key,
-        time_in_force=TimeInForce.GTC
-        if data.get("duration") == "GOOD_TILL_CANCEL"
-        else TimeInForce.DAY,
-    )
-
-
-def parse_chain(body: dict[str, Any], underlying: str) -> list[ChainEntry]:
-    entries = []
-    for key in ("callExpDateMap", "putExpDateMap"):
-        for by_strike in (body.get(key) or {}).values():
-            for contracts in by_strike.values():
-                for c in contracts:
-                    entries.append(_chain_entry(c, underlying))
-    return entries
-
-
-def _chain_entry(c: dict[str, Any], underlying: str) -> ChainEntry:
-    symbol = padded(c["symbol"])
-    parsed = parse_occ(symbol)
-    expiry = timestamp(c.get("expirationDate"))
-    return ChainEntry(
-        symbol=symbol,
-        underlying=underlying.lstrip("$"),
-        contract=OptionContract(
-            root=c.get("optionRoot") or parsed.root,
-            expiry=expiry.date() if expiry else parsed.expiry,
-            right="C" if c.get("putCall") == "CALL" else "P",
-            strike=decimal_or_none(c.get("strikePrice")) or parsed.strike,
-        ),
-        multiplier=int_or_none(c.get("multiplier")) or 100,
-        settlement={"P": "PM", "A": "AM"}.get(str(c.get("settlementType"))),
-        style={"A": "american", "E": "european"}.get(str(c.get("exerciseType"))),
-        quote=_quote(symbol, c, _CHAIN_KEYS),
-    )
-
-
-# (bid, ask, last, quote time): the chain and the quotes endpoint name them differently
-_CHAIN_KEYS = ("bid", "ask", "last", "quoteTimeInLong")
-_QUOTE_KEYS = ("bidPrice", "askPrice", "lastPrice", "quoteTime")
-
-
-def _quote(symbol: str, data: dict[str, Any], keys: tuple[str, str, str, str]) -> Quote:
-    bid, ask, last, when = keys
-    return Quote(
-        symbol=symbol,
-        bid=decimal_or_none(data.get(bid)),
-        ask=decimal_or_none(data.get(ask)),
-        bid_size=int_or_none(data.get("bidSize")),
-        ask_size=int_or_none(data.get("askSize")),
-        last=decimal_or_none(data.get(last)),
-        iv=iv_from_percent(data.get("volatility")),  # percent on this wire
-        **greeks(data),
-        time=timestamp(data.get(when)),
-    )
-
-
-def _position(p: dict[str, Any]) -> Position:
-    inst = p.get("instrument") or {}
-    long_q = int_or_none(p.get("longQuantity")) or 0
-    short_q = int_or_none(p.get("shortQuantity")) or 0
-    qty = long_q - short_q
-    option = inst.get("assetType") == "OPTION"
-    multiplier = 100 if option else 1
-    value = decimal_or_none(p.get("marketValue"))
-    mark = None if value is None or not qty else abs(value / (qty * multiplier))
-    symbol = padded(inst.get("symbol", ""))
-    return Position(
-        symbol=symbol,
-        quantity=qty,
-        average_price=decimal_or_none(p.get("averagePrice")),
-        multiplier=multiplier,
-        underlying=str(inst.get("underlyingSymbol") or symbol).lstrip("$"),
-        mark=mark,
-    )
-
-
-def _preview_fees(data: dict[str, Any]) -> Decimal | None:
-    total = Decimal(0)
-    found = False
-    for part, legs_key, values_key in (
-        ("commission", "commissionLegs", "commissionValues"),
-        ("fee", "feeLegs", "feeValues"),
-    ):
-        for leg in (data.get(part) or {}).get(legs_key) or []:
-            for value in leg.get(values_key) or []:
-                amount = decimal_or_none(value.get("value"))
-                if amount is not None:
-                    total += amount
-                    found = True
-    return total if found else None
-
-
-def _wire_symbol(symbol: str) -> str:
-    return f"${symbol}" if is_index(symbol) and not symbol.startswith("$") else symbol

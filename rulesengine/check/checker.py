@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from rulesengine.check.expressions import Context, LetInfo, check
 from rulesengine.check.names import BREAKER_ACTIONS, LEG_KINDS, WINDOWS, Scope
 from rulesengine.check.program import Checked, Leg, Program, Source
 from rulesengine.check.types import BOOL, MONEY, PERCENT, RATIO, Kind, Type, comparable
+from rulesengine.check.validation import report_validation
 from rulesengine.language import ast, yaml_source
 from rulesengine.language.errors import SourceError
 from rulesengine.language.model import RuleFile
@@ -197,43 +197,9 @@ class _FileChecker:
             try:
                 return RuleFile.model_validate(data)
             except ValidationError as error:
-                broken = self.report_validation(error, root)
+                broken = report_validation(error, root, self.result.add, self.at_node)
                 data = {k: v for k, v in data.items() if k not in broken}
         return None
-
-    def report_validation(self, error: ValidationError, root: yaml_source.YNode) -> set[str]:
-        broken: set[str] = set()
-        for issue in error.errors():
-            loc = tuple(issue["loc"])
-            broken.add(str(loc[0]) if loc else "")
-            node, key_node = _locate(root, loc)
-            if issue["type"] == "extra_forbidden":
-                parent_fields = _fields_at(loc[:-1])
-                hint = (
-                    did_you_mean(str(loc[-1]), parent_fields)
-                    or f"known keys: {', '.join(parent_fields)}"
-                )
-                where = "" if len(loc) == 1 else f" in `{'.'.join(map(str, loc[:-1]))}`"
-                what = "section" if len(loc) == 1 else "key"
-                self.result.add(
-                    "E010",
-                    f"unknown {what} '{loc[-1]}'{where}",
-                    self.at_node(key_node or node or root),
-                    hint,
-                )
-            elif issue["type"] == "missing":
-                self.result.add(
-                    "E011", f"`{'.'.join(map(str, loc))}` is required", self.at_node(node or root)
-                )
-            else:
-                what = ".".join(str(p) for p in loc) or "file"
-                self.result.add(
-                    "E011",
-                    f"`{what}`: {issue['msg'].lower()}",
-                    self.at_node(node or root),
-                    _shape_hint(issue),
-                )
-        return broken
 
     # ---------------------------------------------------------------- program
     def build(self, model: RuleFile, root: yaml_source.YNode) -> Program | None:
@@ -618,53 +584,3 @@ def _let_order(trees: dict[str, ast.Node]) -> tuple[list[str], dict[str, list[st
     for name in trees:
         visit(name, [])
     return [n for n in order if n not in cyclic and not any(d in cyclic for d in deps[n])], cyclic
-
-
-def _locate(
-    root: yaml_source.YNode, loc: tuple
-) -> tuple[yaml_source.YNode | None, yaml_source.YNode | None]:
-    node: yaml_source.YNode | None = root
-    key_node: yaml_source.YNode | None = None
-    for part in loc:
-        if node is None:
-            break
-        if node.kind == "map":
-            key_node = node.key_node(str(part))
-            node = node.get(str(part))
-        elif node.kind == "seq" and isinstance(part, int) and part < len(node.items):
-            key_node, node = None, node.items[part]
-        else:
-            break
-    return node, key_node
-
-
-def _fields_at(path: tuple) -> list[str]:
-    from pydantic import BaseModel
-
-    model: type[BaseModel] = RuleFile
-    for part in path:
-        annotation = model.model_fields[str(part)].annotation
-        inner = [
-            a
-            for a in getattr(annotation, "__args__", (annotation,))
-            if isinstance(a, type) and issubclass(a, BaseModel)
-        ]
-        if not inner:
-            return []
-        model = inner[0]
-    return list(model.model_fields)
-
-
-def _shape_hint(issue: Mapping[str, Any]) -> str | None:
-    kind = issue["type"]
-    if kind in {"dict_type", "model_type"}:
-        return "this section is a mapping of `key: value` lines"
-    if kind == "list_type":
-        return "this section is a list: start each item with `- `"
-    if kind in {"string_type"}:
-        return "write a single expression here"
-    if kind.startswith("int") or kind == "greater_than":
-        return "use a whole number >= 1"
-    if kind == "string_pattern_mismatch":
-        return "names use letters, digits and _ and start with a letter"
-    return None

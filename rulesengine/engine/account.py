@@ -24,17 +24,6 @@ from rulesengine.engine.limits import Exposure, opened_on, units
 from rulesengine.engine.positions import Position
 from rulesengine.engine.sessions import Sessions
 
-STRATEGY_SCOPED = (
-    "day_pnl",
-    "week_pnl",
-    "open_positions",
-    "heat",
-    "portfolio_delta",
-    "portfolio_vega",
-    "losing_streak",
-    "winning_streak",
-)
-
 
 def streaks(closed: list[Position]) -> tuple[int, int]:
     """(losing, winning) streaks of the most recent closed trades."""

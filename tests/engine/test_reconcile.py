@@ -97,3 +97,22 @@ async def test_holdings_nobody_opened_are_adopted(harness):
     assert [(leg.symbol, leg.ratio) for leg in adopted.legs] == [(symbol, 2)]
     assert notes == [f"adopted +2 {symbol.strip()}"]
     assert h.journal.position(p.id).status == "open"  # the engine's own position is intact
+
+
+async def test_adopted_holdings_are_marked_and_counted_every_tick(harness):
+    """Issue 12 #5: positions no loaded strategy owns were never marked or counted."""
+    h = harness()
+    await h.day(0)
+    symbol = "SPX   110219P01000000"
+    await h.broker.place(
+        OrderRequest((OrderLeg(symbol, 1, Intent.OPEN),), 2, Decimal("5.00"), PriceEffect.DEBIT,
+                     "manual-buy-2")
+    )  # fmt: skip
+    await restart(h)
+    await h.day(1, work=False)
+    (adopted,) = [q for q in h.engine.open_positions() if q.strategy == "adopted"]
+    mark = h.engine.book.marks[adopted.id]
+    assert mark.delta < 0  # two long puts, marked at this tick's quotes
+    own = sum(m.delta for pid, m in h.engine.book.marks.items() if pid != adopted.id)
+    assert h.engine.context.account["portfolio_delta"] == pytest.approx(own + mark.delta)
+    assert h.engine.context.account["open_positions"] == 2

@@ -109,6 +109,7 @@ class AlpacaBroker(HttpBroker):
         self.live = live
         self._key = Secret(key_id)
         self._secret = Secret(secret_key)
+
         def client(url: str) -> HttpClient:
             return HttpClient(
                 NAME, url, transport=transport, retry=retry, sleep=sleep, auth_headers=self._headers

@@ -110,14 +110,10 @@ class EnvValues(dict[str, Secret | None]):
         return value
 
 
-def read_env(
-    broker: str, wanted: list[EnvVar], env: Mapping[str, str] | None = None
-) -> EnvValues:
+def read_env(broker: str, wanted: list[EnvVar], env: Mapping[str, str] | None = None) -> EnvValues:
     """Read the broker's variables; if any required one is missing, say which, and how."""
     env = os.environ if env is None else env
-    values = EnvValues(
-        {v.name: (Secret(env[v.name]) if env.get(v.name) else None) for v in wanted}
-    )
+    values = EnvValues({v.name: (Secret(env[v.name]) if env.get(v.name) else None) for v in wanted})
     missing = [v for v in wanted if v.required and values[v.name] is None]
     if missing:
         lines = "\n".join(f"  export {v.name}=...   # {v.doc}" for v in missing)

@@ -83,6 +83,7 @@ ENV = [
     EnvVar("SCHWAB_ACCOUNT", "account number (default: the first account)", required=False),
 ]
 
+
 class SchwabBroker(HttpBroker):
     name = NAME
     capabilities = Capabilities(

@@ -40,9 +40,7 @@ def report_validation(
                 hint,
             )
         elif issue["type"] == "missing":
-            add(
-                "E011", f"`{'.'.join(map(str, loc))}` is required", at_node(node or root)
-            )
+            add("E011", f"`{'.'.join(map(str, loc))}` is required", at_node(node or root))
         else:
             what = ".".join(str(p) for p in loc) or "file"
             add(

@@ -10,7 +10,7 @@ import numpy as np
 
 from rulesengine.analytics.probability import expected_move_straddle, prob_touch
 from rulesengine.check.names import ENUMS
-from rulesengine.data import model_fields
+from rulesengine.data import model_fields, sanity
 from rulesengine.data.model_fields import MODEL_FIELDS
 
 EPOCH = date(1970, 1, 1)
@@ -179,6 +179,18 @@ class Chain:
             self._atm_iv_by_day = {s: Bars.from_closes(d) for s, d in per_symbol.items()}
         return self._atm_iv_by_day
 
+    def screen(self, history: sanity.QuoteHistory) -> None:
+        """Add the jump check against `history` to this snapshot's quote problems (once)."""
+        if "quote_screened" in self._cache:
+            return
+        problems = self.column("quote_problem").copy()
+        history.screen(
+            self.columns["symbol"], self.column("mid"), self.columns["underlying_price"], problems
+        )
+        self._cache["quote_problem"] = problems
+        self._cache.pop("quote_ok", None)
+        self._cache["quote_screened"] = np.ones(1, bool)
+
     def underlyings(self) -> np.ndarray:
         return np.unique(self.columns["underlying_symbol"])
 
@@ -201,11 +213,12 @@ def _underlying_codes(c: Chain) -> np.ndarray:
     return np.unique(c.columns["underlying_symbol"], return_inverse=True)[1].astype(np.int64)
 
 
-def _quote_ok(c: Chain) -> np.ndarray:
-    """A usable two-sided quote: finite, non-negative, not crossed, some ask."""
-    bid, ask = c.columns["bid"], c.columns["ask"]
-    with np.errstate(invalid="ignore"):
-        return np.isfinite(bid) & np.isfinite(ask) & (bid >= 0) & (ask > 0) & (ask >= bid)
+def _quote_problem(c: Chain) -> np.ndarray:
+    """Why each row's quote may not be used (0: it may); see data.sanity."""
+    cols = c.columns
+    return sanity.bound_problems(
+        cols["bid"], cols["ask"], cols["strike"], cols["underlying_price"], cols["type"] == 1
+    )
 
 
 def _per_underlying(c: Chain, value_of: Callable[[Bars], float]) -> np.ndarray:
@@ -295,7 +308,8 @@ DERIVED: dict[str, Callable[[Chain], np.ndarray]] = {
     "extrinsic": lambda c: c.column("mid") - c.column("intrinsic"),
     "price": lambda c: c.columns["underlying_price"],
     "underlying_code": _underlying_codes,
-    "quote_ok": _quote_ok,
+    "quote_problem": _quote_problem,
+    "quote_ok": lambda c: c.column("quote_problem") == sanity.OK,
     "today": lambda c: c.columns["quote_date"],
     "close": _last("close"),
     "open": _last("open"),

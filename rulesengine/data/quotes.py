@@ -14,6 +14,7 @@ from brokers.model import ChainEntry, OptionContract, Quote
 from brokers.occ import padded
 from brokers.wire import GREEKS
 from rulesengine.data.chain import COLUMNS, Chain, from_seconds, to_seconds
+from rulesengine.data.sanity import MAX_PRICE
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -48,6 +49,7 @@ _ENTRY_COLUMNS = (
     "iv",
     *GREEKS,
 )
+_BID, _LAST = _ENTRY_COLUMNS.index("bid"), _ENTRY_COLUMNS.index("last")
 
 
 class SnapshotListing:
@@ -56,6 +58,7 @@ class SnapshotListing:
 
     def __init__(self, chain: Chain) -> None:
         self._columns = [chain.columns[name] for name in _ENTRY_COLUMNS]
+        self._usable = chain.column("quote_ok")  # a rejected quote is listed without prices
         self._rows = {padded(str(s)): i for i, s in enumerate(chain.columns["symbol"])}
         self._built: dict[int, ChainEntry] = {}
         self.underlyings = frozenset(str(u) for u in np.unique(chain.columns["underlying_symbol"]))
@@ -69,7 +72,10 @@ class SnapshotListing:
 
     def _entry(self, row: int) -> ChainEntry:
         if row not in self._built:
-            self._built[row] = _entry(*(column[row].item() for column in self._columns))
+            values = [column[row].item() for column in self._columns]
+            if not self._usable[row]:
+                values[_BID : _LAST + 1] = [math.nan] * (_LAST + 1 - _BID)
+            self._built[row] = _entry(*values)
         return self._built[row]
 
 
@@ -109,7 +115,11 @@ def _entry(
 def underlying_prices(chain: Chain) -> dict[str, Decimal]:
     symbols, first = np.unique(chain.columns["underlying_symbol"], return_index=True)
     prices = chain.columns["underlying_price"][first]
-    return {str(s): Decimal(str(round(float(p), 4))) for s, p in zip(symbols, prices, strict=True)}
+    return {
+        str(s): Decimal(str(round(float(p), 4)))
+        for s, p in zip(symbols, prices, strict=True)
+        if math.isfinite(p) and 0 < p <= MAX_PRICE  # a corrupt print is no price
+    }
 
 
 def chain_from_entries(

@@ -18,6 +18,7 @@ import numpy as np
 
 from brokers.model import Intent, OrderLeg
 from brokers.settlement import SpotHistory, intrinsic, settles
+from rulesengine.data import sanity
 from rulesengine.data.chain import Chain
 from rulesengine.engine.journal import Journal
 from rulesengine.engine.marks import MULTIPLIER, PositionView, SymbolIndex, position_view
@@ -171,6 +172,30 @@ class PositionBook:
                 by_model=bool(model[i]),
             )
             self.journal.save_position(p)  # the high-water mark survives a restart
+
+    def rejected_quotes(self, chain: Chain) -> list[tuple[Position, str]]:
+        """Held positions with a leg whose quote this snapshot failed the sanity checks (each
+        is marked by the model instead), with the contract and the reason."""
+        problems = chain.column("quote_problem")
+        with np.errstate(invalid="ignore"):  # a contract with no numbers at all is just absent
+            priced = np.isfinite(chain.column("bid")) | np.isfinite(chain.column("ask"))
+        bad = np.flatnonzero((problems != sanity.OK) & priced)
+        if not len(bad):
+            return []
+        symbols = chain.column("symbol")
+        rejected = {str(symbols[i]): int(problems[i]) for i in bad}
+        out = []
+        for p in self.positions.values():
+            if not (p.is_open or (p.status is Status.OPENING and p.quantity)):
+                continue
+            named = [
+                f"{leg.symbol.strip()}: {sanity.reason(rejected[leg.symbol])}"
+                for leg in p.legs
+                if leg.symbol in rejected
+            ]
+            if named:
+                out.append((p, "quote rejected, marked by model: " + "; ".join(named)))
+        return out
 
     def model_values(self) -> dict[str, float]:
         """Per-share values of held contracts the snapshot lacks (for the account's net liq)."""

@@ -243,4 +243,3 @@ def _order_record(
 
 def position_id(key: str) -> str:
     return "p-" + stable_id(key)[:8]
-

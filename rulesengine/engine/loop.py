@@ -27,6 +27,7 @@ from brokers.errors import BrokerError
 from brokers.model import Account
 from brokers.protocol import Broker
 from rulesengine.data.chain import Chain
+from rulesengine.data.sanity import QuoteHistory
 from rulesengine.engine import account as acct
 from rulesengine.engine.book import PositionBook
 from rulesengine.engine.breakers import KILL_SCOPE, gate, kill_lock, trips
@@ -69,6 +70,7 @@ class Engine:
         self.retired: dict[str, Compiled] = {}  # strategies removed by a reload, still held
         self.recorder = Recorder(journal, say)
         self.book = PositionBook(journal)
+        self.quote_history = QuoteHistory()
         self.desk = OrderDesk(broker, journal, self.book, self.recorder, self.compiled)
         self.entries = Entries(self.book, self.desk, self.recorder)
         self.entries.max_quote_age = max_quote_age
@@ -103,10 +105,14 @@ class Engine:
         report = self.recorder.start(now)
         self.ran = []
         await self.desk.sync(now)
+        self.screen(chain)
         self.book.see_market(chain, now)
         self.book.settle_expired(now, self._settled)
         index = SymbolIndex(chain)
         self._mark(chain, index, now)
+        for p, why in self.book.rejected_quotes(chain):
+            compiled = self.compiled(p.strategy)
+            self.recorder.decide(now, compiled, "mark", p.id, "quote_rejected", why)
         account = await self._account(now)
         self.broker_down = account is None
         context = self._context(now, as_of or now, chain, index, account)
@@ -152,6 +158,11 @@ class Engine:
             return
         self._snapshot(now, self._account_values(now, context.as_of, context.market, account))
         self.journal.commit()
+
+    def screen(self, chain: Chain) -> None:
+        """Quote sanity against each contract's history (once per snapshot; see data.sanity).
+        A replay screens before feeding the paper account, so it never fills a bad quote."""
+        chain.screen(self.quote_history)
 
     def _mark(self, chain: Chain, index: SymbolIndex, now: datetime) -> None:
         """Mark every held position; model values go to the account (the paper net liq)."""

@@ -57,6 +57,9 @@ def with_model_rows(
         for name in COLUMNS
     }
     augmented = Chain(columns, chain.bars, chain.source, chain.iv_history)
+    # keep this snapshot's screening (jumps included); model rows are the model's own prices
+    screened = chain.column("quote_problem")
+    augmented._cache["quote_problem"] = np.concatenate([screened, np.zeros(len(rows), np.int8)])
     return Marked(augmented, len(chain))
 
 
@@ -109,7 +112,7 @@ def _forward_and_vol(
     of the same type, on the same expiry or else the nearest one that has IVs."""
     iv = chain.column("iv")[mine]
     same_type = chain.column("type")[mine] == int(call)
-    usable = same_type & np.isfinite(iv) & (iv > 0)
+    usable = same_type & np.isfinite(iv) & (iv > 0) & chain.column("quote_ok")[mine]
     if not usable.any():
         return spot, float("nan")
     expiries = chain.column("expiry")[mine]

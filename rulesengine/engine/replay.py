@@ -139,6 +139,7 @@ async def run_snapshot(
     """One replayed snapshot: feed the paper market, tick, then let orders work."""
     if when > clock.now():
         clock.set(when)
+    engine.screen(snapshot)  # before the paper account sees it: a bad quote never fills
     broker.book.update(SnapshotListing(snapshot), underlying_prices(snapshot), when)
     await broker.step()
     report = await engine.tick(snapshot, when)

@@ -15,6 +15,7 @@ import numpy as np
 from rulesengine.check.names import ENUMS
 from rulesengine.check.program import Leg
 from rulesengine.compile.graph import Clause, Graph
+from rulesengine.data import sanity
 from rulesengine.runtime.evaluate import Evaluator, FunnelStep, run_filter
 from rulesengine.runtime.view import View, leg_rows, with_own
 
@@ -222,7 +223,7 @@ def select(
     """Every leg in order: candidates, local filter, join with the legs above, prefer."""
     selection: Selection | None = None
     type_column = chain.column("type")
-    quote_ok = chain.column("quote_ok")
+    problems = chain.column("quote_problem")
     for leg in legs:
         stage = f"leg:{leg.name}"
         if leg.kind == "stock":
@@ -234,16 +235,12 @@ def select(
             funnel.append(
                 FunnelStep(stage, f"is a {leg.kind}", "legs", len(eligible), len(is_kind))
             )
-            own = is_kind[quote_ok[is_kind]]
-            funnel.append(
-                FunnelStep(
-                    stage,
-                    "valid two-sided quote (finite, not crossed)",
-                    "data",
-                    len(is_kind),
-                    len(own),
-                )
-            )
+            own = is_kind
+            for code, label in sanity.STEPS:  # a rejected quote is counted under its reason
+                kept = own[problems[own] != code]
+                if len(kept) < len(own) or code == sanity.NO_QUOTE:
+                    funnel.append(FunnelStep(stage, label, "data", len(own), len(kept)))
+                own = kept
         clauses = graph.filters.get(stage, ())
         local, plan = plan_join(graph, clauses)
         positions, _ = run_filter(

@@ -117,7 +117,12 @@ def scan(
     view, structures = structure_view(chain, program, selection, scalars, missing)
     positions, evaluator = run_filter(graph, graph.filters.get("entry", ()), view, "entry", funnel)
     rank = _rank(graph, evaluator, len(positions))
-    order = np.lexsort((positions, -np.nan_to_num(rank, nan=-np.inf)))
+    finite = np.isfinite(rank)  # an infinite or undefined score never ranks (nor trades)
+    if not finite.all():
+        label = "rank score is a finite number"
+        funnel.append(FunnelStep("rank", label, "data", len(rank), int(finite.sum())))
+        positions, rank = positions[finite], rank[finite]
+    order = np.lexsort((positions, -rank))
     return ScanResult(
         program.name,
         quote_date,

@@ -57,8 +57,8 @@ def dirtied(chain: Chain, symbol: str, **values) -> Chain:
 @pytest.mark.parametrize(
     ("change", "clause"),
     [
-        ({"bid": np.nan}, "valid two-sided quote (finite, not crossed)"),
-        ({"bid": 9.0, "ask": 8.0}, "valid two-sided quote (finite, not crossed)"),
+        ({"bid": np.nan}, "quote: two-sided, finite, not crossed"),
+        ({"bid": 9.0, "ask": 8.0}, "quote: two-sided, finite, not crossed"),
     ],
 )
 async def test_nan_and_crossed_quotes_are_dropped_by_the_scan_with_a_funnel_step(

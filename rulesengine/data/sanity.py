@@ -1,0 +1,139 @@
+"""Quote sanity: which quotes may become entries, marks or fills, and why the others may not.
+
+A single bad print (a $1,000,000 ask, a strike of 1e308, a put quoted above its strike) used
+to be traded, marked and booked as P&L. Every snapshot is screened before anything reads it:
+
+- no two-sided quote: a bid or ask missing, negative or beyond any listed price, no ask, or
+  a crossed market (bid above ask);
+- a strike that is not a positive price within a sane range of the underlying;
+- no-arbitrage bounds: a call is never worth more than the underlying, a put never more than
+  its strike (checked on the ask, with a small tolerance for a stale underlying print);
+- a jump against the contract's own recent history: the mid moved further than the
+  underlying's move plus three times its previous value. A one-off jump is rejected; a level
+  that the next snapshot confirms is accepted (a real repricing persists, a bad print does
+  not).
+
+A rejected quote is as good as no quote: entries skip it (the funnel counts it by reason),
+held contracts are marked from the model (the mark says so, and why), and the paper account
+never fills against it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+MAX_PRICE = 10_000_000.0  # dollars per share: beyond anything listed, a corrupt number
+STRIKE_RANGE = 20.0  # a strike above 20x the underlying is corrupt
+BOUND_TOLERANCE = 0.02  # 2%: the underlying print may be a little stale against the quote
+BOUND_SLACK = 0.10  # dollars, on top of the tolerance
+JUMP_MULTIPLE = 3.0  # a mid may move by the underlying's move plus 3x its previous value
+JUMP_FLOOR = 0.50  # ... and never less than 3 x $0.50 for cheap contracts
+
+OK = 0
+NO_QUOTE = 1
+BAD_STRIKE = 2
+CALL_ABOVE_UNDERLYING = 3
+PUT_ABOVE_STRIKE = 4
+JUMP = 5
+
+REASONS = {
+    NO_QUOTE: "no usable two-sided quote (missing, negative, absurd, zero ask or crossed)",
+    BAD_STRIKE: "strike not a sane price near the underlying",
+    CALL_ABOVE_UNDERLYING: "call quoted above the underlying price (no-arbitrage bound)",
+    PUT_ABOVE_STRIKE: "put quoted above its strike (no-arbitrage bound)",
+    JUMP: "mid jumped against the contract's previous quote (unconfirmed)",
+}
+STEPS = (  # the funnel's data steps, in the order they are applied
+    (NO_QUOTE, "quote: two-sided, finite, not crossed"),
+    (BAD_STRIKE, "quote: strike sane against the underlying"),
+    (CALL_ABOVE_UNDERLYING, "quote: call not above the underlying"),
+    (PUT_ABOVE_STRIKE, "quote: put not above its strike"),
+    (JUMP, "quote: no unconfirmed jump against its previous quote"),
+)
+
+
+def bound_problems(
+    bid: np.ndarray,
+    ask: np.ndarray,
+    strike: np.ndarray,
+    underlying: np.ndarray,
+    is_call: np.ndarray,
+) -> np.ndarray:
+    """Problem code per row from the row alone (int8, OK = 0); the first failing check wins."""
+    out = np.zeros(len(bid), dtype=np.int8)
+    with np.errstate(invalid="ignore", over="ignore"):
+        quoted = (
+            np.isfinite(bid)
+            & np.isfinite(ask)
+            & (bid >= 0)
+            & (ask > 0)
+            & (ask >= bid)
+            & (ask <= MAX_PRICE)
+        )
+        known_spot = np.isfinite(underlying) & (underlying > 0) & (underlying <= MAX_PRICE)
+        strike_ok = (
+            np.isfinite(strike)
+            & (strike > 0)
+            & (strike <= MAX_PRICE)
+            & (~known_spot | (strike <= STRIKE_RANGE * underlying))
+        )
+        call_bound = underlying * (1 + BOUND_TOLERANCE) + BOUND_SLACK
+        put_bound = strike * (1 + BOUND_TOLERANCE) + BOUND_SLACK
+        call_over = is_call & known_spot & (ask > call_bound)
+        put_over = ~is_call & (ask > put_bound)
+    out[put_over] = PUT_ABOVE_STRIKE
+    out[call_over] = CALL_ABOVE_UNDERLYING
+    out[~strike_ok] = BAD_STRIKE
+    out[~quoted] = NO_QUOTE
+    return out
+
+
+def jumped(
+    mid: np.ndarray, spot: np.ndarray, previous_mid: np.ndarray, previous_spot: np.ndarray
+) -> np.ndarray:
+    """True where the mid moved further than the underlying's move allows (NaN history: no)."""
+    with np.errstate(invalid="ignore"):
+        move = np.abs(spot - previous_spot)
+        move = np.where(np.isfinite(move), move, 0.0)
+        allowed = move + JUMP_MULTIPLE * np.maximum(previous_mid, JUMP_FLOOR)
+        return np.isfinite(previous_mid) & (np.abs(mid - previous_mid) > allowed)
+
+
+class QuoteHistory:
+    """Each contract's last accepted and last seen (mid, underlying), for the jump check.
+
+    Kept by whoever feeds snapshots in order (the engine): it screens each snapshot once.
+    """
+
+    def __init__(self) -> None:
+        self._accepted: dict[str, tuple[float, float]] = {}
+        self._seen: dict[str, tuple[float, float]] = {}
+
+    def screen(self, symbols: np.ndarray, mid: np.ndarray, spot: np.ndarray, problems: np.ndarray):
+        """Add JUMP to `problems` (in place) and remember this snapshot's quotes."""
+        n = len(symbols)
+        accepted = np.full((2, n), np.nan)
+        seen = np.full((2, n), np.nan)
+        names = [str(s) for s in symbols]
+        for i, name in enumerate(names):
+            a = self._accepted.get(name)
+            if a is not None:
+                accepted[:, i] = a
+                s = self._seen.get(name)
+                if s is not None:
+                    seen[:, i] = s
+        sound = problems == OK
+        jump = sound & jumped(mid, spot, accepted[0], accepted[1])
+        # the previous snapshot (rejected) already showed this level: a repricing, not a print
+        confirmed = jump & np.isfinite(seen[0]) & ~jumped(mid, spot, seen[0], seen[1])
+        problems[jump & ~confirmed] = JUMP
+        for i in np.flatnonzero(sound):
+            value = (float(mid[i]), float(spot[i]))
+            self._seen[names[i]] = value
+            if problems[i] == OK:
+                self._accepted[names[i]] = value
+        return problems
+
+
+def reason(code: int) -> str:
+    return REASONS.get(int(code), "ok")

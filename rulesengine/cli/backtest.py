@@ -23,6 +23,7 @@ from rulesengine.backtest.sweep import (
     variants,
 )
 from rulesengine.check.summary import print_text
+from rulesengine.cli import data_warnings
 from rulesengine.cli.progress import progress_bar
 from rulesengine.engine.replay import DEFAULT_AT, ReplayError, open_replay
 from rulesengine.engine.ruleset import RulesError, load_rules
@@ -52,6 +53,7 @@ def run(args) -> int:
         source = open_replay(spec).between(start, end)
     except ReplayError as error:
         return _usage(str(error))
+    data_warnings.show("rules backtest", source.chain)
     if not source.days():
         return _usage(f"{source.label} has no quote dates between {start} and {end}")
     if args.vary:

@@ -13,6 +13,7 @@ from pathlib import Path
 from rich.console import Console
 
 from rulesengine.check.summary import print_text
+from rulesengine.cli import data_warnings
 from rulesengine.cli.progress import progress_bar
 from rulesengine.engine.reconcile import reconcile
 from rulesengine.engine.reload import Reloader
@@ -47,6 +48,7 @@ def run(args) -> int:
     except ReplayError as error:
         print(f"rules run: {error}", file=sys.stderr)
         return 2
+    data_warnings.show("rules run", source.chain)
     days = source.days()
     session = open_paper_session(
         rules, Path(args.data_dir), stamp(days[0], at), fresh=args.fresh, say=console.print

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rulesengine.check.summary import print_text
+from rulesengine.cli import data_warnings
 from rulesengine.cli.lint import lint_paths
 from rulesengine.cli.paths import bundled_chain
 from rulesengine.compile import compile_program
@@ -73,6 +74,7 @@ def run(args) -> int:
     except (ChainFileError, UsageError, BarsError) as error:
         print(f"rules scan: {error}", file=sys.stderr)
         return 2
+    data_warnings.show("rules scan", chain)
     programs = [r.program for r in results if r.program and r.program.kind == "strategy"]
     output = []
     console = Console(width=args.width or (None if sys.stdout.isatty() else 132), highlight=False)

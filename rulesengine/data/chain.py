@@ -95,6 +95,7 @@ class Chain:
     source: str = ""
     # daily ATM IV per underlying (in `close`), oldest first: what iv_rank and iv_percentile read
     iv_history: dict[str, Bars] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # what the loader skipped or resolved
     _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     # model fields filled row by row: name -> values, plus which rows are solved
     _partial: dict[str, np.ndarray] = field(default_factory=dict, repr=False)

@@ -8,12 +8,10 @@ from pathlib import Path
 
 from rulesengine.data import ivolatility, normalised
 from rulesengine.data.chain import Chain
+from rulesengine.data.rows import ChainFileError
 
 ADAPTERS = {"ivolatility": ivolatility, "normalised": normalised}
-
-
-class ChainFileError(Exception):
-    """A chain file that can't be read; the message says what to do."""
+__all__ = ["ADAPTERS", "ChainFileError", "load_chain"]
 
 
 def load_chain(path: str | Path, format: str | None = None) -> Chain:
@@ -33,6 +31,8 @@ def load_chain(path: str | Path, format: str | None = None) -> Chain:
         for adapter in ADAPTERS.values():
             if adapter.looks_like(header):
                 return adapter.load(path)
-    except (ValueError, KeyError, UnicodeDecodeError, OSError, csv.Error) as error:
+    except ChainFileError:
+        raise
+    except (ValueError, KeyError, UnicodeDecodeError, OSError, csv.Error, EOFError) as error:
         raise ChainFileError(f"{path}: can't read this chain file ({error})") from None
     raise ChainFileError(f"{path}: unrecognised chain format; known formats: {', '.join(ADAPTERS)}")

@@ -3,19 +3,20 @@
 The format's dirt, normalised here: `iv = -1` means unknown (-> NaN); `isinterpolated = *` marks
 rows whose IV and greeks the vendor filled in; zero bids are kept (rules decide); pre-2015 AM
 monthlies carry the Saturday date in the symbol but expire on the Friday in
-`option_expiration`; vega and rho come per 1.00 of vol/rate and become per 1 point.
+`option_expiration` (where a file writes the Saturday there too, it becomes the Friday); vega
+and rho come per 1.00 of vol/rate and become per 1 point. Bad rows, duplicates and truncated
+files follow the rules in `data.rows`.
 """
 
 from __future__ import annotations
 
-import csv
-import gzip
 from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
+from rulesengine.data import rows
 from rulesengine.data.chain import COLUMNS, Bars, Chain, enum_code, to_seconds
 
 HEADER = ("symbol", "exchange", "company_name", "date", "stock_price_close", "option_symbol")
@@ -47,45 +48,66 @@ def _date(text: str) -> float:
     return to_seconds(datetime.strptime(text.strip(), "%m/%d/%Y").date())
 
 
-def _number(text: str) -> float:
-    text = text.strip()
-    if not text:
-        return np.nan
-    value = float(text)
+def _number(text: str, what: str) -> float:
+    value = rows.number(text, what)
     return np.nan if value in (-1.0, -999.0) else value
 
 
+def _row(row: dict[str, str]) -> dict[str, object]:
+    """One vendor row as normalised values; rows.BadRow says why it can't be read."""
+    root = row["option_symbol"][:6].strip()
+    try:
+        expiry = _date(row["option_expiration"])
+        quote_date = _date(row["date"])
+    except ValueError:
+        raise rows.BadRow(
+            f"date {row['date'].strip()!r} or expiry {row['option_expiration'].strip()!r} "
+            "is not MM/DD/YYYY"
+        ) from None
+    style = row["style"].strip().upper()
+    if style not in ("A", "E"):
+        raise rows.BadRow(f"style is {row['style'].strip()[:10]!r}, expected A or E")
+    values: dict[str, object] = {
+        "underlying_symbol": row["symbol"].strip(),
+        "root": root,
+        "symbol": row["option_symbol"],
+        "type": enum_code("option_type", rows.option_type(row["call/put"])),
+        "style": enum_code("style", "american" if style == "A" else "european"),
+        "settlement": enum_code("settlement", "am" if root in AM_SETTLED_ROOTS else "pm"),
+        "strike": rows.number(row["strike"], "strike"),
+        "expiry": rows.friday_for_saturday(expiry),
+        "quote_date": quote_date,
+        "interpolated": row["isinterpolated"].strip() == "*",
+        "multiplier": 100.0,
+        "quote_age": 0.0,  # end-of-day quotes are as of the close they describe
+    }
+    for column, (vendor, scale) in NUMBERS.items():
+        values[column] = _number(row[vendor], vendor) * scale
+    rows.underlying_price(float(values["underlying_price"]))  # type: ignore[arg-type]
+    return values
+
+
 def load(path: Path) -> Chain:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    if not rows:
-        raise ValueError(f"{path}: no rows")
+    reader = rows.RowReader(path)
     out: dict[str, list] = {name: [] for name in COLUMNS}
-    for row in rows:
-        root = row["option_symbol"][:6].strip()
-        out["underlying_symbol"].append(row["symbol"].strip())
-        out["root"].append(root)
-        out["symbol"].append(row["option_symbol"])
-        out["type"].append(
-            enum_code("option_type", "call" if row["call/put"].strip() == "C" else "put")
-        )
-        out["style"].append(
-            enum_code("style", "american" if row["style"].strip() == "A" else "european")
-        )
-        out["settlement"].append(
-            enum_code("settlement", "am" if root in AM_SETTLED_ROOTS else "pm")
-        )
-        out["strike"].append(float(row["strike"]))
-        out["expiry"].append(_date(row["option_expiration"]))
-        out["quote_date"].append(_date(row["date"]))
-        for column, (vendor, scale) in NUMBERS.items():
-            out[column].append(_number(row[vendor]) * scale)
-        out["interpolated"].append(row["isinterpolated"].strip() == "*")
-        out["multiplier"].append(100.0)
-        out["quote_age"].append(0.0)  # end-of-day quotes are as of the close they describe
+    lines: list[int] = []
+    for line, row in reader.rows():
+        try:
+            values = _row(row)
+        except rows.BadRow as problem:
+            reader.skip(line, str(problem))
+            continue
+        except KeyError as missing:
+            raise rows.ChainFileError(f"{path}: no column {missing} in the header") from None
+        for name, value in values.items():
+            out[name].append(value)
+        lines.append(line)
+    reader.finish()
     columns = {name: np.asarray(values, dtype=COLUMNS[name]) for name, values in out.items()}
-    return Chain(columns, _bars(columns), str(path))
+    columns, duplicates = rows.without_duplicates(columns, np.asarray(lines), path)
+    chain = Chain(columns, _bars(columns), str(path))
+    chain.warnings = reader.warnings + duplicates
+    return chain
 
 
 def _bars(columns: dict[str, np.ndarray]) -> dict[str, Bars]:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from rulesengine.check.names import ENUMS
+from rulesengine.data import rows
 from rulesengine.data.chain import COLUMNS, Chain, from_seconds, to_seconds
 
 _ENUM_COLUMNS = {"type": "option_type", "style": "style", "settlement": "settlement"}
@@ -19,24 +20,49 @@ def looks_like(header: list[str]) -> bool:
     return set(COLUMNS) <= {h.strip() for h in header}
 
 
+def _value(name: str, text: str) -> object:
+    dtype = COLUMNS[name]
+    if name in _ENUM_COLUMNS:
+        spelled = text.strip().lower()
+        if name == "type":
+            spelled = rows.option_type(spelled)
+        members = ENUMS[_ENUM_COLUMNS[name]]
+        if spelled not in members:
+            raise rows.BadRow(f"{name} is {text.strip()[:12]!r}, expected one of {members}")
+        return members.index(spelled)
+    if name in _DATE_COLUMNS:
+        try:
+            seconds = to_seconds(date.fromisoformat(text.strip()))
+        except ValueError:
+            raise rows.BadRow(f"{name} {text.strip()[:20]!r} is not an ISO date") from None
+        return rows.friday_for_saturday(seconds) if name == "expiry" else seconds
+    if dtype == "?":
+        return text.strip().lower() in {"1", "true", "yes"}
+    if dtype == "U":
+        return text
+    return rows.number(text, name)
+
+
 def load(path: Path) -> Chain:
-    with open(path, encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    columns = {}
-    for name, dtype in COLUMNS.items():
-        values = [row[name] for row in rows]
-        if name in _ENUM_COLUMNS:
-            members = ENUMS[_ENUM_COLUMNS[name]]
-            columns[name] = np.array([members.index(v.strip().lower()) for v in values], dtype="i1")
-        elif name in _DATE_COLUMNS:
-            columns[name] = np.array([to_seconds(date.fromisoformat(v)) for v in values])
-        elif dtype == "?":
-            columns[name] = np.array([v.strip().lower() in {"1", "true", "yes"} for v in values])
-        elif dtype == "U":
-            columns[name] = np.array(values, dtype="U")
-        else:
-            columns[name] = np.array([float(v) if v.strip() else np.nan for v in values])
-    return Chain(columns, {}, str(path))
+    reader = rows.RowReader(path)
+    out: dict[str, list] = {name: [] for name in COLUMNS}
+    lines: list[int] = []
+    for line, row in reader.rows():
+        try:
+            values = {name: _value(name, row[name]) for name in COLUMNS}
+            rows.underlying_price(float(values["underlying_price"]))  # type: ignore[arg-type]
+        except rows.BadRow as problem:
+            reader.skip(line, str(problem))
+            continue
+        for name, value in values.items():
+            out[name].append(value)
+        lines.append(line)
+    reader.finish()
+    columns = {name: np.array(values, dtype=COLUMNS[name]) for name, values in out.items()}
+    columns, duplicates = rows.without_duplicates(columns, np.asarray(lines), path)
+    chain = Chain(columns, {}, str(path))
+    chain.warnings = reader.warnings + duplicates
+    return chain
 
 
 def save(chain: Chain, path: Path) -> None:

@@ -65,3 +65,29 @@ def test_american_contracts_are_solved_with_baw():
     assert chain.column_at("model_iv", np.array([0]))[0] == pytest.approx(0.35, abs=1e-8)
     european = implied_vol(price, 96.0, 80.0, years, 1.0, True).vol
     assert european != pytest.approx(0.35, abs=1e-3)  # the early-exercise premium matters
+
+
+def test_american_model_iv_uses_the_treasury_rate_for_early_exercise():
+    """Issue 13: at r = 0 a deep ITM American put has no early-exercise premium, so its IV
+    came out too high (0.328 against the vendor's 0.293 for a 130 put, stock near 94)."""
+    from rulesengine.analytics.american import baw_price
+    from rulesengine.data.chain import COLUMNS, Chain, to_seconds
+    from rulesengine.data.model_fields import _treasury
+
+    quoted, expiry = date(2005, 6, 15), date(2006, 6, 16)
+    years = (expiry - quoted).days / 365.0
+    rate = float(_treasury(np.array([to_seconds(quoted)]), np.array([years]))[0])
+    assert 0.025 < rate < 0.045  # mid-2005 Treasury yields for about a year
+    price = float(baw_price(94.0, 130.0, years, 0.293, rate, 0.0, False))
+    values = {
+        "underlying_symbol": "AAPL", "root": "AAPL", "symbol": "AAPL  060616P00130000",
+        "type": 0, "style": 1, "settlement": 1, "strike": 130.0,
+        "expiry": to_seconds(expiry), "quote_date": to_seconds(quoted),
+        "bid": price - 0.05, "ask": price + 0.05, "last": price, "volume": 0.0,
+        "open_interest": 0.0, "iv": np.nan, "delta": np.nan, "gamma": np.nan,
+        "theta": np.nan, "vega": np.nan, "rho": np.nan, "underlying_price": 94.0,
+        "forward": 94.0 * np.exp(rate * years), "interpolated": False, "multiplier": 100.0,
+        "quote_age": 0.0,
+    }  # fmt: skip
+    chain = Chain({k: np.array([v], dtype=COLUMNS[k]) for k, v in values.items()})
+    assert chain.column_at("model_iv", np.array([0]))[0] == pytest.approx(0.293, abs=0.003)

@@ -1,16 +1,19 @@
 """Credentials come from the environment only, and never leave this module in clear.
 
 Every secret read here is registered with the redactor, so any string built later (a log
-line, an exception message, a journal trace) can be scrubbed of it: `redact(text)`. The
-logging filter applies it to every record of the `brokers` and `rulesengine` loggers.
+line, an exception message, a journal trace) can be scrubbed of it: `redact(text)`. Every
+log record is scrubbed as it is created (`install_log_redaction`).
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import os
 import re
 import threading
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -18,12 +21,14 @@ from brokers.errors import CredentialsMissing
 
 _MASK = "***"
 _lock = threading.Lock()
-_secrets: set[str] = set()
+_secrets: set[str] = set()  # every encoded form of every secret
+_raw: set[str] = set()
 _VALUE = r"[A-Za-z0-9._~+/=-]{8,}"  # token-like: placeholders such as `...` are left alone
 # Bearer tokens and query-string secrets are masked even when they were never registered
 # (a token the broker just issued, echoed back in an error body).
 _PATTERNS = [
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
+    re.compile(r"(?i)(basic\s+)[A-Za-z0-9+/=_-]{8,}"),
     re.compile(r"(?i)((?:access|refresh|id)_token\"?\s*[:=]\s*\"?)" + _VALUE),
     re.compile(
         r"(?i)((?:client_secret|secret|password|apca-api-secret-key)\"?\s*[:=]\s*\"?)" + _VALUE
@@ -56,10 +61,38 @@ class Secret:
 
 
 def register_secret(value: str) -> None:
-    """Remember a value to scrub from every message (tokens issued at run time too)."""
-    if value and len(value) >= 4:
-        with _lock:
-            _secrets.add(value)
+    """Remember a value to scrub from every message (tokens issued at run time too), in every
+    encoding it may travel in: raw, URL-encoded, JSON-escaped, base64, and base64 of the
+    `a:b` pairs it forms with every other secret (HTTP Basic auth of key and secret)."""
+    if not value or len(value) < 4:
+        return
+    with _lock:
+        if value in _raw:
+            return
+        others = list(_raw)
+        _raw.add(value)
+        _secrets.update(_encodings(value))
+        for other in [*others, value]:
+            for pair in (f"{other}:{value}", f"{value}:{other}"):
+                _secrets.update(_base64(pair))
+
+
+def _encodings(value: str) -> set[str]:
+    forms = {
+        value,
+        urllib.parse.quote(value, safe=""),
+        urllib.parse.quote_plus(value, safe=""),
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+        *_base64(value),
+    }
+    return {f for f in forms if len(f) >= 4}
+
+
+def _base64(text: str) -> set[str]:
+    raw = text.encode()
+    encoded = {base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()}
+    return encoded | {e.rstrip("=") for e in encoded}
 
 
 def redact(text: str) -> str:
@@ -74,23 +107,22 @@ def redact(text: str) -> str:
     return text
 
 
-class RedactingFilter(logging.Filter):
-    """Scrub secrets from a record's final message (arguments included)."""
+def install_log_redaction() -> None:
+    """Scrub every log record's message as it is created, whatever logger (a child such as
+    `brokers.http` or `httpcore.http11` too: a logger's filters do not see its children's
+    records) and whatever handler writes it. Idempotent."""
+    factory = logging.getLogRecordFactory()
+    if getattr(factory, "redacting", False):
+        return
 
-    def filter(self, record: logging.LogRecord) -> bool:
+    def redacting(*args, **kwargs) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
         record.msg = redact(record.getMessage())
         record.args = None
-        if record.exc_text:
-            record.exc_text = redact(record.exc_text)
-        return True
+        return record
 
-
-def install_log_redaction() -> None:
-    """Attach the filter to the loggers this project writes to (idempotent)."""
-    for name in ("brokers", "rulesengine", "httpx"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, RedactingFilter) for f in logger.filters):
-            logger.addFilter(RedactingFilter())
+    redacting.redacting = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(redacting)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import os
 import sys
 import traceback
 
+from brokers.credentials import redact
 from brokers.registry import NAMES as BROKERS
 from rulesengine import __version__
 
@@ -167,9 +168,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except Exception as error:  # a bug, not a user error: say so plainly
         if os.environ.get("RULES_DEBUG"):
-            traceback.print_exc()
+            print(redact(traceback.format_exc()), file=sys.stderr, end="")
         print(
-            f"rules: internal error ({type(error).__name__}: {error}). "
+            f"rules: internal error ({type(error).__name__}: {redact(str(error))}). "
             "Please report it; RULES_DEBUG=1 shows details.",
             file=sys.stderr,
         )

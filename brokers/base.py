@@ -1,8 +1,10 @@
 """What the three HTTP adapters share: idempotent placing and polled order events.
 
 Placing is the one call that must never be repeated blindly. A timeout or a 5xx after the
-request left may mean the broker has the order, so before any retry the adapter looks the
-order up by its client key, and only resubmits when the broker has no such order.
+request left may mean the broker has the order, or will have it: a broker can process a
+request after its answer was lost. So an ambiguous send is never resent; the order is looked
+up by its client key now, and by the engine on every later sync for `lookup_window` seconds,
+before it is declared unsent. Only a request that never left is sent again.
 """
 
 from __future__ import annotations
@@ -12,7 +14,13 @@ import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-from brokers.errors import BrokerError, BrokerTimeout, BrokerUnavailable, OrderRejected
+from brokers.errors import (
+    AmbiguousOrder,
+    BrokerError,
+    BrokerTimeout,
+    BrokerUnavailable,
+    OrderRejected,
+)
 from brokers.http import Health, HttpClient
 from brokers.model import Order, OrderEvent, OrderRequest, OrderStatus
 
@@ -25,6 +33,8 @@ class HttpBroker:
     name = "http"
     live = False
     poll_every = 2.0  # seconds between order-status polls for `events()`
+    # how long an order whose send was ambiguous is looked up before it is declared unsent
+    lookup_window = 300.0
 
     def __init__(self, http: HttpClient) -> None:
         self.http = http
@@ -49,7 +59,11 @@ class HttpBroker:
         return await self.find_order(order.client_key)
 
     async def place(self, order: OrderRequest) -> Order:
-        """Submit once; on an ambiguous failure, find the order by key before resubmitting."""
+        """Submit once. A failure that may hide a processed request (a read timeout, a 5xx, a
+        connection lost mid-request, an acknowledgement without an id) is never resent: the
+        order is looked up, and when the broker does not show it AmbiguousOrder is raised so
+        the engine keeps looking for it (`lookup_window`). Only a request that never left (no
+        connection) is sent again, with backoff."""
         existing = await self._find(order)
         if existing is not None:
             log.info("%s: order %s already placed as %s", self.name, order.client_key, existing.id)
@@ -59,14 +73,27 @@ class HttpBroker:
             try:
                 return self._watch(await self._submit(order))
             except (BrokerTimeout, BrokerUnavailable) as error:
-                found = await self._find(order)
-                if found is not None:
-                    return self._watch(found)
+                if error.maybe_processed:
+                    return self._watch(await self._after_ambiguous(order, error))
                 if attempt + 1 == policy.attempts:
                     raise
-                log.warning("%s; order %s not at the broker, resubmitting", error, order.client_key)
+                log.warning("%s; order %s was not sent, sending it again", error, order.client_key)
                 await self.http.sleep(policy.backoff(attempt + 1, self.http.rng))
         raise AssertionError("unreachable")
+
+    async def _after_ambiguous(self, order: OrderRequest, error: BrokerError) -> Order:
+        try:
+            found = await self._find(order)
+        except BrokerError:
+            found = None
+        if found is not None:
+            return found
+        raise AmbiguousOrder(
+            f"{error}; order {order.client_key} may still reach the broker, so it is not sent "
+            f"again: it is looked up by its key for {self.lookup_window:.0f}s before it is "
+            "declared unsent",
+            broker=self.name,
+        )
 
     def _watch(self, order: Order) -> Order:
         if order.status is OrderStatus.REJECTED:

@@ -39,7 +39,14 @@ class LiveTradingNotEnabled(BrokerError):
 
 
 class BrokerTimeout(BrokerError):
+    """No answer in time. `maybe_processed`: the request left, so the broker may have acted on
+    it (a read timeout); False when it never left (no connection could be made)."""
+
     retryable = True
+
+    def __init__(self, message: str, *, maybe_processed: bool = True, **kw) -> None:
+        super().__init__(message, **kw)
+        self.maybe_processed = maybe_processed
 
 
 class RateLimited(BrokerError):
@@ -51,9 +58,20 @@ class RateLimited(BrokerError):
 
 
 class BrokerUnavailable(BrokerError):
-    """5xx or a dropped connection."""
+    """5xx or a dropped connection. `maybe_processed` as for BrokerTimeout: a 5xx or a
+    connection reset mid-request may hide a processed request; a refused connection may not."""
 
     retryable = True
+
+    def __init__(self, message: str, *, maybe_processed: bool = True, **kw) -> None:
+        super().__init__(message, **kw)
+        self.maybe_processed = maybe_processed
+
+
+class AmbiguousOrder(BrokerError):
+    """An order was sent, the answer was lost, and the broker does not show it (yet). It is
+    never resent blindly: the engine keeps looking it up by its key for the adapter's
+    `lookup_window` before it declares it unsent (see brokers.base)."""
 
 
 class MalformedResponse(BrokerError):

@@ -175,12 +175,25 @@ class HttpClient:
         self.health.requests += 1
         try:
             return await self._client.request(method, url, headers=headers, **kw)
+        except (httpx.ConnectTimeout, httpx.PoolTimeout):
+            raise BrokerTimeout(
+                f"{method} {_path(url)}: no connection in time (nothing was sent)",
+                broker=self.broker,
+                maybe_processed=False,
+            ) from None
         except httpx.TimeoutException:
             raise BrokerTimeout(f"{method} {_path(url)} timed out", broker=self.broker) from None
+        except httpx.ConnectError as error:
+            raise BrokerUnavailable(
+                f"{method} {_path(url)} failed: {type(error).__name__} "
+                "(network down or broker unreachable; nothing was sent)",
+                broker=self.broker,
+                maybe_processed=False,
+            ) from None
         except httpx.TransportError as error:
             raise BrokerUnavailable(
                 f"{method} {_path(url)} failed: {type(error).__name__} "
-                "(network down or broker unreachable)",
+                "(connection lost mid-request)",
                 broker=self.broker,
             ) from None
 

@@ -7,9 +7,10 @@ is in percent and greeks may be -999; big chains come back truncated (`isChainTr
 502), so they are fetched in date windows that split until each fits; a placed order answers
 201 with an empty body and its id in the `Location` header; a previewOrder 200 with `rejects`
 is a rejection; index underlyings are spelled `$SPX`. Schwab has no client order id: keys
-are mapped to order ids as soon as the id is known, and a key whose id was lost (a crash
-between the POST and its answer) is found by matching the order's legs and price among the
-day's orders.
+are mapped to order ids as soon as the id is known; before the POST the order's body and time
+are kept, so a key whose id was lost (a timeout, a 2xx without `Location`, a crash between the
+POST and its answer) is found by matching legs, quantity, type and price among the account's
+orders entered since it was sent, on every later lookup.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ import httpx
 from brokers.base import HttpBroker
 from brokers.credentials import EnvVar, Secret, read_env
 from brokers.errors import (
+    AmbiguousOrder,
     AuthError,
+    BrokerError,
     BrokerUnavailable,
     InvalidRequest,
     LiveTradingNotEnabled,
@@ -306,13 +309,28 @@ class SchwabBroker(HttpBroker):
                 broker=NAME,
             )
         h = await self._account_hash()
+        body = order_body(order)
+        self._keys.intend(order.client_key, body, self._clock())  # findable if the id is lost
         try:
             response = await self.http.send(
-                "POST", f"/trader/v1/accounts/{h}/orders", json=order_body(order), idempotent=False
+                "POST", f"/trader/v1/accounts/{h}/orders", json=body, idempotent=False
             )
         except InvalidRequest as error:
             raise OrderRejected(str(error), broker=NAME, status=error.status) from None
-        order_id = id_from_location(response)
+        try:
+            order_id = id_from_location(response)
+        except MalformedResponse as error:  # accepted, but which order is it?
+            try:
+                found = await self._find(order)
+            except BrokerError:
+                found = None
+            if found is not None:
+                return found
+            raise AmbiguousOrder(
+                f"{error}; order {order.client_key} is looked up among the account's orders "
+                f"for {self.lookup_window:.0f}s before it is declared unsent",
+                broker=NAME,
+            ) from None
         self._keys.put(order.client_key, order_id)
         return await self.order(order_id, order)
 
@@ -322,29 +340,43 @@ class SchwabBroker(HttpBroker):
         return parse_order(data, request, self._keys.key_of(order_id))
 
     async def find_order(self, client_key: str) -> Order | None:
+        """By the id kept for the key; else, for an order sent without a known id, among the
+        account's orders by its legs, quantity, type and price around the time it was sent."""
         order_id = self._keys.get(client_key)
-        return None if order_id is None else await self.order(order_id)
+        if order_id is not None:
+            return await self.order(order_id)
+        intent = self._keys.intent(client_key)
+        if intent is None:
+            return None
+        body, sent = intent
+        return await self._match(client_key, body, sent, None)
 
     async def _find(self, order: OrderRequest) -> Order | None:
         found = await self.find_order(order.client_key)
         if found is not None:
             return found
+        return await self._match(order.client_key, order_body(order), None, order)
+
+    async def _match(
+        self, key: str, body: dict[str, Any], sent: datetime | None, request: OrderRequest | None
+    ) -> Order | None:
         h = await self._account_hash()
         now = self._clock()
+        start = (sent - timedelta(minutes=1)) if sent is not None else now - timedelta(days=1)
         rows = await self.http.json(
             "GET",
             f"/trader/v1/accounts/{h}/orders",
             params={
-                "fromEnteredTime": (now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                "fromEnteredTime": start.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
                 "toEnteredTime": (now + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
             },
         )
-        wanted = fingerprint(order_body(order))
+        wanted = fingerprint(body)
         known = set(self._keys.ids())
         for row in rows or []:
             if str(row.get("orderId")) not in known and fingerprint(row) == wanted:
-                self._keys.put(order.client_key, str(row["orderId"]))
-                return parse_order(row, order, order.client_key)
+                self._keys.put(key, str(row["orderId"]))
+                return parse_order(row, request, key)
         return None
 
     async def cancel(self, order_id: str) -> Order:
@@ -368,17 +400,35 @@ class SchwabBroker(HttpBroker):
 
 
 class _KeyStore:
-    """client key -> Schwab order id, kept in a JSON file when a path is given."""
+    """client key -> Schwab order id, and the order body and time of every send whose id is
+    not known yet; kept in a JSON file when a path is given (it survives a restart)."""
 
     def __init__(self, path: Path | None) -> None:
         self._path = path
-        self._ids: dict[str, str] = json.loads(path.read_text()) if path and path.exists() else {}
+        saved = json.loads(path.read_text()) if path and path.exists() else {}
+        if "ids" not in saved:  # the first format: {key: id}
+            saved = {"ids": saved, "intents": {}}
+        self._ids: dict[str, str] = saved["ids"]
+        self._intents: dict[str, dict[str, Any]] = saved["intents"]
 
     def put(self, key: str, order_id: str) -> None:
         self._ids[key] = order_id
+        self._intents.pop(key, None)
+        self._save()
+
+    def intend(self, key: str, body: dict[str, Any], at: datetime) -> None:
+        if key not in self._ids:
+            self._intents[key] = {"body": body, "sent": at.isoformat()}
+            self._save()
+
+    def intent(self, key: str) -> tuple[dict[str, Any], datetime] | None:
+        found = self._intents.get(key)
+        return None if found is None else (found["body"], datetime.fromisoformat(found["sent"]))
+
+    def _save(self) -> None:
         if self._path is not None:
             tmp = self._path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(self._ids, indent=1))
+            tmp.write_text(json.dumps({"ids": self._ids, "intents": self._intents}, indent=1))
             tmp.replace(self._path)
 
     def get(self, key: str) -> str | None:

@@ -115,10 +115,33 @@ class OrderDesk:
                 self.failed(now, "order status", error)
                 continue
             if order is None:
+                if not row.broker_id and self._still_looking(row, now):
+                    continue
                 self._never_sent(row, now)
                 continue
             await self.apply(row, order, now)
         self.journal.commit()
+
+    def _still_looking(self, row: OrderRecord, now: datetime) -> bool:
+        """An order whose send was ambiguous may reach the broker late: it stays unknown and
+        is looked up on every sync for the adapter's `lookup_window` (0 for the paper account,
+        which answers synchronously) before it is declared unsent."""
+        window = float(getattr(self.broker, "lookup_window", 0.0))
+        waited = (now - datetime.fromisoformat(row.created_at)).total_seconds()
+        if waited < window:
+            note = f"not at the broker yet; looked up for {waited:.0f}s of {window:.0f}s"
+            self.journal.save_order(row.moved(status="unknown", reason=note))
+            return True
+        if window > 0:
+            self.recorder.alert(
+                now,
+                "warning",
+                f"order {row.key} ({row.strategy}, {row.purpose}) was sent without confirmation "
+                f"and is still not at the broker after {waited:.0f}s: declared unsent. Check "
+                "the broker's order page: if it is there, cancel it or let reconciliation "
+                "adopt it",
+            )
+        return False
 
     def _never_sent(self, row: OrderRecord, now: datetime) -> None:
         self.journal.save_order(

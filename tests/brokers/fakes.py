@@ -24,6 +24,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 SHORT_PUT = "SPY   240419P00500000"
 LONG_PUT = "SPY   240419P00495000"
 LEG_PRICES = {SHORT_PUT: "1.6", LONG_PUT: "0.55"}
+LATE_AFTER = 2  # a late-processed request acts after this many further requests
 MAX_QUANTITY = 50  # every fake refuses bigger orders, as a buying-power rejection
 NOW = "2024-03-12T14:35:00.512Z"
 
@@ -36,7 +37,7 @@ def fixture(name: str) -> Any:
 class Fault:
     method: str
     pattern: re.Pattern[str]
-    kind: str  # timeout | timeout_after | status | malformed
+    kind: str  # timeout | timeout_after | late | connect | reset | status | malformed
     times: int = 1
     status: int = 500
     headers: dict[str, str] = field(default_factory=dict)
@@ -53,6 +54,7 @@ class FakeServer:
         self.calls: list[tuple[str, str]] = []
         self.orders: dict[str, dict[str, Any]] = {}
         self.next_id = 1001
+        self.late: list[list[Any]] = []  # [request, requests still to serve before it]
 
     def route(self, method: str, pattern: str, handler: Handler) -> None:
         self.routes.append((method, re.compile(pattern + "$"), handler))
@@ -79,10 +81,18 @@ class FakeServer:
             ),
             None,
         )
+        self.run_late()
         if fault is not None:
             fault.times -= 1
             if fault.kind == "timeout":
                 raise httpx.ReadTimeout("timed out", request=request)
+            if fault.kind == "connect":
+                raise httpx.ConnectError("connection refused", request=request)
+            if fault.kind == "reset":
+                raise httpx.RemoteProtocolError("connection reset mid-request", request=request)
+            if fault.kind == "late":  # the answer is lost; the server acts on it later
+                self.late.append([request, LATE_AFTER])
+                raise httpx.ReadTimeout("timed out (processed late)", request=request)
             if fault.kind == "status":
                 return httpx.Response(fault.status, headers=fault.headers, text=fault.body)
             if fault.kind == "malformed":
@@ -91,6 +101,14 @@ class FakeServer:
         if fault is not None and fault.kind == "timeout_after":
             raise httpx.ReadTimeout("timed out after the server acted", request=request)
         return response
+
+    def run_late(self) -> None:
+        """Requests whose answer was lost are processed LATE_AFTER requests later."""
+        for item in list(self.late):
+            item[1] -= 1
+            if item[1] < 0:
+                self.late.remove(item)
+                self.dispatch(item[0])
 
     def dispatch(self, request: httpx.Request) -> httpx.Response:
         denied = self.authorise(request)

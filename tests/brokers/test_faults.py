@@ -9,8 +9,9 @@ import logging
 import pytest
 
 from brokers.errors import (
+    AmbiguousOrder,
     AuthError,
-    BrokerTimeout,
+    BrokerUnavailable,
     MalformedResponse,
     OrderRejected,
     RateLimited,
@@ -31,24 +32,48 @@ async def test_timeout_after_the_broker_took_the_order_never_duplicates(http_har
     assert http_harness.submissions() == 1  # by key (or legs at Schwab), never sent twice
 
 
-async def test_timeout_before_the_broker_saw_it_is_resubmitted_once(http_harness):
+async def test_a_request_that_never_left_is_sent_again_once(http_harness):
     server = http_harness.server
-    server.fail("POST", ORDERS, "timeout")
+    server.fail("POST", ORDERS, "connect")
     await http_harness.broker.place(spread())
-    assert len(server.orders) == 1
-    assert http_harness.submissions() == 2
+    assert len(server.orders) == 1  # the refused connection never reached it
+    assert server.count("POST", ORDERS) == 2
 
 
-async def test_a_5xx_on_place_is_resolved_by_lookup_then_resubmitted(http_harness):
+@pytest.mark.parametrize(
+    ("kind", "extra"),
+    [("timeout", {}), ("reset", {}), ("status", {"status": 503, "body": "unavailable"})],
+)
+async def test_an_ambiguous_send_is_never_resent(http_harness, kind, extra):
+    """Issue 13 #4: the broker may still process it, so the order is looked up, not resent."""
     server = http_harness.server
-    server.fail("POST", ORDERS, "status", status=503, body="service unavailable")
-    await http_harness.broker.place(spread())
-    assert len(server.orders) == 1
+    server.fail("POST", ORDERS, kind, **extra)
+    with pytest.raises(AmbiguousOrder, match="not sent again: it is looked up by its key"):
+        await http_harness.broker.place(spread())
+    assert server.count("POST", ORDERS) == 1
 
 
-async def test_repeated_timeouts_on_place_end_in_a_typed_error(http_harness):
-    http_harness.server.fail("POST", ORDERS, "timeout", times=10)
-    with pytest.raises(BrokerTimeout, match="timed out"):
+async def test_late_processed_orders_are_found_later_and_never_doubled(http_harness):
+    """Issue 13 #4: 40 intents whose first request times out and is processed late."""
+    server, broker = http_harness.server, http_harness.broker
+    for n in range(40):
+        key = f"re-late-{n:04d}"
+        server.fail("POST", ORDERS, "late")
+        with pytest.raises(AmbiguousOrder):
+            await broker.place(spread(key=key))
+        found = None
+        for _sync in range(5):  # the engine's next syncs
+            found = found or await broker.find_order(key)
+        assert found is not None
+        again = await broker.place(spread(key=key))  # a restart re-sends the same intent
+        assert again.id == found.id
+    assert len(server.orders) == 40
+    assert server.count("POST", ORDERS) == 40
+
+
+async def test_repeated_connection_failures_end_in_a_typed_error(http_harness):
+    http_harness.server.fail("POST", ORDERS, "connect", times=10)
+    with pytest.raises(BrokerUnavailable, match="nothing was sent"):
         await http_harness.broker.place(spread())
     assert len(http_harness.server.orders) == 0
 

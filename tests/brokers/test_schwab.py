@@ -9,7 +9,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from brokers.errors import AuthError, LiveTradingNotEnabled, MalformedResponse
+from brokers.errors import AmbiguousOrder, AuthError, LiveTradingNotEnabled
 from brokers.schwab import SchwabBroker, order_body
 from tests.brokers.conftest import MARKET_TIME, SCHWAB_REFRESH, spread
 from tests.brokers.fakes import FakeSchwab, fixture
@@ -45,19 +45,41 @@ async def test_place_reads_the_order_id_from_location():
     assert placed.client_key == "re-test-0001"
 
 
-async def test_an_accepted_order_without_a_location_says_to_check_before_retrying():
-    server = FakeSchwab()
+def without_location(server: FakeSchwab, then_list_fails: bool = False) -> None:
     accept_silently = server.place
 
     def no_location(request, match):
         accept_silently(request, match)
+        if then_list_fails:  # and the order list is down while the adapter looks
+            server.fail("GET", r"/orders$", "status", times=10, status=503)
         return httpx.Response(201)
 
     server.routes = [
         (m, p, no_location if h == accept_silently else h) for m, p, h in server.routes
     ]
-    with pytest.raises(MalformedResponse, match="without a Location header"):
-        await broker(server).place(spread())
+
+
+async def test_an_accepted_order_without_a_location_is_found_among_the_orders():
+    """Issue 13 #5: the 2xx without `Location` used to leave a working order orphaned."""
+    server = FakeSchwab()
+    without_location(server)
+    placed = await broker(server).place(spread())
+    assert list(server.orders) == [placed.id] and placed.client_key == "re-test-0001"
+
+
+async def test_an_orphan_is_found_by_its_kept_intent_after_a_restart(tmp_path):
+    server = FakeSchwab()
+    without_location(server, then_list_fails=True)
+    keys = tmp_path / "keys.json"
+    with pytest.raises(AmbiguousOrder, match="looked up among the account's orders"):
+        await broker(server, key_store=keys).place(spread())
+    assert server.submissions() == 1
+    server.faults.clear()
+    restarted = broker(server, key_store=keys)
+    found = await restarted.find_order("re-test-0001")  # the engine's next sync
+    assert found is not None and found.id == next(iter(server.orders))
+    again = await restarted.place(spread())  # the same intent again: found, not resent
+    assert again.id == found.id and server.submissions() == 1
 
 
 async def test_without_live_an_order_is_refused_before_any_request():

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from brokers.errors import BrokerTimeout
+from brokers.errors import AmbiguousOrder, BrokerTimeout
 from rulesengine.engine.journal import canonical
 from rulesengine.engine.reconcile import reconcile
 from tests.engine.harness import PUT_SPREAD, Harness
@@ -78,3 +78,45 @@ async def test_timeout_after_the_broker_acted_is_found_by_key(harness):
     assert row.status == "filled" and row.broker_id
     assert report.entries == 1
     assert any("read timed out" in a["message"] for a in h.journal.alerts())
+
+
+async def test_an_ambiguous_send_processed_late_is_found_and_never_doubled(harness):
+    """Issue 13 #4: the broker acts on the lost request a few lookups later."""
+    h = harness()
+    h.broker.lookup_window = 300.0
+    place, find = h.broker.place, h.broker.find_order
+    lost: list = []
+    lookups = []
+
+    async def answer_lost(order):
+        lost.append(order)
+        raise AmbiguousOrder("read timed out; may still reach the broker", broker="paper")
+
+    async def processes_late(key):
+        lookups.append(key)
+        if lost and len(lookups) >= 3:
+            await place(lost.pop())  # the broker finally acts on the first request
+        return await find(key)
+
+    h.broker.place, h.broker.find_order = answer_lost, processes_late
+    report = await h.day(0)
+    (row,) = h.journal.orders()
+    assert row.status == "filled" and len(h.broker.ledger.orders) == 1
+    assert len(lookups) >= 3 and report.entries == 1
+    assert [p.status for p in h.positions()] == ["open"]
+
+
+async def test_an_ambiguous_send_never_seen_is_declared_unsent_after_the_window(harness):
+    h = harness()
+    h.broker.lookup_window = 300.0
+
+    async def answer_lost(order):
+        raise AmbiguousOrder("read timed out; may still reach the broker", broker="paper")
+
+    h.broker.place = answer_lost
+    await h.day(0)  # the order work runs 10 minutes of syncs: longer than the window
+    (row,) = h.journal.orders()
+    assert row.status == "not_sent" and h.broker.ledger.orders == {}
+    alerts = [a["message"] for a in h.journal.alerts()]
+    assert any("still not at the broker after" in m and "declared unsent" in m for m in alerts)
+    assert [p.status for p in h.positions()] == ["unfilled"]

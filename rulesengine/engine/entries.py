@@ -124,8 +124,10 @@ class Entries:
         if problem is None:
             problem = self._limits(ctx, rules, compiled, record, legs, contracts)
         if problem is None:
-            outcome, problem = await self._enter(ctx, compiled, record, legs, contracts, detail)
-        reason = problem or f"{contracts} x at {record['credit']:+.2f} ({detail.get('size')})"
+            outcome, problem = await self._enter(
+                ctx, compiled, subject, record, legs, contracts, detail
+            )
+        reason = problem or _entered(record, contracts, detail)
         self.recorder.decide(ctx.now, compiled, "candidate", subject, outcome, reason, detail)
         return outcome == "entered"
 
@@ -207,6 +209,7 @@ class Entries:
         self,
         ctx: TickContext,
         compiled: Compiled,
+        subject: str,
         record: dict,
         legs: list[PositionLeg],
         contracts: int,
@@ -230,15 +233,21 @@ class Entries:
             return "rejected", f"preview: {'; '.join(preview.errors)}"
         position = new_position(compiled, req, legs, record, now)
         self.book.add(position)
-        placed = await self.desk.send(req, "entry", compiled.name, position.id, now)
         detail["order"] = req.client_key
         detail["position"] = position.id
+        reason = _entered(record, contracts, detail)
+        self.recorder.provisional(now, compiled, "candidate", subject, "entered", reason, detail)
+        placed = await self.desk.send(req, "entry", compiled.name, position.id, now)
         if not placed:
             position.unfilled()
             self.book.save(position)
             return "rejected", f"order: {self.desk.rejection(req.client_key)}"
         self.recorder.report.entries += 1
         return "entered", None
+
+
+def _entered(record: dict, contracts: int, detail: dict[str, Any]) -> str:
+    return f"{contracts} x at {record['credit']:+.2f} ({detail.get('size')})"
 
 
 def underlying_of(ctx: TickContext, legs: list[PositionLeg]) -> str:

@@ -127,9 +127,10 @@ class Exits:
         p.start_exit(req.client_key, reason)
         p.detail["exit_mid"] = credit
         self.book.save(p)
+        detail = {"order": req.client_key}
+        self.recorder.provisional(now, compiled, "exit", p.id, "closing", reason, detail)
         placed = await self.desk.send(req, "exit", p.strategy, p.id, now)
         outcome = "closing" if placed else "failed"
-        detail = {"order": req.client_key}
         self.recorder.decide(now, compiled, "exit", p.id, outcome, reason, detail)
         if placed:
             self.recorder.report.exits += 1
@@ -216,8 +217,11 @@ class Exits:
         p.start_exit(req.client_key, f"roll: {why}")
         self.book.add(child)
         self.book.save(p)
-        placed = await self.desk.send(req, "roll", compiled.name, p.id, now)
         reason = f"{why}; roll {child.roll_number} of {child.root_id} for a net {net:+.2f}"
+        self.recorder.provisional(
+            now, compiled, "roll", p.id, "rolling", reason, {"into": child.id}
+        )
+        placed = await self.desk.send(req, "roll", compiled.name, p.id, now)
         outcome = "rolling" if placed else "failed"
         self.recorder.decide(now, compiled, "roll", p.id, outcome, reason, {"into": child.id})
         if placed:

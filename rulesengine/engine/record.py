@@ -53,6 +53,24 @@ class Recorder:
         self.journal.decide(now, strategy, version, kind, subject, outcome, reason, detail)
         self.report.decisions += 1
 
+    def provisional(
+        self,
+        now: datetime,
+        compiled: Compiled | None,
+        kind: str,
+        subject: str,
+        outcome: str,
+        reason: str,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Write a decision ahead of its order, uncommitted and uncounted: the desk commits it
+        with the order intent in one transaction, so no crash can leave an order without
+        the decision that explains it. The final `decide` (same time, kind and subject)
+        replaces it."""
+        version = compiled.version if compiled else None
+        strategy = compiled.name if compiled else "engine"
+        self.journal.decide(now, strategy, version, kind, subject, outcome, reason, detail)
+
     def alert(self, now: datetime, level: str, message: str) -> None:
         if self.journal.alert(now, level, message):
             log.warning(message)

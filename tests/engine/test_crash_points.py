@@ -120,3 +120,19 @@ async def test_an_ambiguous_send_never_seen_is_declared_unsent_after_the_window(
     alerts = [a["message"] for a in h.journal.alerts()]
     assert any("still not at the broker after" in m and "declared unsent" in m for m in alerts)
     assert [p.status for p in h.positions()] == ["unfilled"]
+
+
+async def test_an_order_intent_is_never_durable_without_its_decision(tmp_path, spx):
+    """Issue 13 #7: a kill between the intent's commit and the decision lost `rules why`."""
+    h = Harness(tmp_path / "crashed", spx, {"puts.yaml": PUT_SPREAD})
+
+    async def dies(order):
+        raise Crash
+
+    h.broker.place = dies
+    with pytest.raises(Crash):
+        await h.day(0)
+    h.journal.db.rollback()  # what a killed process leaves: only what was committed
+    (row,) = h.journal.orders()
+    (decision,) = [d for d in h.decisions("candidate") if row.key in (d["detail"] or "")]
+    assert decision["outcome"] == "entered" and row.position_id in decision["detail"]

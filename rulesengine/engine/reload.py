@@ -1,7 +1,8 @@
-"""Hot reload: on a save, check and compile the rules off to the side; on any error keep the
-running version and print the diagnostics exactly as `rules lint` does; on success print what
-the new rules would select differently on the last chain (the shadow diff) and swap between
-ticks."""
+"""Hot reload: on a save, wait until the file is stable, then check and compile the rules off
+the event loop with a time limit; on any error keep the running version and print the
+diagnostics exactly as `rules lint` does; refuse a change that would leave positions without
+exits or drop limits and breakers (see reload_safety); on success print what the new rules
+would select differently on the last chain (the shadow diff) and swap between ticks."""
 
 from __future__ import annotations
 
@@ -13,10 +14,16 @@ from pathlib import Path
 
 from rulesengine.check.summary import print_text
 from rulesengine.engine.loop import Engine
+from rulesengine.engine.reload_safety import FORCE_MARKER, unsafe_changes
 from rulesengine.engine.ruleset import RulesError, RuleSet, load_rules
 from rulesengine.strategies.scan import DEFAULT_SCALARS, candidate_records, scan
 
 SHADOW_TOP = 5
+
+
+SETTLE = 0.5  # seconds a changed file must stay unchanged before it is read
+MAX_SETTLE = 10.0  # ... but a file still growing after this long is read anyway
+CHECK_TIMEOUT = 15.0  # seconds a reload's check may take; ticks never wait for it
 
 
 class Reloader:
@@ -27,14 +34,23 @@ class Reloader:
         self.lock = asyncio.Lock()  # held by the tick runner: swaps happen between ticks
         self.last_ms: float | None = None
 
-    async def attempt(self) -> bool:
-        """One reload; True when the new rules became active."""
+    async def attempt(self, force: bool = False) -> bool:
+        """One reload; True when the new rules became active. The check runs in a thread with
+        a time limit, so a hostile file never stalls the ticks."""
         started = time.perf_counter()
         now = self.engine.clock.now()
         try:
-            rules = load_rules(self.paths)
+            rules = await asyncio.wait_for(asyncio.to_thread(load_rules, self.paths), CHECK_TIMEOUT)
         except RulesError as error:
             self._failed(error, now)
+            return False
+        except TimeoutError:
+            self._refused([f"checking the rules took longer than {CHECK_TIMEOUT:.0f}s"], now)
+            return False
+        held = [p.strategy for p in self.engine.book.open_positions()]
+        problems = unsafe_changes(self.engine.rules, rules, held)
+        if problems and not (force or self._forced()):
+            self._refused(problems, now, forceable=True)
             return False
         diff = shadow_diff(self.engine.rules, rules, self.engine)
         async with self.lock:
@@ -42,9 +58,30 @@ class Reloader:
         self.last_ms = (time.perf_counter() - started) * 1000
         lines = diff or ["no selection changes on the last chain"]
         self.say(f"rules reloaded (version {rules.version}, {self.last_ms:.0f} ms):")
-        for line in lines:
+        for line in [*(f"forced: {p}" for p in problems), *lines]:
             self.say(f"  {line}")
         return True
+
+    def _forced(self) -> bool:
+        """The trader's say-so for an unsafe change: the marker file, used once."""
+        for marker in self._markers():
+            if marker.exists():
+                marker.unlink(missing_ok=True)
+                return True
+        return False
+
+    def _markers(self) -> list[Path]:
+        roots = {Path(p) if Path(p).is_dir() else Path(p).parent for p in self.paths}
+        return [root / FORCE_MARKER for root in sorted(roots)]
+
+    def _refused(self, problems: list[str], now, forceable: bool = False) -> None:
+        self.say("rule change refused; the running rules stay active:")
+        for problem in problems:
+            self.say(f"  {problem}")
+        if forceable:
+            self.say(f"  to apply it anyway: touch {self._markers()[0]}")
+        self.engine.alert(now, "reload", "rule change refused: " + "; ".join(problems))
+        self.engine.journal.commit()
 
     def _failed(self, error: RulesError, now) -> None:
         out = io.StringIO()
@@ -71,12 +108,45 @@ class Reloader:
         self.engine.journal.commit()
 
     async def watch(self, stop: asyncio.Event) -> None:
+        """Reload on every save. Nothing a file contains stops the watcher: a failure is
+        reported and the next save is watched as usual."""
         from watchfiles import awatch
 
         roots = [p for p in self.paths if Path(p).exists()]
         async for changes in awatch(*roots, debounce=50, step=20, stop_event=stop):
-            if any(Path(path).suffix in {".yaml", ".yml"} for _, path in changes):
+            changed = [Path(path) for _, path in changes]
+            rules = [p for p in changed if p.suffix in {".yaml", ".yml"}]
+            if not rules and not any(p.name == FORCE_MARKER for p in changed):
+                continue
+            try:
+                await settled(rules)
                 await self.attempt()
+            except Exception as error:  # never let one bad save end hot reload
+                self.say(f"reload failed ({type(error).__name__}: {error}); still watching")
+                self.engine.alert(self.engine.clock.now(), "reload", f"reload failed: {error}")
+
+
+async def settled(paths: list[Path]) -> None:
+    """Wait until the files stop changing (an editor or a copy may write in pieces)."""
+    deadline = time.monotonic() + MAX_SETTLE
+    last = _stamps(paths)
+    while time.monotonic() < deadline:
+        await asyncio.sleep(SETTLE)
+        now = _stamps(paths)
+        if now == last:
+            return
+        last = now
+
+
+def _stamps(paths: list[Path]) -> list[tuple[int, int] | None]:
+    out: list[tuple[int, int] | None] = []
+    for path in paths:
+        try:
+            stat = path.stat()
+            out.append((stat.st_size, stat.st_mtime_ns))
+        except OSError:
+            out.append(None)
+    return out
 
 
 def shadow_diff(old: RuleSet, new: RuleSet, engine: Engine) -> list[str]:

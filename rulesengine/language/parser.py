@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from datetime import date
@@ -132,6 +133,10 @@ def _number(token: Token) -> ast.Number:
     if match is None:  # the lexer's regex guarantees a match; keep the guard for safety
         raise SourceError("E204", f"'{token}' is not a number", _token_span(token))
     value = float(match["digits"])
+    if not math.isfinite(value):
+        raise SourceError(
+            "E204", f"'{token}' is too large a number", _token_span(token), "no rule needs it"
+        )
     suffix = match["suffix"] or ""
     if match["money"]:
         if suffix in _DURATION_SECONDS or suffix == "%":

@@ -137,7 +137,46 @@ _PLAIN_TAGS = {
 }
 
 
-def _convert(node: yaml.Node, loader: yaml.SafeLoader, text: str, doc: YamlDocument) -> YNode:
+# Bounds that keep any file's check fast and small: a 300-byte alias bomb expands to
+# billions of nodes, and no rule file needs more than a few thousand.
+MAX_NODES = 50_000
+MAX_DEPTH = 40
+_PROBE = 256  # how far _align looks ahead for a character (escapes and folding are short)
+
+
+class _Budget:
+    def __init__(self) -> None:
+        self.nodes = 0
+
+    def spend(self, node: yaml.Node, depth: int) -> None:
+        self.nodes += 1
+        start = node.start_mark.index
+        if self.nodes > MAX_NODES:
+            raise SourceError(
+                "E001",
+                f"this file expands to more than {MAX_NODES:,} YAML values",
+                (start, start + 1),
+                "rule files are small: remove repeated aliases (`*name`) or split the file",
+            )
+        if depth > MAX_DEPTH:
+            raise SourceError(
+                "E001",
+                f"YAML nested more than {MAX_DEPTH} levels deep",
+                (start, start + 1),
+                "flatten the structure",
+            )
+
+
+def _convert(
+    node: yaml.Node,
+    loader: yaml.SafeLoader,
+    text: str,
+    doc: YamlDocument,
+    budget: _Budget | None = None,
+    depth: int = 0,
+) -> YNode:
+    budget = budget or _Budget()
+    budget.spend(node, depth)
     start, end = node.start_mark.index, node.end_mark.index
     if node.tag not in _PLAIN_TAGS:
         raise SourceError(
@@ -150,19 +189,36 @@ def _convert(node: yaml.Node, loader: yaml.SafeLoader, text: str, doc: YamlDocum
         out = YNode("map", start, end)
         seen: set[Any] = set()
         for key, value in node.value:
-            key_node = _convert(key, loader, text, doc)
+            key_node = _convert(key, loader, text, doc, budget, depth + 1)
             if _hashable(key_node.value) in seen:
                 doc.duplicates.append((str(key_node.value), key_node))
             seen.add(_hashable(key_node.value))
-            out.pairs.append((key_node, _convert(value, loader, text, doc)))
+            out.pairs.append((key_node, _convert(value, loader, text, doc, budget, depth + 1)))
         return out
     if isinstance(node, yaml.SequenceNode):
-        return YNode("seq", start, end, items=[_convert(n, loader, text, doc) for n in node.value])
-    value = loader.construct_object(node, deep=True)
+        items = [_convert(n, loader, text, doc, budget, depth + 1) for n in node.value]
+        return YNode("seq", start, end, items=items)
+    value = _construct(loader, node)
     offsets = (
         _align(text[start:end], str(node.value), start) if isinstance(node.value, str) else None
     )
     return YNode("scalar", start, end, value=value, offsets=offsets)
+
+
+def _construct(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    """The scalar's value; one YAML cannot build (`!!bool maybe`, `!!timestamp 2011-13-45`,
+    an integer of 5,000 digits) is a diagnostic, not a crash."""
+    try:
+        return loader.construct_object(node, deep=True)
+    except (yaml.YAMLError, ValueError, KeyError, TypeError, OverflowError) as error:
+        start = node.start_mark.index
+        kind = node.tag.rsplit(":", 1)[-1]
+        raise SourceError(
+            "E001",
+            f"YAML can't read {str(node.value)[:40]!r} as {kind} ({str(error)[:80]})",
+            (start, max(node.end_mark.index, start + 1)),
+            "quote the value to keep it as text, or correct it",
+        ) from None
 
 
 def _hashable(value: Any) -> Any:
@@ -183,10 +239,10 @@ def _align(source: str, value: str, base: int) -> list[int]:
     offsets: list[int] = []
     cursor = 0
     for ch in value:
-        probe = cursor
-        while probe < len(source) and not _same(source[probe], ch):
+        probe, limit = cursor, min(len(source), cursor + _PROBE)  # bounded: never quadratic
+        while probe < limit and not _same(source[probe], ch):
             probe += 1
-        if probe < len(source):
+        if probe < limit:
             offsets.append(base + probe)
             cursor = probe + 1
         else:  # an escape such as \x41 produced a character the source does not spell

@@ -11,7 +11,7 @@ import pytest
 
 from rulesengine.check.checker import check_file
 from rulesengine.check.summary import print_text
-from rulesengine.engine.reload import Reloader
+from rulesengine.engine.reload import Reloader, settled
 from tests.engine.harness import PUT_SPREAD
 
 pytestmark = pytest.mark.anyio
@@ -106,3 +106,77 @@ async def test_a_save_that_clashes_with_another_file_is_rejected(harness):
     assert await reloader(h).attempt() is False
     assert h.engine.rules is before
     assert h.messages[0].startswith("two files define strategy 'puts'")
+
+
+HALF_SAVED = PUT_SPREAD[: PUT_SPREAD.index("exit:")]  # a save cut off before its exits
+
+
+async def test_a_half_saved_file_is_refused_until_the_trader_forces_it(harness):
+    """Issue 13 #6: the truncated file used to go live with no exits for its positions."""
+    h = harness()
+    await h.day(0)
+    assert h.positions("open")
+    before = h.engine.rules
+    (h.rules_dir / "puts.yaml").write_text(HALF_SAVED)
+    r = reloader(h)
+    assert await r.attempt() is False and h.engine.rules is before
+    assert "  puts: its 1 open position(s) would have no exit rules" in h.messages
+    marker = h.rules_dir / ".force-reload"
+    assert f"  to apply it anyway: touch {marker}" in h.messages
+    marker.touch()
+    assert await r.attempt() is True and not marker.exists()
+    assert "  forced: puts: its 1 open position(s) would have no exit rules" in h.messages
+
+
+async def test_dropping_a_limit_or_a_breaker_is_refused(harness):
+    guarded = (
+        PUT_SPREAD + "limits:\n  max_positions: 3\nbreakers:\n  loss: day_pnl <= -$500 -> halt\n"
+    )
+    h = harness({"puts.yaml": guarded})
+    before = h.engine.rules
+    (h.rules_dir / "puts.yaml").write_text(PUT_SPREAD + "limits:\n  max_positions: 3\n")
+    assert await reloader(h).attempt() is False and h.engine.rules is before
+    assert "  strategy puts: breakers loss would be dropped" in h.messages
+
+
+async def test_the_watcher_survives_a_failing_reload_and_sees_the_next_save(harness):
+    h = harness()
+    r = reloader(h)
+    real, calls = r.attempt, []
+
+    async def first_fails():
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("disk vanished")
+        return await real()
+
+    r.attempt = first_fails
+    stop = asyncio.Event()
+    task = asyncio.create_task(r.watch(stop))
+    path = h.rules_dir / "puts.yaml"
+    for n in range(40):  # keep saving until a reload after the failure has landed
+        path.write_text(PUT_SPREAD.replace("credit >= $0.50", f"credit >= $0.{n + 10}"))
+        await asyncio.sleep(0.3)
+        if r.last_ms is not None:
+            break
+    stop.set()
+    await task
+    assert any(
+        "reload failed (RuntimeError: disk vanished); still watching" in m for m in h.messages
+    )
+    assert r.last_ms is not None and len(calls) >= 2
+
+
+async def test_a_file_written_in_pieces_is_read_once_complete(harness, tmp_path):
+    path = tmp_path / "slow.yaml"
+    path.write_text(HALF_SAVED)
+
+    async def finish_writing():
+        await asyncio.sleep(0.2)
+        path.write_text(PUT_SPREAD)
+
+    writer = asyncio.create_task(finish_writing())
+    await settled([path])
+    seen = path.read_text()  # what a reload would read now
+    await writer
+    assert seen == PUT_SPREAD

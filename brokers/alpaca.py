@@ -19,6 +19,7 @@ import httpx
 
 from brokers.base import HttpBroker
 from brokers.credentials import EnvVar, Secret, read_env
+from brokers.endpoints import endpoint, timeout
 from brokers.errors import InvalidRequest, NotFound, NotSupported, OrderRejected
 from brokers.http import HttpClient, RetryPolicy, Sleep
 from brokers.model import (
@@ -105,6 +106,7 @@ class AlpacaBroker(HttpBroker):
         transport: httpx.AsyncBaseTransport | None = None,
         retry: RetryPolicy | None = None,
         sleep: Sleep | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.live = live
         self._key = Secret(key_id)
@@ -112,11 +114,25 @@ class AlpacaBroker(HttpBroker):
 
         def client(url: str) -> HttpClient:
             return HttpClient(
-                NAME, url, transport=transport, retry=retry, sleep=sleep, auth_headers=self._headers
+                NAME,
+                url,
+                transport=transport,
+                retry=retry,
+                sleep=sleep,
+                auth_headers=self._headers,
+                timeout=timeout(env),
             )
 
-        super().__init__(client(LIVE_URL if live else PAPER_URL))
-        self.data = client(DATA_URL)
+        hosts = {"api.alpaca.markets", "data.alpaca.markets"}
+        trading = endpoint(
+            NAME, "RULES_ALPACA_URL", LIVE_URL if live else PAPER_URL, live=live,
+            real_hosts=hosts, env=env,
+        )  # fmt: skip
+        data = endpoint(
+            NAME, "RULES_ALPACA_DATA_URL", DATA_URL, live=live, real_hosts=hosts, env=env
+        )
+        super().__init__(client(trading))
+        self.data = client(data)
         self.feed = feed
 
     @classmethod
@@ -127,6 +143,7 @@ class AlpacaBroker(HttpBroker):
             values.required("ALPACA_API_KEY_ID").reveal(),
             values.required("ALPACA_API_SECRET_KEY").reveal(),
             feed=feed.reveal() if feed else "indicative",
+            env=env,
             **kw,
         )
 

@@ -27,6 +27,7 @@ import httpx
 
 from brokers.base import HttpBroker
 from brokers.credentials import EnvVar, Secret, read_env
+from brokers.endpoints import endpoint, timeout
 from brokers.errors import (
     AmbiguousOrder,
     AuthError,
@@ -70,6 +71,7 @@ from brokers.wire import (
 )
 
 BASE_URL = "https://api.schwabapi.com"
+HOSTS = {"api.schwabapi.com"}
 REFRESH_LIFETIME = timedelta(days=7)
 WARN_BEFORE = timedelta(days=2)
 CHAIN_WINDOW = timedelta(days=60)
@@ -115,6 +117,7 @@ class SchwabBroker(HttpBroker):
         retry: RetryPolicy | None = None,
         sleep: Sleep | None = None,
         clock: Clock = utc_now,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.live = live
         self._app = (Secret(app_key), Secret(app_secret))
@@ -125,7 +128,8 @@ class SchwabBroker(HttpBroker):
         super().__init__(
             HttpClient(
                 NAME,
-                BASE_URL,
+                endpoint(NAME, "RULES_SCHWAB_URL", BASE_URL, live=live, real_hosts=HOSTS, env=env),
+                timeout=timeout(env),
                 transport=transport,
                 retry=retry,
                 auth_headers=self._token.headers,
@@ -148,6 +152,7 @@ class SchwabBroker(HttpBroker):
             v.required("SCHWAB_REFRESH_TOKEN").reveal(),
             refresh_issued=timestamp(issued.reveal()) if issued else None,
             account=account.reveal() if account else None,
+            env=env,
             **kw,
         )
 

@@ -20,6 +20,7 @@ import httpx
 from brokers.base import HttpBroker
 from brokers.credentials import EnvVar, Secret, read_env
 from brokers.dxlink import Connect, DXLinkFeed
+from brokers.endpoints import endpoint, timeout
 from brokers.errors import InvalidRequest, MalformedResponse, NotFound, OrderRejected
 from brokers.http import HttpClient, RetryPolicy, Sleep
 from brokers.model import (
@@ -110,13 +111,23 @@ class TastytradeBroker(HttpBroker):
         sleep: Sleep | None = None,
         clock: Clock = utc_now,
         quote_silence_timeout: float = 10.0,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.live = live
         self.quote_silence_timeout = quote_silence_timeout
         self._token = AccessToken(NAME, self._request_token, clock)
+        url = endpoint(
+            NAME,
+            "RULES_TASTYTRADE_URL",
+            LIVE_URL if live else SANDBOX_URL,
+            live=live,
+            real_hosts={"api.tastyworks.com"},
+            env=env,
+        )
         http = HttpClient(
             NAME,
-            LIVE_URL if live else SANDBOX_URL,
+            url,
+            timeout=timeout(env),
             transport=transport,
             retry=retry,
             auth_headers=self._token.headers,
@@ -138,6 +149,7 @@ class TastytradeBroker(HttpBroker):
             values.required("TASTYTRADE_CLIENT_SECRET").reveal(),
             values.required("TASTYTRADE_REFRESH_TOKEN").reveal(),
             account=account.reveal() if account else None,
+            env=env,
             **kw,
         )
 

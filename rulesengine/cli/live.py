@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from datetime import datetime
 from pathlib import Path
 
 from brokers.errors import BrokerError, CredentialsMissing, LiveTradingNotEnabled
 from brokers.registry import open_broker
 from rulesengine.cli.broker import check
-from rulesengine.engine.clock import WallClock
+from rulesengine.engine.clock import Clock, RehearsalClock, WallClock
 from rulesengine.engine.journal import Journal
 from rulesengine.engine.live import live_loop
 from rulesengine.engine.loop import Engine
@@ -33,19 +34,35 @@ def run_live(args, rules, console) -> int:
             file=sys.stderr,
         )
         return 2
+    clock: Clock = WallClock()
+    if args.clock_start:
+        if args.live:
+            print(
+                "rules run: --clock-start is for rehearsals; it never runs --live", file=sys.stderr
+            )
+            return 2
+        try:
+            clock = RehearsalClock(datetime.fromisoformat(args.clock_start))
+        except ValueError:
+            print(
+                f"rules run: --clock-start {args.clock_start}: use an ISO time with its offset, "
+                "e.g. 2024-03-12T10:00-04:00",
+                file=sys.stderr,
+            )
+            return 2
     try:
-        return asyncio.run(_run(args, rules, broker, data_dir, console))
+        return asyncio.run(_run(args, rules, broker, data_dir, console, clock))
     except BrokerError as error:
         print(f"rules run: {error}", file=sys.stderr)
         return 1
 
 
-async def _run(args, rules, broker, data_dir: Path, console) -> int:
+async def _run(args, rules, broker, data_dir: Path, console, clock: Clock) -> int:
     try:
         for line in await check(broker):  # the confirmation: which account, which mode
             console.print(line, markup=False)
         journal = Journal(data_dir / JOURNAL_FILE)
-        engine = Engine(rules, broker, journal, WallClock(), data_dir=data_dir, say=console.print)
+        engine = Engine(rules, broker, journal, clock, data_dir=data_dir, say=console.print)
         engine.record_rules(engine.clock.now())
         for note in await reconcile(engine, engine.clock.now()):
             console.print(f"reconcile: {note}", markup=False)
@@ -54,7 +71,12 @@ async def _run(args, rules, broker, data_dir: Path, console) -> int:
         watcher = asyncio.create_task(reloader.watch(stop))
         try:
             await live_loop(
-                engine, reloader, args.poll, stop, lambda s: console.print(s, markup=False)
+                engine,
+                reloader,
+                args.poll,
+                stop,
+                lambda s: console.print(s, markup=False),
+                max_ticks=args.stop_after,
             )
         finally:
             stop.set()

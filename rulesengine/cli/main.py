@@ -137,6 +137,11 @@ def add_engine_commands(sub) -> None:
     )
     run.add_argument("--watch", action="store_true", help="hot-reload rules during a replay")
     run.add_argument("--poll", type=float, default=5.0, help="live: seconds between chain fetches")
+    run.add_argument(
+        "--clock-start",
+        help="rehearsal against a sandbox or local fake: run the session clock from this ISO "
+        "time (e.g. 2024-03-12T10:00-04:00); refused with --live",
+    )
     run.add_argument("--stop-after", type=int, help=argparse.SUPPRESS)
 
     for name, text in (

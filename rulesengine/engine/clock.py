@@ -22,6 +22,19 @@ class WallClock:
         return datetime.now(UTC)
 
 
+class RehearsalClock:
+    """Real time moved to a chosen start: a rehearsal against a sandbox or a local fake broker
+    outside market hours runs the session logic as if it were then. Never for live orders."""
+
+    def __init__(self, start: datetime):
+        if start.tzinfo is None:
+            raise ValueError("clock time must be timezone-aware")
+        self._offset = start - datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self._offset
+
+
 class ManualClock:
     """Time that moves only when told: replays set it to each snapshot, tests advance it."""
 

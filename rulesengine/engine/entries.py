@@ -21,7 +21,7 @@ from rulesengine.engine.desk import OrderDesk, position_id
 from rulesengine.engine.journal import stable_id
 from rulesengine.engine.limits import Proposal, limit_problem
 from rulesengine.engine.marks import MULTIPLIER, ScalarView
-from rulesengine.engine.positions import Position, PositionLeg
+from rulesengine.engine.positions import Position, PositionLeg, Status
 from rulesengine.engine.record import Recorder
 from rulesengine.engine.ruleset import Compiled, RuleSet
 from rulesengine.engine.sizing import TradeStats, size_trade
@@ -163,10 +163,16 @@ class Entries:
         return f"session: market closed for {underlying} ({closed})" if closed else None
 
     def _duplicate(self, strategy: str, legs: list[PositionLeg]) -> str | None:
+        """The same legs already held, or already being entered: an entry order still
+        working (or whose send is unconfirmed) is not stacked with a second one."""
         symbols = sorted(leg.symbol for leg in legs)
         for p in self.book.open_positions(strategy):
             if sorted(leg.symbol for leg in p.legs) == symbols:
                 return f"already held as {p.id}"
+        for p in self.book.positions.values():
+            entering = p.strategy == strategy and p.status is Status.OPENING
+            if entering and sorted(leg.symbol for leg in p.legs) == symbols:
+                return f"already being entered as {p.id} (order {p.entry_key})"
         return None
 
     def _limits(

@@ -136,3 +136,17 @@ async def test_an_order_intent_is_never_durable_without_its_decision(tmp_path, s
     (row,) = h.journal.orders()
     (decision,) = [d for d in h.decisions("candidate") if row.key in (d["detail"] or "")]
     assert decision["outcome"] == "entered" and row.position_id in decision["detail"]
+
+
+async def test_a_working_entry_is_never_stacked_with_a_second_identical_order(harness):
+    """Found by the fake-broker run: a live broker leaves entries working between ticks, and
+    every tick placed the same spread again (five ticks, five orders)."""
+    from datetime import time
+
+    h = harness()
+    h.broker.policy = type(h.broker.policy)(**{**h.broker.policy.__dict__, "reprice": False})
+    for minute in (45, 46, 47):
+        await h.day(0, at=time(15, minute), work=False)
+    assert len(h.journal.orders()) == 1
+    reasons = [r["reason"] for r in h.decisions("candidate") if r["outcome"] == "rejected"]
+    assert reasons and all(r.startswith("already being entered as p-") for r in reasons)

@@ -88,8 +88,9 @@ class HttpBroker:
             found = None
         if found is not None:
             return found
+        detail = str(error).removeprefix(f"{self.name}: ")
         raise AmbiguousOrder(
-            f"{error}; order {order.client_key} may still reach the broker, so it is not sent "
+            f"{detail}; order {order.client_key} may still reach the broker, so it is not sent "
             f"again: it is looked up by its key for {self.lookup_window:.0f}s before it is "
             "declared unsent",
             broker=self.name,

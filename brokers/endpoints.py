@@ -4,7 +4,8 @@
 recording proxy, a local fake for rehearsals and fault-injection tests. With `--live` the URL
 must be the broker's own host, or a loopback address (127.0.0.1, ::1, localhost: a fake on this
 machine cannot reach a market); anything else is refused, so a typo or a hostile environment
-can never send live orders somewhere unexpected. `RULES_BROKER_TIMEOUT` sets the seconds an
+can never send live orders somewhere unexpected. (Schwab, which has no sandbox, accepts
+orders without `--live` only at a loopback URL.) `RULES_BROKER_TIMEOUT` sets the seconds an
 HTTP call may take (10 by default).
 """
 
@@ -46,6 +47,11 @@ def endpoint(
             broker=broker,
         )
     return url
+
+
+def is_loopback(url: str) -> bool:
+    """A server on this machine (a fake or a recorder): it cannot reach a market."""
+    return httpx.URL(url).host in LOOPBACK
 
 
 def timeout(env: Mapping[str, str] | None = None) -> float:

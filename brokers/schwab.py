@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -27,7 +27,7 @@ import httpx
 
 from brokers.base import HttpBroker
 from brokers.credentials import EnvVar, Secret, read_env
-from brokers.endpoints import endpoint, timeout
+from brokers.endpoints import endpoint, is_loopback, timeout
 from brokers.errors import (
     AmbiguousOrder,
     AuthError,
@@ -125,10 +125,13 @@ class SchwabBroker(HttpBroker):
         self.refresh_issued = refresh_issued
         self._clock = clock
         self._token = AccessToken(NAME, self._request_token, clock)
+        url = endpoint(NAME, "RULES_SCHWAB_URL", BASE_URL, live=live, real_hosts=HOSTS, env=env)
+        # a loopback fake cannot reach a market: orders there need no --live
+        self.rehearsal = is_loopback(url)
         super().__init__(
             HttpClient(
                 NAME,
-                endpoint(NAME, "RULES_SCHWAB_URL", BASE_URL, live=live, real_hosts=HOSTS, env=env),
+                url,
                 timeout=timeout(env),
                 transport=transport,
                 retry=retry,
@@ -307,7 +310,7 @@ class SchwabBroker(HttpBroker):
         )
 
     async def _submit(self, order: OrderRequest) -> Order:
-        if not self.live:
+        if not (self.live or self.rehearsal):
             raise LiveTradingNotEnabled(
                 "Schwab has no sandbox, so placing an order is real: run with --live to "
                 "allow it (previews and reading work without it)",
@@ -332,8 +335,9 @@ class SchwabBroker(HttpBroker):
             if found is not None:
                 return found
             raise AmbiguousOrder(
-                f"{error}; order {order.client_key} is looked up among the account's orders "
-                f"for {self.lookup_window:.0f}s before it is declared unsent",
+                f"{str(error).removeprefix(NAME + ': ')}; order {order.client_key} is looked "
+                f"up among the account's orders for {self.lookup_window:.0f}s before it is "
+                "declared unsent",
                 broker=NAME,
             ) from None
         self._keys.put(order.client_key, order_id)
@@ -365,9 +369,14 @@ class SchwabBroker(HttpBroker):
     async def _match(
         self, key: str, body: dict[str, Any], sent: datetime | None, request: OrderRequest | None
     ) -> Order | None:
+        """The account's order that is this key's: identical orders (same legs, quantity,
+        type and price) are given to the sends that may have placed them first come, first
+        served, so one order is never claimed by two intents, nor by an intent that is
+        still behind an earlier unresolved one."""
         h = await self._account_hash()
         now = self._clock()
-        start = (sent - timedelta(minutes=1)) if sent is not None else now - timedelta(days=1)
+        earliest = self._keys.earliest_intent() or sent
+        start = (earliest - timedelta(minutes=1)) if earliest else now - timedelta(days=1)
         rows = await self.http.json(
             "GET",
             f"/trader/v1/accounts/{h}/orders",
@@ -378,11 +387,20 @@ class SchwabBroker(HttpBroker):
         )
         wanted = fingerprint(body)
         known = set(self._keys.ids())
-        for row in rows or []:
-            if str(row.get("orderId")) not in known and fingerprint(row) == wanted:
-                self._keys.put(key, str(row["orderId"]))
-                return parse_order(row, request, key)
-        return None
+        unclaimed = sorted(
+            (
+                r
+                for r in rows or []
+                if str(r.get("orderId")) not in known and fingerprint(r) == wanted
+            ),
+            key=lambda r: (str(r.get("enteredTime", "")), int(r.get("orderId", 0))),
+        )
+        ahead = self._keys.pending_before(key, lambda b: fingerprint(b) == wanted)
+        if ahead >= len(unclaimed):
+            return None
+        row = unclaimed[ahead]
+        self._keys.put(key, str(row["orderId"]))
+        return parse_order(row, request, key)
 
     async def cancel(self, order_id: str) -> Order:
         h = await self._account_hash()
@@ -425,6 +443,22 @@ class _KeyStore:
         if key not in self._ids:
             self._intents[key] = {"body": body, "sent": at.isoformat()}
             self._save()
+
+    def pending_before(self, key: str, alike: Callable[[dict[str, Any]], bool]) -> int:
+        """How many unresolved sends of an identical order came before `key`'s (all of them
+        when `key` has none recorded)."""
+        mine = self._intents.get(key)
+        return sum(
+            1
+            for other, intent in self._intents.items()
+            if other != key
+            and alike(intent["body"])
+            and (mine is None or (intent["sent"], other) < (mine["sent"], key))
+        )
+
+    def earliest_intent(self) -> datetime | None:
+        times = [datetime.fromisoformat(i["sent"]) for i in self._intents.values()]
+        return min(times) if times else None
 
     def intent(self, key: str) -> tuple[dict[str, Any], datetime] | None:
         found = self._intents.get(key)

@@ -6,6 +6,7 @@ import asyncio
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from brokers.errors import BrokerError, CredentialsMissing, LiveTradingNotEnabled
 from brokers.registry import open_broker
@@ -18,15 +19,12 @@ from rulesengine.engine.reconcile import reconcile
 from rulesengine.engine.reload import Reloader
 from rulesengine.engine.session import JOURNAL_FILE
 
+CLOCKED = ("tastytrade", "schwab")  # adapters whose token and chain windows read a clock
+
 
 def run_live(args, rules, console) -> int:
     data_dir = Path(args.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        broker = open_broker(args.broker, live=args.live, state_dir=data_dir)
-    except (CredentialsMissing, LiveTradingNotEnabled) as error:
-        print(f"rules run: {error}", file=sys.stderr)
-        return 2
     if args.broker == "paper":
         print(
             "rules run: the paper broker has no market data of its own; use --replay "
@@ -34,27 +32,40 @@ def run_live(args, rules, console) -> int:
             file=sys.stderr,
         )
         return 2
-    clock: Clock = WallClock()
-    if args.clock_start:
-        if args.live:
-            print(
-                "rules run: --clock-start is for rehearsals; it never runs --live", file=sys.stderr
-            )
-            return 2
-        try:
-            clock = RehearsalClock(datetime.fromisoformat(args.clock_start))
-        except ValueError:
-            print(
-                f"rules run: --clock-start {args.clock_start}: use an ISO time with its offset, "
-                "e.g. 2024-03-12T10:00-04:00",
-                file=sys.stderr,
-            )
-            return 2
+    clock = _clock(args)
+    if clock is None:
+        return 2
+    extra: dict[str, Any] = {}
+    if args.clock_start and args.broker in CLOCKED:
+        extra["clock"] = clock.now
+    try:
+        broker = open_broker(args.broker, live=args.live, state_dir=data_dir, **extra)
+    except (CredentialsMissing, LiveTradingNotEnabled) as error:
+        print(f"rules run: {error}", file=sys.stderr)
+        return 2
     try:
         return asyncio.run(_run(args, rules, broker, data_dir, console, clock))
     except BrokerError as error:
         print(f"rules run: {error}", file=sys.stderr)
         return 1
+
+
+def _clock(args) -> Clock | None:
+    """Wall time, or for a rehearsal wall time moved to `--clock-start` (never with --live)."""
+    if not args.clock_start:
+        return WallClock()
+    if args.live:
+        print("rules run: --clock-start is for rehearsals; it never runs --live", file=sys.stderr)
+        return None
+    try:
+        return RehearsalClock(datetime.fromisoformat(args.clock_start))
+    except ValueError:
+        print(
+            f"rules run: --clock-start {args.clock_start}: use an ISO time with its offset, "
+            "e.g. 2024-03-12T10:00-04:00",
+            file=sys.stderr,
+        )
+        return None
 
 
 async def _run(args, rules, broker, data_dir: Path, console, clock: Clock) -> int:

@@ -127,11 +127,11 @@ class QuoteHistory:
         # the previous snapshot (rejected) already showed this level: a repricing, not a print
         confirmed = jump & np.isfinite(seen[0]) & ~jumped(mid, spot, seen[0], seen[1])
         problems[jump & ~confirmed] = JUMP
-        for i in np.flatnonzero(sound):
-            value = (float(mid[i]), float(spot[i]))
-            self._seen[names[i]] = value
-            if problems[i] == OK:
-                self._accepted[names[i]] = value
+        for row in np.flatnonzero(sound):
+            value = (float(mid[row]), float(spot[row]))
+            self._seen[names[row]] = value
+            if problems[row] == OK:
+                self._accepted[names[row]] = value
         return problems
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from brokers.errors import BrokerError
@@ -23,10 +24,18 @@ def in_session(engine: Engine, now: datetime) -> bool:
 
 
 async def fetch_chain(engine: Engine, underlyings: list[str], now: datetime):
-    """One snapshot of every underlying the strategies trade."""
+    """One snapshot of every underlying the strategies trade. A broker whose chain lists
+    contracts without quotes (tastytrade: quotes stream over DXLink) is asked for them."""
     entries, prices = [], {}
     for symbol in underlyings:
-        entries += await engine.broker.option_chain(symbol)
+        listed = await engine.broker.option_chain(symbol)
+        unquoted = [e.symbol for e in listed if e.quote is None]
+        if unquoted:
+            quotes = await engine.broker.quotes(unquoted)
+            listed = [
+                replace(e, quote=quotes.get(e.symbol)) if e.quote is None else e for e in listed
+            ]
+        entries += listed
         quote = (await engine.broker.quotes([symbol])).get(symbol)
         price = None if quote is None else quote.mid or quote.last
         if price is not None:

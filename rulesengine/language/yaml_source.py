@@ -205,7 +205,7 @@ def _convert(
     return YNode("scalar", start, end, value=value, offsets=offsets)
 
 
-def _construct(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+def _construct(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
     """The scalar's value; one YAML cannot build (`!!bool maybe`, `!!timestamp 2011-13-45`,
     an integer of 5,000 digits) is a diagnostic, not a crash."""
     try:

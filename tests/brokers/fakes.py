@@ -37,11 +37,12 @@ def fixture(name: str) -> Any:
 class Fault:
     method: str
     pattern: re.Pattern[str]
-    kind: str  # timeout | timeout_after | late | connect | reset | status | malformed
+    kind: str  # timeout(_after) | late | connect | reset | status | malformed(_after)
     times: int = 1
     status: int = 500
     headers: dict[str, str] = field(default_factory=dict)
     body: str = ""
+    skip: int = 0  # matching requests served normally before the fault starts
 
 
 Handler = Callable[[httpx.Request, re.Match[str]], httpx.Response]
@@ -82,6 +83,9 @@ class FakeServer:
             None,
         )
         self.run_late()
+        if fault is not None and fault.skip > 0:
+            fault.skip -= 1
+            fault = None
         if fault is not None:
             fault.times -= 1
             if fault.kind == "timeout":
@@ -98,6 +102,8 @@ class FakeServer:
             if fault.kind == "malformed":
                 return httpx.Response(200, text="<html>502 Bad Gateway</html>")
         response = self.dispatch(request)
+        if fault is not None and fault.kind == "malformed_after":  # acted, answered garbage
+            return httpx.Response(200, text="<html>502 Bad Gateway</html>")
         if fault is not None and fault.kind == "timeout_after":
             raise httpx.ReadTimeout("timed out after the server acted", request=request)
         return response

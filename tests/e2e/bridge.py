@@ -9,6 +9,7 @@ an answer, a status or a malformed body is written as such.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 import time
@@ -87,10 +88,8 @@ class HttpBridge:
 
 def _drop(handler: BaseHTTPRequestHandler) -> None:
     handler.close_connection = True
-    try:
+    with contextlib.suppress(OSError):
         handler.connection.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
 
 
 class DXLinkBridge:
@@ -128,6 +127,8 @@ class DXLinkBridge:
         self.ready.set()
 
     async def _connection(self, ws) -> None:
+        import websockets
+
         fake_socket = await self.fake.connect(self.url)
 
         async def pump() -> None:
@@ -138,7 +139,7 @@ class DXLinkBridge:
         try:
             async for message in ws:
                 await fake_socket.send(message)
-        except Exception:
-            pass
+        except websockets.ConnectionClosed:
+            pass  # the client went away
         finally:
             task.cancel()

@@ -5,11 +5,12 @@ to be traded, marked and booked as P&L. Every snapshot is screened before anythi
 
 - no two-sided quote: a bid or ask missing, negative or beyond any listed price, no ask, or
   a crossed market (bid above ask);
+- an underlying price on the row that is zero, negative or absurd (a missing one is unknown);
 - a strike that is not a positive price within a sane range of the underlying;
 - no-arbitrage bounds: a call is never worth more than the underlying, a put never more than
   its strike (checked on the ask, with a small tolerance for a stale underlying print);
 - a jump against the contract's own recent history: the mid moved further than the
-  underlying's move plus three times its previous value. A one-off jump is rejected; a level
+  underlying's move plus its previous value (a doubling). A one-off jump is rejected; a level
   that the next snapshot confirms is accepted (a real repricing persists, a bad print does
   not).
 
@@ -26,8 +27,8 @@ MAX_PRICE = 10_000_000.0  # dollars per share: beyond anything listed, a corrupt
 STRIKE_RANGE = 20.0  # a strike above 20x the underlying is corrupt
 BOUND_TOLERANCE = 0.02  # 2%: the underlying print may be a little stale against the quote
 BOUND_SLACK = 0.10  # dollars, on top of the tolerance
-JUMP_MULTIPLE = 3.0  # a mid may move by the underlying's move plus 3x its previous value
-JUMP_FLOOR = 0.50  # ... and never less than 3 x $0.50 for cheap contracts
+JUMP_MULTIPLE = 1.0  # a mid may move by the underlying's move plus its previous value
+JUMP_FLOOR = 0.50  # ... and by at least $0.50 for cheap contracts
 
 OK = 0
 NO_QUOTE = 1
@@ -35,6 +36,7 @@ BAD_STRIKE = 2
 CALL_ABOVE_UNDERLYING = 3
 PUT_ABOVE_STRIKE = 4
 JUMP = 5
+BAD_UNDERLYING = 6
 
 REASONS = {
     NO_QUOTE: "no usable two-sided quote (missing, negative, absurd, zero ask or crossed)",
@@ -42,9 +44,11 @@ REASONS = {
     CALL_ABOVE_UNDERLYING: "call quoted above the underlying price (no-arbitrage bound)",
     PUT_ABOVE_STRIKE: "put quoted above its strike (no-arbitrage bound)",
     JUMP: "mid jumped against the contract's previous quote (unconfirmed)",
+    BAD_UNDERLYING: "underlying price on the row is not a price (zero, negative or absurd)",
 }
 STEPS = (  # the funnel's data steps, in the order they are applied
     (NO_QUOTE, "quote: two-sided, finite, not crossed"),
+    (BAD_UNDERLYING, "quote: underlying price sane"),
     (BAD_STRIKE, "quote: strike sane against the underlying"),
     (CALL_ABOVE_UNDERLYING, "quote: call not above the underlying"),
     (PUT_ABOVE_STRIKE, "quote: put not above its strike"),
@@ -71,6 +75,7 @@ def bound_problems(
             & (ask <= MAX_PRICE)
         )
         known_spot = np.isfinite(underlying) & (underlying > 0) & (underlying <= MAX_PRICE)
+        absurd_spot = ~np.isnan(underlying) & ~known_spot  # missing is unknown, not corrupt
         strike_ok = (
             np.isfinite(strike)
             & (strike > 0)
@@ -84,6 +89,7 @@ def bound_problems(
     out[put_over] = PUT_ABOVE_STRIKE
     out[call_over] = CALL_ABOVE_UNDERLYING
     out[~strike_ok] = BAD_STRIKE
+    out[absurd_spot] = BAD_UNDERLYING
     out[~quoted] = NO_QUOTE
     return out
 
@@ -92,9 +98,9 @@ def jumped(
     mid: np.ndarray, spot: np.ndarray, previous_mid: np.ndarray, previous_spot: np.ndarray
 ) -> np.ndarray:
     """True where the mid moved further than the underlying's move allows (NaN history: no)."""
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):
         move = np.abs(spot - previous_spot)
-        move = np.where(np.isfinite(move), move, 0.0)
+        move = np.where(np.isfinite(move) & (move <= MAX_PRICE), move, 0.0)
         allowed = move + JUMP_MULTIPLE * np.maximum(previous_mid, JUMP_FLOOR)
         return np.isfinite(previous_mid) & (np.abs(mid - previous_mid) > allowed)
 

@@ -69,7 +69,8 @@ def _model_row(chain: Chain, underlying: str, leg: PositionLeg) -> dict | None:
         return None
     is_call = leg.kind == "call"
     expiry = to_seconds(date.fromisoformat(leg.expiry))
-    template = int(mine[0])
+    sound = mine[chain.column("quote_ok")[mine]]
+    template = int(sound[0] if len(sound) else mine[0])  # not a row a bad print corrupted
     quote_date = float(chain.column("quote_date")[template])
     days = max((expiry - quote_date) / DAY, 0.0)
     spot = float(chain.column("underlying_price")[template])

@@ -6,9 +6,12 @@ import csv
 import gzip
 import io
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from rulesengine.cli.main import main
 from rulesengine.data.chain import from_seconds
@@ -111,3 +114,69 @@ def test_absurd_prices_load_and_never_trade(tmp_path, capsys):
     assert "Traceback" not in out.err
     code = main(["scan", str(RULES / "bull_put_spread.yaml"), "--chain", str(path)])
     assert code == 0 and "quote: two-sided, finite, not crossed" in capsys.readouterr().out
+
+
+PIECES = [
+    ",",
+    "\n",
+    '"',
+    "",
+    "nan",
+    "-1",
+    "1e400",
+    "1e200",
+    "-0",
+    "x",
+    "\x00",
+    "C",
+    "p",
+    "13/45/2011",
+]
+
+
+@st.composite
+def damaged_file(draw) -> bytes:
+    lines = list(LINES[: draw(st.integers(2, 60))])
+    for _ in range(draw(st.integers(1, 8))):
+        row = draw(st.integers(0, len(lines) - 1))
+        text = lines[row]
+        at = draw(st.integers(0, len(text)))
+        action = draw(st.sampled_from(["insert", "delete", "replace", "cut", "duplicate"]))
+        piece = draw(st.one_of(st.sampled_from(PIECES), st.text(max_size=3)))
+        if action == "insert":
+            lines[row] = text[:at] + piece + text[at:]
+        elif action == "delete":
+            lines[row] = text[:at] + text[at + draw(st.integers(1, 12)) :]
+        elif action == "replace":
+            lines[row] = text[:at] + piece + text[at + len(piece) :]
+        elif action == "cut":
+            lines = lines[: row + 1]
+            lines[row] = text[:at]
+        else:
+            lines.insert(row, text)
+    data = "\n".join(lines).encode("utf-8", errors="replace")
+    if draw(st.booleans()):
+        data = gzip.compress(data)
+        data = data[: draw(st.integers(len(data) // 2, len(data)))]
+    return data
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(damaged_file())
+def test_damaged_chain_files_load_or_are_refused_with_a_message(tmp_path_factory, data):
+    """Any damage: a Chain (bad rows named by line) or a ChainFileError, never a crash."""
+    gz = data[:2] == b"\x1f\x8b"
+    path = Path(tmp_path_factory.mktemp("chains")) / ("c.csv.gz" if gz else "c.csv")
+    path.write_bytes(data)
+    try:
+        chain = load_chain(path)
+    except ChainFileError as error:
+        assert str(error)
+        return
+    assert len(chain) > 0
+    assert all(w.startswith(str(path)) for w in chain.warnings)
+    keys = list(zip(chain.columns["quote_date"], chain.columns["symbol"], strict=True))
+    assert len(keys) == len(set(keys))  # duplicates resolved
+    assert np.isin(chain.columns["type"], (0, 1)).all()
+    problems = chain.column("quote_problem")  # absurd prices are screened, never crash
+    assert len(problems) == len(chain)

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from rulesengine.cli.main import main
 from rulesengine.data import sanity
 from rulesengine.data.chain import Chain
 from rulesengine.engine.ruleset import load_rules
 from rulesengine.strategies.scan import scan
+from tests.engine.harness import Harness
 from tests.engine.test_data_safety import CARELESS, dirtied, top_short_leg
 
 pytestmark = pytest.mark.anyio
@@ -26,7 +31,7 @@ def held_spread(h):
 
 
 @pytest.mark.parametrize("side", ["long", "short"])
-async def test_a_million_dollar_quote_on_a_held_leg_books_nothing(harness, side):
+async def test_a_million_dollar_quote_on_a_held_leg_books_nothing(harness, side, capsys):
     h = harness({"careless.yaml": CARELESS})
     await h.day(0)
     p, short, long = held_spread(h)
@@ -42,6 +47,9 @@ async def test_a_million_dollar_quote_on_a_held_leg_books_nothing(harness, side)
     account = await h.broker.account()
     assert abs(float(account.net_liquidation) - 100_000) < 2_500  # no phantom millions
     assert not h.journal.locks()  # no breaker tripped on a phantom loss
+    assert main(["why", p.id, "--data-dir", str(h.data_dir)]) == 0
+    said = " ".join(capsys.readouterr().out.split())  # unwrapped
+    assert "mark: quote_rejected" in said and "put quoted above its strike" in said
 
 
 async def test_an_absurd_credit_is_never_entered_and_the_funnel_names_it(harness):
@@ -110,3 +118,42 @@ def test_a_one_off_jump_is_rejected_and_a_confirmed_level_accepted():
     assert seen(60.0) == sanity.JUMP
     assert seen(61.0) == sanity.OK  # the next snapshot confirms the new level
     assert seen(80.0, spot=125.0) == sanity.OK  # the underlying moved 25: a 19 move is fine
+
+
+prices = st.one_of(
+    st.sampled_from([0.0, -5.0, math.inf, -math.inf, math.nan, 1e200, 1e6, 5_000.0]),
+    st.floats(min_value=0, max_value=2_000, allow_nan=False),
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    leg=st.sampled_from(["long", "short"]),
+    bid=prices,
+    ask=prices,
+    spot=st.sampled_from([None, 0.0, 1e200, math.nan]),
+)
+def test_no_corrupt_quote_moves_a_spreads_mark_outside_its_bounds(
+    tmp_path_factory, spx, leg, bid, ask, spot
+):
+    """Property: whatever one snapshot says about a held leg, the spread's P&L stays within
+    what a 25-wide spread can make or lose, the account stays finite, nothing trips."""
+    import anyio
+
+    h = Harness(tmp_path_factory.mktemp("q"), spx, {"careless.yaml": CARELESS})
+
+    async def run() -> None:
+        await h.day(0)
+        p, short, long = held_spread(h)
+        values = {"bid": bid, "ask": ask}
+        if spot is not None:
+            values["underlying_price"] = spot
+        await h.day(1, chain=dirtied(h.snapshot(1), long if leg == "long" else short, **values))
+        (still,) = [q for q in h.positions() if q.id == p.id]
+        assert still.status == "open"
+        assert abs(still.detail["pnl"]) <= 25 * 100
+        net_liq = float((await h.broker.account()).net_liquidation)
+        assert math.isfinite(net_liq) and abs(net_liq - 100_000) < 5_000
+        assert not h.journal.locks()
+
+    anyio.run(run)

@@ -54,6 +54,7 @@ class CheckResult:
     def __init__(self, file: str, text: str, lines: yaml_source.LineIndex | None):
         self.file, self.text, self.lines = file, text, lines
         self.diagnostics: list[Diagnostic] = []
+        self._seen: set[Diagnostic] = set()  # the same diagnostic is reported once
         self.program: Program | None = None
 
     @property
@@ -68,7 +69,8 @@ class CheckResult:
         diagnostic = Diagnostic(
             code, severity, message, self.file, line, col, end_line, end_col, hint
         )
-        if diagnostic not in self.diagnostics:
+        if diagnostic not in self._seen:
+            self._seen.add(diagnostic)
             self.diagnostics.append(diagnostic)
 
 

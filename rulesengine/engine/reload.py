@@ -21,7 +21,7 @@ from rulesengine.strategies.scan import DEFAULT_SCALARS, candidate_records, scan
 SHADOW_TOP = 5
 
 
-SETTLE = 0.5  # seconds a changed file must stay unchanged before it is read
+SETTLE = 0.15  # seconds a changed file must stay unchanged before it is read
 MAX_SETTLE = 10.0  # ... but a file still growing after this long is read anyway
 CHECK_TIMEOUT = 15.0  # seconds a reload's check may take; ticks never wait for it
 

@@ -141,6 +141,7 @@ _PLAIN_TAGS = {
 # billions of nodes, and no rule file needs more than a few thousand.
 MAX_NODES = 50_000
 MAX_DEPTH = 40
+MAX_KEYS = 1_000  # per mapping: no section needs more lets, limits or legs
 _PROBE = 256  # how far _align looks ahead for a character (escapes and folding are short)
 
 
@@ -186,6 +187,13 @@ def _convert(
             "remove the `!` tag",
         )
     if isinstance(node, yaml.MappingNode):
+        if len(node.value) > MAX_KEYS:
+            raise SourceError(
+                "E001",
+                f"a mapping with {len(node.value):,} keys; rule files allow {MAX_KEYS:,}",
+                (start, start + 1),
+                "split the rules into several files",
+            )
         out = YNode("map", start, end)
         seen: set[Any] = set()
         for key, value in node.value:

@@ -116,10 +116,15 @@ HOSTILE = {
     "1e300": (BASE + "entry:\n  - ema(close, 1e300) > 0\n", "E104", "whole number of bars"),
     "alias bomb": (ALIAS_BOMB, "E001", "expands to more than 50,000 YAML values"),
     "deep": ("a: " + "[" * 60 + "]" * 60 + "\n", "E001", "nested more than 40 levels"),
-    "keys": (
+    "huge file": (
         "strategy: s\nlet:\n" + "".join(f"  k{i}: 1\n" for i in range(30_000)),
         "E002",
         "limited to 256000",
+    ),
+    "many keys": (  # under the size cap: was 135 s (quadratic), now one diagnostic
+        "strategy: s\nlet:\n" + "".join(f"  k{i}: 1\n" for i in range(20_000)),
+        "E001",
+        "a mapping with 20,000 keys; rule files allow 1,000",
     ),
 }
 

@@ -11,7 +11,7 @@ import pytest
 
 from rulesengine.check.checker import check_file
 from rulesengine.check.summary import print_text
-from rulesengine.engine.reload import Reloader, settled
+from rulesengine.engine.reload import SETTLE, Reloader, settled
 from tests.engine.harness import PUT_SPREAD
 
 pytestmark = pytest.mark.anyio
@@ -171,9 +171,10 @@ async def test_a_file_written_in_pieces_is_read_once_complete(harness, tmp_path)
     path = tmp_path / "slow.yaml"
     path.write_text(HALF_SAVED)
 
-    async def finish_writing():
-        await asyncio.sleep(0.2)
-        path.write_text(PUT_SPREAD)
+    async def finish_writing():  # in pieces, each pause shorter than SETTLE
+        for end in (len(HALF_SAVED) + 40, len(HALF_SAVED) + 80, len(PUT_SPREAD)):
+            await asyncio.sleep(SETTLE / 3)
+            path.write_text(PUT_SPREAD[:end])
 
     writer = asyncio.create_task(finish_writing())
     await settled([path])

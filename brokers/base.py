@@ -35,6 +35,7 @@ class HttpBroker:
     poll_every = 2.0  # seconds between order-status polls for `events()`
     # how long an order whose send was ambiguous is looked up before it is declared unsent
     lookup_window = 300.0
+    lookup_how = "by its key"
 
     def __init__(self, http: HttpClient) -> None:
         self.http = http
@@ -91,8 +92,8 @@ class HttpBroker:
         detail = str(error).removeprefix(f"{self.name}: ")
         raise AmbiguousOrder(
             f"{detail}; order {order.client_key} may still reach the broker, so it is not sent "
-            f"again: it is looked up by its key for {self.lookup_window:.0f}s before it is "
-            "declared unsent",
+            f"again: it is looked up {self.lookup_how} for {self.lookup_window:.0f}s before it "
+            "is declared unsent",
             broker=self.name,
         )
 

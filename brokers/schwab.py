@@ -29,9 +29,7 @@ from brokers.base import HttpBroker
 from brokers.credentials import EnvVar, Secret, read_env
 from brokers.endpoints import endpoint, is_loopback, timeout
 from brokers.errors import (
-    AmbiguousOrder,
     AuthError,
-    BrokerError,
     BrokerUnavailable,
     InvalidRequest,
     LiveTradingNotEnabled,
@@ -91,6 +89,7 @@ ENV = [
 
 class SchwabBroker(HttpBroker):
     name = NAME
+    lookup_how = "among the account's orders by legs, quantity and price"
     capabilities = Capabilities(
         preview=True,
         replace=True,
@@ -328,18 +327,7 @@ class SchwabBroker(HttpBroker):
         try:
             order_id = id_from_location(response)
         except MalformedResponse as error:  # accepted, but which order is it?
-            try:
-                found = await self._find(order)
-            except BrokerError:
-                found = None
-            if found is not None:
-                return found
-            raise AmbiguousOrder(
-                f"{str(error).removeprefix(NAME + ': ')}; order {order.client_key} is looked "
-                f"up among the account's orders for {self.lookup_window:.0f}s before it is "
-                "declared unsent",
-                broker=NAME,
-            ) from None
+            return await self._after_ambiguous(order, error)
         self._keys.put(order.client_key, order_id)
         return await self.order(order_id, order)
 

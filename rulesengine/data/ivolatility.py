@@ -88,25 +88,9 @@ def _row(row: dict[str, str]) -> dict[str, object]:
 
 
 def load(path: Path) -> Chain:
-    reader = rows.RowReader(path)
-    out: dict[str, list] = {name: [] for name in COLUMNS}
-    lines: list[int] = []
-    for line, row in reader.rows():
-        try:
-            values = _row(row)
-        except rows.BadRow as problem:
-            reader.skip(line, str(problem))
-            continue
-        except KeyError as missing:
-            raise rows.ChainFileError(f"{path}: no column {missing} in the header") from None
-        for name, value in values.items():
-            out[name].append(value)
-        lines.append(line)
-    reader.finish()
-    columns = {name: np.asarray(values, dtype=COLUMNS[name]) for name, values in out.items()}
-    columns, duplicates = rows.without_duplicates(columns, np.asarray(lines), path)
+    columns, warnings = rows.load_columns(path, _row, COLUMNS)
     chain = Chain(columns, _bars(columns), str(path))
-    chain.warnings = reader.warnings + duplicates
+    chain.warnings = warnings
     return chain
 
 

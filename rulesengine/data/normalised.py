@@ -43,25 +43,16 @@ def _value(name: str, text: str) -> object:
     return rows.number(text, name)
 
 
+def _row(row: dict[str, str]) -> dict[str, object]:
+    values = {name: _value(name, row[name]) for name in COLUMNS}
+    rows.underlying_price(float(values["underlying_price"]))  # type: ignore[arg-type]
+    return values
+
+
 def load(path: Path) -> Chain:
-    reader = rows.RowReader(path)
-    out: dict[str, list] = {name: [] for name in COLUMNS}
-    lines: list[int] = []
-    for line, row in reader.rows():
-        try:
-            values = {name: _value(name, row[name]) for name in COLUMNS}
-            rows.underlying_price(float(values["underlying_price"]))  # type: ignore[arg-type]
-        except rows.BadRow as problem:
-            reader.skip(line, str(problem))
-            continue
-        for name, value in values.items():
-            out[name].append(value)
-        lines.append(line)
-    reader.finish()
-    columns = {name: np.array(values, dtype=COLUMNS[name]) for name, values in out.items()}
-    columns, duplicates = rows.without_duplicates(columns, np.asarray(lines), path)
+    columns, warnings = rows.load_columns(path, _row, COLUMNS)
     chain = Chain(columns, {}, str(path))
-    chain.warnings = reader.warnings + duplicates
+    chain.warnings = warnings
     return chain
 
 

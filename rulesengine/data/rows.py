@@ -19,7 +19,7 @@ from __future__ import annotations
 import csv
 import gzip
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
@@ -87,6 +87,31 @@ class RowReader:
                 f"{self.path}: {self.bad} of {self.read} rows can't be read (more than "
                 f"{MAX_BAD_SHARE:.0%}); is this the right format?" + _first(self.warnings)
             )
+
+
+def load_columns(
+    path: Path, parse: Callable[[dict[str, str]], dict[str, object]], dtypes: dict[str, str]
+) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Every readable row through `parse` (which raises BadRow for a bad one), as columns of
+    `dtypes`, duplicates resolved; with the warnings of everything skipped or dropped."""
+    reader = RowReader(path)
+    out: dict[str, list] = {name: [] for name in dtypes}
+    lines: list[int] = []
+    for line, row in reader.rows():
+        try:
+            values = parse(row)
+        except BadRow as problem:
+            reader.skip(line, str(problem))
+            continue
+        except KeyError as missing:
+            raise ChainFileError(f"{path}: no column {missing} in the header") from None
+        for name, value in values.items():
+            out[name].append(value)
+        lines.append(line)
+    reader.finish()
+    columns = {name: np.asarray(values, dtype=dtypes[name]) for name, values in out.items()}
+    columns, duplicates = without_duplicates(columns, np.asarray(lines), path)
+    return columns, reader.warnings + duplicates
 
 
 def _first(warnings: list[str]) -> str:

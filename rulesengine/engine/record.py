@@ -48,10 +48,8 @@ class Recorder:
         reason: str,
         detail: dict[str, Any] | None = None,
     ) -> None:
-        version = compiled.version if compiled else None
-        strategy = compiled.name if compiled else "engine"
-        self.journal.decide(now, strategy, version, kind, subject, outcome, reason, detail)
-        self.report.decisions += 1
+        self.provisional(now, compiled, kind, subject, outcome, reason, detail)
+        self.report.decisions += 1  # (a provisional write of the same decision is replaced)
 
     def provisional(
         self,

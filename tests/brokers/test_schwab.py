@@ -71,7 +71,7 @@ async def test_an_orphan_is_found_by_its_kept_intent_after_a_restart(tmp_path):
     server = FakeSchwab()
     without_location(server, then_list_fails=True)
     keys = tmp_path / "keys.json"
-    with pytest.raises(AmbiguousOrder, match="looked up among the account's orders"):
+    with pytest.raises(AmbiguousOrder, match="looked up among the account's orders by legs"):
         await broker(server, key_store=keys).place(spread())
     assert server.submissions() == 1
     server.faults.clear()

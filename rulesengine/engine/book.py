@@ -119,8 +119,10 @@ class PositionBook:
     # ------------------------------------------------------------ marks
     def see_market(self, chain: Chain, now: datetime) -> None:
         """Record the underlyings' prices for settlement (the same rule as the paper account)."""
-        prices = chain.column("underlying_price")
-        names = chain.column("underlying_symbol")
+        # rows whose quote passed the sanity checks: a corrupt print never becomes a settlement
+        sound = np.flatnonzero(chain.column("quote_ok"))
+        prices = chain.column("underlying_price")[sound]
+        names = chain.column("underlying_symbol")[sound]
         if not len(names):
             return
         unique, first = np.unique(names, return_index=True)

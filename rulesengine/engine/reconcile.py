@@ -1,7 +1,9 @@
 """Start-up reconciliation: the journal's view of orders and positions against the broker's.
 
 - Orders the journal committed but never heard back about are looked up by idempotency key:
-  found, they are followed; not found, they are marked `not_sent` (the key is never reused).
+  found, they are followed; not found, they stay `unknown` and are looked up on every sync for
+  the adapter's lookup window (a broker may process a request late), then marked `not_sent`
+  (the key is never reused).
 - Holdings the journal expects are compared with the broker's positions, symbol by symbol.
   A position whose legs no longer match is *flagged* (kept, shown, not traded by rules); a
   holding nobody opened is *adopted* into a position of the pseudo-strategy `adopted`.

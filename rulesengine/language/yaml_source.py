@@ -218,7 +218,7 @@ def _construct(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
     an integer of 5,000 digits) is a diagnostic, not a crash."""
     try:
         return loader.construct_object(node, deep=True)
-    except (yaml.YAMLError, ValueError, KeyError, TypeError, OverflowError) as error:
+    except Exception as error:  # PyYAML's constructors raise whatever their parsing hits
         start = node.start_mark.index
         kind = node.tag.rsplit(":", 1)[-1]
         raise SourceError(

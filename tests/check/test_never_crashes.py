@@ -111,6 +111,7 @@ HOSTILE = {
     "timestamp": (BASE + "let:\n  a: !!timestamp 2011-13-45\n", "E001", "as timestamp"),
     "int": (BASE + "let:\n  a: !!int 0x\n", "E001", "as int"),
     "bool": (BASE + "let:\n  a: !!bool maybe\n", "E001", "as bool"),
+    "timestamp text": (BASE + "let:\n  a: !!timestamp 2011-13-45 every 1m\n", "E001", "timestamp"),
     "huge int": (BASE + "size:\n  contracts: " + "9" * 5000 + "\n", "E001", "4300 digits"),
     "1e400": (BASE + "entry:\n  - ema(close, 1e400) > 0\n", "E204", "too large a number"),
     "1e300": (BASE + "entry:\n  - ema(close, 1e300) > 0\n", "E104", "whole number of bars"),

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from rulesengine.check import lints
 from rulesengine.check.diagnostics import Diagnostic, did_you_mean
+from rulesengine.check.expiry import check_expiry
 from rulesengine.check.expressions import Context, LetInfo, check
 from rulesengine.check.names import BREAKER_ACTIONS, LEG_KINDS, WINDOWS, Scope
 from rulesengine.check.program import Checked, Leg, Program, Source
@@ -251,6 +252,8 @@ class _FileChecker:
         )
         lets = self.check_lets(model, root, program)
         leg_names = tuple(model.legs)
+        if model.expiry is not None:
+            self.check_expiry_section(root, program, lets)
         self.check_legs(model, root, program, lets, leg_names)
         self.check_lists(model, root, program, lets, leg_names)
         self.check_exits(model, root, program, lets)
@@ -405,6 +408,15 @@ class _FileChecker:
             program.legs.append(
                 Leg(name, side, spec.count, kind, where, prefer, source.text, depends_on)
             )
+
+    def check_expiry_section(self, root, program, lets) -> None:
+        source = self.source(root.get("expiry"))
+        spec = self.parse(source, "expiry_choice")
+        if isinstance(spec, ast.ExpiryChoice):
+            ctx = self.context("`expiry`", LEG_SCOPES, lets)
+            report = self.reporter(source)
+            program.expiry = check_expiry(spec, ctx, report, self.check_prefer, source)
+            self.used_lets |= ctx.used_lets
 
     def check_prefer(self, prefer: ast.Prefer | None, ctx: Context, report) -> ast.Prefer | None:
         if prefer is None:

@@ -47,6 +47,7 @@ ENUMS: dict[str, tuple[str, ...]] = {
     "style": ("european", "american"),
     "settlement": ("am", "pm"),
     "weekday": ("mon", "tue", "wed", "thu", "fri", "sat", "sun"),
+    "expiry_cycle": ("monthly", "weekly", "daily"),  # as rulesengine.data.expiries.CYCLES
 }
 
 INF = math.inf
@@ -65,6 +66,23 @@ FIELDS: tuple[Field, ...] = (
         "expiry", C, DATE, "", "expiration date (the Friday, even where the symbol says Saturday)"
     ),
     Field("dte", C, NUMBER, "days", "calendar days from the quote date to expiry", (0, INF)),
+    Field(
+        "trading_dte",
+        C,
+        NUMBER,
+        "days",
+        "NYSE sessions after the quote date through expiry (holidays do not count)",
+        (0, INF),
+    ),
+    Field(
+        "expiry_cycle",
+        C,
+        enum("expiry_cycle"),
+        "",
+        "monthly (third Friday, standard root), weekly (other Fridays) or daily",
+    ),
+    Field("is_monthly", C, BOOL, "", "expiry_cycle == monthly"),
+    Field("expiry_week_of_month", C, NUMBER, "", "1 for days 1-7 of the month ... 5", (1, 5)),
     Field("bid", C, MONEY, "$/share", "best bid", (0, INF)),
     Field("ask", C, MONEY, "$/share", "best ask", (0, INF)),
     Field("mid", C, MONEY, "$/share", "(bid + ask) / 2", (0, INF)),

@@ -97,6 +97,23 @@ class Leg:
         return -1 if self.side == "sell" else 1
 
 
+@dataclass(frozen=True)
+class ExpiryRule:
+    """`expiry: where ... prefer ...`: one expiry per underlying, before the legs."""
+
+    where: Checked | None  # the condition on contracts (and so on their expiries)
+    prefer: ast.Prefer  # resolved key (expiry-level) and target
+    text: str  # as written, for the funnel
+
+    @property
+    def label(self) -> str:
+        return f"expiry: {self.text}"
+
+    @property
+    def prefer_text(self) -> str:
+        return self.text[self.prefer.span[0] : self.prefer.span[1]]
+
+
 @dataclass
 class Program:
     file: str
@@ -107,6 +124,7 @@ class Program:
     universe: tuple[str, ...] = ()
     lets: dict[str, Checked] = field(default_factory=dict)
     underlying: list[Checked] = field(default_factory=list)
+    expiry: ExpiryRule | None = None  # one expiry per underlying, before the legs
     legs: list[Leg] = field(default_factory=list)
     entry: list[Checked] = field(default_factory=list)
     rank: Checked | None = None

@@ -113,6 +113,12 @@ class _Lowering:
             self.filters["underlying"] = [
                 c for ch in p.underlying for c in self.clauses(ch, ch.label)
             ]
+        if p.expiry is not None:
+            where = p.expiry.where
+            self.filters["expiry"] = [] if where is None else self.clauses(where, "expiry")
+            self.values["expiry:key"] = self.expr(p.expiry.prefer.key)
+            if p.expiry.prefer.target is not None:
+                self.values["expiry:target"] = self.expr(p.expiry.prefer.target)
         for leg in p.legs:
             clauses: list[Clause] = []
             if leg.where is not None:

@@ -10,7 +10,7 @@ import numpy as np
 
 from rulesengine.analytics.probability import expected_move_straddle, prob_touch
 from rulesengine.check.names import ENUMS
-from rulesengine.data import model_fields, sanity
+from rulesengine.data import expiries, model_fields, sanity
 from rulesengine.data.model_fields import MODEL_FIELDS
 
 EPOCH = date(1970, 1, 1)
@@ -301,6 +301,10 @@ DERIVED: dict[str, Callable[[Chain], np.ndarray]] = {
     "mid": _mid,
     "spread": lambda c: c.columns["ask"] - c.columns["bid"],
     "dte": lambda c: np.round((c.columns["expiry"] - c.columns["quote_date"]) / DAY),
+    "trading_dte": lambda c: expiries.trading_dte(c.columns["quote_date"], c.columns["expiry"]),
+    "expiry_cycle": lambda c: expiries.expiry_cycle(c.columns["expiry"], c.columns["root"]),
+    "is_monthly": lambda c: c.column("expiry_cycle") == expiries.CYCLES.index("monthly"),
+    "expiry_week_of_month": lambda c: expiries.week_of_month(c.columns["expiry"]),
     "moneyness": lambda c: c.columns["strike"] / c.columns["underlying_price"] - 1.0,
     "distance": lambda c: c.columns["strike"] - c.columns["underlying_price"],
     "itm": _itm,

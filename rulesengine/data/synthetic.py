@@ -21,6 +21,7 @@ import numpy as np
 from rulesengine.analytics.bsm import bsm_greeks
 from rulesengine.analytics.ssvi import SSVI
 from rulesengine.data.chain import COLUMNS, Bars, Chain, from_seconds, to_seconds
+from rulesengine.data.expiries import third_friday
 
 
 @dataclass(frozen=True)
@@ -34,11 +35,6 @@ class QuoteModel:
     volume_noise: float = 2.484
 
 
-def _third_friday(year: int, month: int) -> date:
-    first = date(year, month, 1)
-    return first + timedelta(days=(4 - first.weekday()) % 7 + 14)
-
-
 def expiries(day: date) -> list[date]:
     """Listed expiries seen from `day`: Fridays for 8 weeks, monthlies for a year, quarterlies
     (Mar, Jun, Sep, Dec) for two years."""
@@ -47,7 +43,7 @@ def expiries(day: date) -> list[date]:
         month = (day.month - 1 + months) % 12 + 1
         year = day.year + (day.month - 1 + months) // 12
         if months <= 12 or month % 3 == 0:
-            out.add(_third_friday(year, month))
+            out.add(third_friday(year, month))
     return sorted(e for e in out if e >= day)
 
 

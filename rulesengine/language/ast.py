@@ -125,6 +125,14 @@ class Prefer(Node):
 
 
 @dataclass(frozen=True)
+class ExpiryChoice(Node):
+    """`expiry: where is_monthly prefer dte nearest 45`: one expiry per underlying."""
+
+    where: Node | None = None
+    prefer: Prefer | None = None
+
+
+@dataclass(frozen=True)
 class LegSpec(Node):
     side: str | None = None  # 'buy', 'sell' or None (taken from the leg's name)
     count: int = 1

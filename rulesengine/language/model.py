@@ -109,6 +109,11 @@ class RuleFile(Strict):
     schedule: ScheduleSection | None = None
     let: dict[Identifier, Expr] = Field(default_factory=dict, description="named expressions")
     underlying: list[Expr] = Field(default_factory=list, description="conditions on the underlying")
+    expiry: Expr | None = Field(
+        None,
+        description="choose one expiry per underlying before the legs' strikes, e.g. "
+        "`where is_monthly prefer dte nearest 45`",
+    )
     legs: dict[Identifier, Expr] = Field(
         default_factory=dict, description="legs in order, e.g. `short: put where ... prefer ...`"
     )

@@ -11,6 +11,7 @@ from rulesengine.compile.graph import Graph
 from rulesengine.data.chain import Chain, from_seconds
 from rulesengine.runtime.evaluate import Evaluator, FunnelStep, run_filter
 from rulesengine.runtime.view import View, leg_rows
+from rulesengine.strategies.expiry import chosen_expiry_rows
 from rulesengine.strategies.legs import JoinTooLarge, Selection, select
 from rulesengine.strategies.structures import STRUCTURE_FIELDS, LegShape, Structures
 
@@ -109,6 +110,7 @@ def scan(
     )
     missing: set[str] = set()  # shared by every view of this scan
     rows = eligible_rows(graph, program, chain, scalars, funnel, missing)
+    rows = chosen_expiry_rows(graph, program, chain, rows, scalars, funnel, missing)
     try:
         selection = select(graph, program.legs, chain, rows, scalars, funnel, missing)
     except JoinTooLarge as error:

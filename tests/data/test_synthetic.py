@@ -124,7 +124,11 @@ def test_the_engine_scans_a_synthetic_chain(spx_like):
 
     program = check_file(RULES / "iron_condor.yaml").program
     result = scan(program, compile_program(program), spx_like)
-    assert len(result) >= 1
+    # the ~45 DTE monthly is chosen, its four legs are found, the entry conditions judge them
+    assert [s.rows_out for s in result.funnel if s.label == "prefer dte nearest 45"] == [86]
+    short_put = [s for s in result.funnel if s.stage == "leg:short_put"]
+    assert short_put[-1].rows_out == 1  # the 16-delta put of that expiry
+    assert result.funnel[-1].stage == "entry"
 
 
 def test_a_listed_strike_stays_listed_until_its_series_expires():

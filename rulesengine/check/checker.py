@@ -8,8 +8,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from rulesengine.check import lints
-from rulesengine.check.diagnostics import Diagnostic, did_you_mean
+from rulesengine.check import lints, suppressions
+from rulesengine.check.diagnostics import CODES, Diagnostic, did_you_mean
 from rulesengine.check.expiry import check_expiry
 from rulesengine.check.expressions import Context, LetInfo, check
 from rulesengine.check.names import BREAKER_ACTIONS, LEG_KINDS, WINDOWS, Scope
@@ -55,7 +55,9 @@ class CheckResult:
     def __init__(self, file: str, text: str, lines: yaml_source.LineIndex | None):
         self.file, self.text, self.lines = file, text, lines
         self.diagnostics: list[Diagnostic] = []
+        self.suppressed: list[Diagnostic] = []  # warnings accepted by `# rules: allow`
         self._seen: set[Diagnostic] = set()  # the same diagnostic is reported once
+        self.allowed = suppressions.scan(text)
         self.program: Program | None = None
 
     @property
@@ -70,9 +72,24 @@ class CheckResult:
         diagnostic = Diagnostic(
             code, severity, message, self.file, line, col, end_line, end_col, hint
         )
-        if diagnostic not in self._seen:
-            self._seen.add(diagnostic)
+        if diagnostic in self._seen:
+            return
+        self._seen.add(diagnostic)
+        if severity == "warning" and self.allowed.allows(code, line, end_line):
+            self.suppressed.append(replace(diagnostic, suppressed=True))
+        else:
             self.diagnostics.append(diagnostic)
+
+    def check_suppressions(self) -> None:
+        """W306 for an allow comment naming an error or a code that does not exist."""
+        for line, col, code in self.allowed.comments:
+            if code not in CODES:
+                why = f"`# rules: allow {code}`: no diagnostic has the code {code}"
+            elif not code.startswith("W"):
+                why = f"`# rules: allow {code}`: errors can't be allowed (the file can't run)"
+            else:
+                continue
+            self.add("W306", why, (line, col, line, col + len(code)), "allow a W-code")
 
 
 def check_file(path: str | Path, display: str | None = None) -> CheckResult:
@@ -163,6 +180,8 @@ class _FileChecker:
                 (1, 1, 1, 1),
                 "please report it with the file; the other files are checked as usual",
             )
+        self.result.check_suppressions()
+        self.result.diagnostics.sort(key=lambda d: (d.line, d.col, d.code))
         return self.result
 
     def _run(self) -> None:
@@ -483,6 +502,7 @@ class _FileChecker:
         if (
             program.kind == "strategy"
             and model.legs
+            and not lints.bounded_loss(program.legs)
             and not any(lints.limits_loss(c.node) for c in program.exits.values())
             and len(program.exits) == len(model.exit)
         ):

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from rulesengine.language.yaml_source import LineIndex
 
 CODES: dict[str, str] = {
+    "E000": "internal error in the checker (a bug: please report it)",
     "E001": "YAML syntax error",
     "E002": "file cannot be read",
     "E010": "unknown section or key",
@@ -24,6 +25,7 @@ CODES: dict[str, str] = {
     "E107": "name not available in this section",
     "E108": "`let` names refer to each other in a cycle",
     "E109": "leg side unknown (buy or sell)",
+    "E110": "`expiry` preference reads a field that differs within an expiry",
     "E201": "type or unit mismatch",
     "E202": "a condition must be true or false",
     "E204": "invalid literal",
@@ -37,6 +39,7 @@ CODES: dict[str, str] = {
     "W303": "strategy has no stop loss",
     "W304": "leg join may explode combinatorially",
     "W305": "unused `let` name",
+    "W306": "a `# rules: allow` comment that cannot apply",
 }
 
 
@@ -52,6 +55,7 @@ class Diagnostic:
     end_col: int
     hint: str | None = None
     notes: tuple[str, ...] = field(default=())
+    suppressed: bool = False  # accepted by a `# rules: allow` comment
 
     @property
     def is_error(self) -> bool:
@@ -115,8 +119,10 @@ def render_sarif(diagnostics: list[Diagnostic], version: str) -> str:
     results = []
     for d in diagnostics:
         message = d.message + (f" ({d.hint})" if d.hint else "")
+        extra = {"suppressions": [{"kind": "inSource"}]} if d.suppressed else {}
         results.append(
             {
+                **extra,
                 "ruleId": d.code,
                 "level": "error" if d.is_error else "warning",
                 "message": {"text": message},

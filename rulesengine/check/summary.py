@@ -16,15 +16,17 @@ def print_text(results: list[CheckResult], out=None) -> None:
             print(file=out)
     errors = sum(len(r.errors) for r in results)
     warnings = sum(len(r.diagnostics) - len(r.errors) for r in results)
+    allowed = sum(len(getattr(r, "suppressed", ())) for r in results)
     files = len(results)
+    tail = f" ({allowed} allowed by `# rules: allow`)" if allowed else ""
     if errors or warnings:
         print(
             f"{_count(files, 'file')} checked: {_count(errors, 'error')}, "
-            f"{_count(warnings, 'warning')}",
+            f"{_count(warnings, 'warning')}{tail}",
             file=out,
         )
     else:
-        print(f"{_count(files, 'file')} checked: no problems", file=out)
+        print(f"{_count(files, 'file')} checked: no problems{tail}", file=out)
 
 
 def _count(n: int, noun: str) -> str:

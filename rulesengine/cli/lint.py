@@ -29,10 +29,14 @@ def run(args) -> int:
         print(f"rules lint: no rule files under {' '.join(args.paths)}", file=sys.stderr)
         return 2
     diagnostics = [d for r in results for d in r.diagnostics]
+    everything = sorted(
+        diagnostics + [d for r in results for d in r.suppressed],
+        key=lambda d: (d.file, d.line, d.col, d.code),
+    )  # suppressed warnings are reported as such by the machine formats
     if args.format == "json":
-        print(render_json(diagnostics))
+        print(render_json(everything))
     elif args.format == "sarif":
-        print(render_sarif(diagnostics, __version__))
+        print(render_sarif(everything, __version__))
     else:
         print_text(results)
     if any(d.is_error for d in diagnostics) or (args.strict and diagnostics):

@@ -85,6 +85,19 @@ CASES = {
         3,
         "remove it",
     ),
+    "E110": (
+        "strategy: t\nexpiry: prefer delta nearest 45\nlegs:\n  short: put where delta > -0.3\n"
+        + STOP,
+        2,
+        16,
+        "prefer by an expiry field",
+    ),
+    "W306": (
+        "strategy: t\nlegs:  # rules: allow E102\n  short: put where delta > -0.3\n" + STOP,
+        2,
+        23,
+        "allow a W-code",
+    ),
 }
 
 
@@ -102,7 +115,23 @@ def test_each_code(code):
 
 
 def test_every_code_has_a_case():
-    assert set(CASES) | {"E002"} == set(CODES)
+    assert set(CASES) | {"E002", "E000"} == set(CODES)
+
+
+def test_a_checker_bug_is_e000_for_its_file_only(monkeypatch, tmp_path, capsys):
+    from rulesengine.check import checker
+    from rulesengine.cli.main import main
+
+    def broken(self, *args):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(checker._FileChecker, "check_schedules", broken)
+    result = check_text("strategy: t\nlegs:\n  short: put where delta > -0.3\n" + STOP)
+    (diagnostic,) = result.errors
+    assert diagnostic.code == "E000" and "RuntimeError: a bug" in diagnostic.message
+    (tmp_path / "a.yaml").write_text("strategy: a\nlegs:\n  short: put where credt > 1\n")
+    assert main(["lint", str(tmp_path)]) == 1
+    assert "unknown name 'credt'" in capsys.readouterr().out  # the other check still reports
 
 
 def test_unreadable_files_are_e002(tmp_path):

@@ -43,12 +43,13 @@ from brokers.paper.fills import (
 from brokers.paper.ledger import Ledger
 from brokers.paper.margin import requirement
 from brokers.paper.market import QuoteBook
+from brokers.paper.settings import AccountSettings, level_problem
 from brokers.pricing import ComboMarket, combo_market, credit_terms, step_toward_natural
 from brokers.settlement import intrinsic, settles
 from brokers.ticks import tick_error, tick_size
 
 NEW_YORK = ZoneInfo("America/New_York")
-DEFAULT_CASH = Decimal(100_000)
+DEFAULT_CASH = AccountSettings().cash
 
 
 class PaperBroker:
@@ -69,6 +70,7 @@ class PaperBroker:
         *,
         state_path: Path | None = None,
         starting_cash: Decimal = DEFAULT_CASH,
+        settings: AccountSettings | None = None,
         policy: FillPolicy | None = None,
         fees: FeeSchedule | None = None,
         market_closed: Callable[[str, datetime], str | None] | None = None,
@@ -80,7 +82,8 @@ class PaperBroker:
         if state_path is not None and state_path.exists():
             self.ledger = Ledger.load(state_path)
         else:
-            self.ledger = Ledger(cash=Decimal(starting_cash))
+            chosen = settings or AccountSettings(cash=Decimal(starting_cash))
+            self.ledger = Ledger(cash=chosen.cash, settings=chosen)
         self._queues: list[asyncio.Queue[OrderEvent]] = []
         # why `underlying` cannot trade at a time (None: open); without one, always open
         self.market_closed = market_closed or (lambda underlying, at: None)
@@ -102,7 +105,7 @@ class PaperBroker:
             buying_power=available,
             option_buying_power=available,
             cash=self.ledger.cash,
-            option_level=3,
+            option_level=self.ledger.settings.option_level,
             warnings=warnings,
         )
 
@@ -244,6 +247,7 @@ class PaperBroker:
             or self._tick_problem(order)
             or self._market_problem(order)
             or self._closing_problem(order)
+            or level_problem(order, self.ledger.settings, self.ledger.quantities())
             or self._buying_power_problem(order)
         )
 

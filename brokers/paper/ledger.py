@@ -24,6 +24,7 @@ from brokers.model import (
     PriceEffect,
     TimeInForce,
 )
+from brokers.paper.settings import AccountSettings
 from brokers.settlement import SpotHistory
 
 
@@ -46,6 +47,7 @@ class Ledger:
     settlements: list[dict[str, str]] = field(default_factory=list)
     spots: SpotHistory = field(default_factory=SpotHistory)  # settlement prices
     clock: datetime | None = None  # the latest market time the account acted at
+    settings: AccountSettings = field(default_factory=AccountSettings)  # as opened
 
     def new_order_id(self) -> str:
         order_id = f"paper-{self.next_id:06d}"
@@ -109,11 +111,13 @@ class Ledger:
             settlements=data.get("settlements", []),
             spots=SpotHistory.from_json(data.get("spots", {})),
             clock=datetime.fromisoformat(data["clock"]) if data.get("clock") else None,
+            settings=AccountSettings.from_json(data.get("settings")),
         )
 
     def _to_json(self) -> dict[str, Any]:
         return {
             "cash": str(self.cash),
+            "settings": self.settings.to_json(),
             "holdings": {
                 s: {
                     "quantity": h.quantity,

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 
+from brokers.paper.settings import AccountSettings
 from rulesengine.backtest.metrics import Metrics, Trade, compute, strategy_equity
 from rulesengine.backtest.rejections import Rejection, rejections
 from rulesengine.engine.clock import NEW_YORK
@@ -45,10 +46,13 @@ def run_backtest(
     at: time = DEFAULT_AT,
     on_day: Callable[[date, int], None] | None = None,
     say: Callable[[str], None] = lambda message: None,
+    settings: AccountSettings | None = None,
 ) -> BacktestResult:
     """Replay `source` through the engine into `out_dir` (emptied first) and measure it."""
     days = source.days()
-    session = open_paper_session(rules, out_dir, stamp(days[0], at), fresh=True, say=say)
+    session = open_paper_session(
+        rules, out_dir, stamp(days[0], at), fresh=True, say=say, settings=settings
+    )
     try:
         asyncio.run(_replay(session, source, at, on_day))
         return measure(session.journal, source, out_dir / JOURNAL_FILE)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from brokers.paper.settings import AccountSettings, SettingsError
 from rulesengine.check import lints, suppressions
 from rulesengine.check.diagnostics import CODES, Diagnostic, did_you_mean
 from rulesengine.check.expiry import check_expiry
@@ -277,6 +279,7 @@ class _FileChecker:
         self.check_lists(model, root, program, lets, leg_names)
         self.check_exits(model, root, program, lets)
         self.check_account(model, root, program, lets)
+        self.check_paper(model, root, program)
         self.check_schedules(model, root, program)
         for name in lets:
             if name not in self.used_lets:
@@ -513,6 +516,27 @@ class _FileChecker:
                 self.at_node(anchor),
                 "add e.g. `stop_loss: pnl <= -2 * entry_credit`",
             )
+
+    def check_paper(self, model, root, program) -> None:
+        """The paper account's settings: portfolio files only, and a possible account."""
+        if model.paper is None:
+            return
+        where = self.at_node(root.key_node("paper"))
+        if program.kind != "portfolio":
+            self.result.add(
+                "E011",
+                "the paper account is set in a portfolio file, not a strategy",
+                where,
+                "move `paper:` to a portfolio file such as risk.yaml",
+            )
+            return
+        values = model.paper.model_dump()
+        try:
+            AccountSettings(Decimal(str(values["cash"])), values["option_level"], values["margin"])
+        except SettingsError as error:
+            self.result.add("E011", f"paper: {error}", where, None)
+            return
+        program.paper = values
 
     def check_account(self, model, root, program, lets) -> None:
         for section_name, section_model, scopes in (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from rulesengine.check.names import Field
 from rulesengine.check.types import Type
@@ -134,6 +135,7 @@ class Program:
     roll_credit_only: bool = False
     roll_fallback: tuple[str, ...] = ()
     sectors: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    paper: dict[str, Any] | None = None  # portfolio files: cash, option_level, margin
     limits: dict[str, Checked | int] = field(default_factory=dict)
     breakers: dict[str, Checked] = field(default_factory=dict)  # each node is an ast.Breaker
     schedules: dict[str, ast.Schedule] = field(default_factory=dict)

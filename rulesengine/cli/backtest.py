@@ -11,6 +11,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from brokers.paper.settings import SettingsError
 from rulesengine.backtest.report import fmt, print_report, write_report
 from rulesengine.backtest.run import run_backtest
 from rulesengine.backtest.sweep import (
@@ -23,7 +24,7 @@ from rulesengine.backtest.sweep import (
     variants,
 )
 from rulesengine.check.summary import print_text
-from rulesengine.cli import data_warnings
+from rulesengine.cli import data_warnings, paper
 from rulesengine.cli.progress import progress_bar
 from rulesengine.engine.replay import DEFAULT_AT, ReplayError, open_replay
 from rulesengine.engine.ruleset import RulesError, load_rules
@@ -56,6 +57,10 @@ def run(args) -> int:
     data_warnings.show("rules backtest", source.chain)
     if not source.days():
         return _usage(f"{source.label} has no quote dates between {start} and {end}")
+    try:
+        account = paper.settings(args, rules)
+    except SettingsError as error:
+        return _usage(str(error))
     if args.vary:
         return _sweep(args, spec, start, end, console)
     out_dir = Path(args.out)
@@ -68,6 +73,7 @@ def run(args) -> int:
             out_dir,
             at=at,
             on_day=lambda day, n: progress.update(task, completed=n, description=str(day)),
+            settings=account,
         )
     write_report(result, out_dir)
     print_report(console, result, out_dir)

@@ -11,6 +11,7 @@ import traceback
 from brokers.credentials import redact
 from brokers.registry import NAMES as BROKERS
 from rulesengine import __version__
+from rulesengine.cli import paper
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -112,6 +113,7 @@ def add_test_commands(sub) -> None:
     )
     backtest.add_argument("--rank", choices=RANKABLE, default="sharpe", help="sweep ranking")
     backtest.add_argument("--workers", type=int, default=2, help="sweep processes (2)")
+    paper.add_arguments(backtest)
 
 
 def add_engine_commands(sub) -> None:
@@ -137,6 +139,7 @@ def add_engine_commands(sub) -> None:
     )
     run.add_argument("--watch", action="store_true", help="hot-reload rules during a replay")
     run.add_argument("--poll", type=float, default=5.0, help="live: seconds between chain fetches")
+    paper.add_arguments(run)
     run.add_argument(
         "--clock-start",
         help="rehearsal against a sandbox or local fake: run the session clock from this ISO "

@@ -12,14 +12,15 @@ from pathlib import Path
 
 from rich.console import Console
 
+from brokers.paper.settings import SettingsError
 from rulesengine.check.summary import print_text
-from rulesengine.cli import data_warnings
+from rulesengine.cli import data_warnings, paper
 from rulesengine.cli.progress import progress_bar
 from rulesengine.engine.reconcile import reconcile
 from rulesengine.engine.reload import Reloader
 from rulesengine.engine.replay import DEFAULT_AT, ReplayError, open_replay, replay, stamp
 from rulesengine.engine.ruleset import RulesError, load_rules
-from rulesengine.engine.session import open_paper_session, summary
+from rulesengine.engine.session import SessionError, open_paper_session, summary
 
 
 def run(args) -> int:
@@ -50,16 +51,26 @@ def run(args) -> int:
         return 2
     data_warnings.show("rules run", source.chain)
     days = source.days()
-    session = open_paper_session(
-        rules, Path(args.data_dir), stamp(days[0], at), fresh=args.fresh, say=console.print
-    )
+    try:
+        account = paper.settings(args, rules)
+        session = open_paper_session(
+            rules,
+            Path(args.data_dir),
+            stamp(days[0], at),
+            fresh=args.fresh,
+            say=console.print,
+            settings=account,
+        )
+    except (SettingsError, SessionError) as error:
+        print(f"rules run: {error}", file=sys.stderr)
+        return 2
     mode = "replay, paper broker" + (
         " (model-generated option prices)" if source.model_generated else ""
     )
     console.print(
         f"rules run: {len(rules.strategies)} strategies, {len(rules.portfolios)} portfolio files, "
         f"version {rules.version}; {mode}: {source.label}, {len(days)} days; "
-        f"journal {args.data_dir}"
+        f"{session.broker.ledger.settings.describe()}; journal {args.data_dir}"
     )
     interrupts = Interrupts()
     try:

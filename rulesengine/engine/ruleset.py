@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
+from brokers.paper.settings import AccountSettings
 from rulesengine.check.checker import CheckResult, check_file
 from rulesengine.check.program import Program
 from rulesengine.compile import compile_program
@@ -32,6 +34,7 @@ class RuleSet:
     strategies: dict[str, Compiled] = field(default_factory=dict)
     portfolios: tuple[Compiled, ...] = ()
     results: tuple[CheckResult, ...] = ()
+    paper: AccountSettings | None = None  # the paper account a portfolio file asks for
 
     @property
     def version(self) -> str:
@@ -81,4 +84,18 @@ def load_rules(paths: Sequence[str | Path], display=None) -> RuleSet:
             strategies[program.name] = compiled
         else:
             portfolios.append(compiled)
-    return RuleSet(strategies, tuple(portfolios), tuple(results))
+    return RuleSet(strategies, tuple(portfolios), tuple(results), _paper(portfolios))
+
+
+def _paper(portfolios: list[Compiled]) -> AccountSettings | None:
+    """The paper account the portfolio files ask for (one file sets it, or all agree)."""
+    asked = [(c.program.file, c.program.paper) for c in portfolios if c.program.paper]
+    if not asked:
+        return None
+    first_file, first = asked[0]
+    for file, values in asked[1:]:
+        if values != first:
+            raise RulesError(
+                [], f"two files set the paper account differently: {first_file} and {file}"
+            )
+    return AccountSettings(Decimal(str(first["cash"])), first["option_level"], first["margin"])

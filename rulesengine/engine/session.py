@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from brokers.paper.broker import DEFAULT_CASH, PaperBroker
 from brokers.paper.market import QuoteBook
+from brokers.paper.settings import AccountSettings
 from rulesengine.engine.clock import ManualClock
 from rulesengine.engine.journal import Journal
 from rulesengine.engine.loop import Engine
@@ -19,6 +21,10 @@ from rulesengine.engine.sessions import Sessions
 DEFAULT_DATA_DIR = ".rules-data"
 JOURNAL_FILE = "journal.sqlite"
 PAPER_FILE = "paper.json"
+
+
+class SessionError(Exception):
+    """A data directory that cannot be opened as asked; the message says what to do."""
 
 
 @dataclass
@@ -37,11 +43,16 @@ def open_paper_session(
     fresh: bool = False,
     say=print,
     starting_cash: Decimal = DEFAULT_CASH,
+    settings: AccountSettings | None = None,
 ) -> PaperSession:
-    """The engine over the paper broker, both keeping their state in `data_dir`."""
+    """The engine over the paper broker, both keeping their state in `data_dir`. `settings`
+    (else the rules' `paper:` block, else $100k at level 3) opens a new account; an existing
+    one keeps its own, and asking for different ones is a SessionError."""
     if fresh and data_dir.exists():
         shutil.rmtree(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
+    asked = settings or rules.paper
+    chosen = asked or AccountSettings(cash=Decimal(starting_cash))
     journal = Journal(data_dir / JOURNAL_FILE)
     last = journal.get("last_tick")
     clock = ManualClock(max(start, datetime.fromisoformat(last)) if last else start)
@@ -49,9 +60,17 @@ def open_paper_session(
     broker = PaperBroker(
         QuoteBook(),
         state_path=data_dir / PAPER_FILE,
-        starting_cash=starting_cash,
+        settings=chosen,
         market_closed=sessions.closed_reason,
     )
+    held = broker.ledger.settings
+    if asked is not None and held != asked:
+        journal.close()
+        raise SessionError(
+            f"the paper account in {data_dir} was opened as a {held.describe()}, not a "
+            f"{asked.describe()}: add --fresh to start over, or use another --data-dir"
+        )
+    journal.put("paper_settings", json.dumps(held.to_json()))
     engine = Engine(
         rules,
         broker,

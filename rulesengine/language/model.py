@@ -72,6 +72,14 @@ class RollSection(Strict):
     )
 
 
+class PaperSection(Strict):
+    cash: float = Field(100_000.0, gt=0, description="the paper account's starting cash")
+    option_level: int = Field(
+        3, ge=1, le=4, description="1 covered/cash-secured, 2 + long options, 3 + spreads, 4 naked"
+    )
+    margin: Literal["cash", "margin"] = Field("cash", description="account type")
+
+
 class LimitsSection(Strict):
     max_positions: PositiveInt | None = Field(
         None, description="open positions (the strategy's, or the account's)"
@@ -125,6 +133,9 @@ class RuleFile(Strict):
     limits: LimitsSection | None = None
     breakers: dict[Identifier, Expr] = Field(
         default_factory=dict, description="`condition -> action [for duration]`"
+    )
+    paper: PaperSection | None = Field(
+        None, description="(portfolio files) the paper account: cash, option_level, margin"
     )
     sectors: dict[Identifier, list[str]] = Field(
         default_factory=dict, description="sector name -> underlyings, for `max_per_sector`"

@@ -3,6 +3,7 @@ power, expirations, and a restart that resumes exactly where it stopped."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -23,6 +24,7 @@ from brokers.occ import format_occ
 from brokers.paper.broker import PaperBroker
 from brokers.paper.fills import FillPolicy
 from brokers.paper.market import QuoteBook
+from brokers.paper.settings import AccountSettings, SettingsError
 from brokers.pricing import combo_market
 from rulesengine.data.quotes import chain_entries, underlying_prices
 
@@ -140,8 +142,11 @@ def _one_call_book():
 async def test_a_naked_call_is_refused_and_a_covered_one_is_not():
     book, call = _one_call_book()
     broker = PaperBroker(book)
-    with pytest.raises(OrderRejected, match="unbounded risk"):
+    with pytest.raises(OrderRejected, match="level 3 does not allow uncovered short options"):
         await broker.place(order(OrderLeg(call, -1), price="2.02"))
+    naked_ok = PaperBroker(book, settings=AccountSettings(option_level=4, margin="margin"))
+    with pytest.raises(OrderRejected, match="unbounded risk"):  # no Reg-T margin yet
+        await naked_ok.place(order(OrderLeg(call, -1), price="2.02"))
     broker.ledger.book("SPY", 100, Decimal("510"), 1, "SPY")
     covered = await broker.place(order(OrderLeg(call, -1), price="2.00", key="k2"))
     assert covered.status is OrderStatus.FILLED
@@ -276,3 +281,44 @@ def test_a_snapshot_replaces_its_underlyings_and_entries_are_built_on_demand(spx
     newer = SnapshotListing(spx_day.take(spx_day.column("symbol") != symbol))
     book.update(newer, underlying_prices(spx_day), T0 + timedelta(days=2))
     assert book.entry(symbol) is None and book.quote(symbol) is None  # gone with its snapshot
+
+
+async def test_option_levels_allow_what_their_tier_allows(tmp_path):
+    """Issue 16: the paper account's approval level is a setting, kept in paper.json."""
+    book = QuoteBook()
+    short_put = entry("SPY", "SPY", date(2024, 4, 19), "P", "500", "1.58", "1.62")
+    long_put = entry("SPY", "SPY", date(2024, 4, 19), "P", "495", "0.54", "0.57")
+    book.update([short_put, long_put], {"SPY": Decimal("510")}, T0)
+    level_1 = PaperBroker(
+        book, state_path=tmp_path / "paper.json", settings=AccountSettings(option_level=1)
+    )
+    csp = await level_1.place(order(OrderLeg(short_put.symbol, -1), price="1.60"))
+    assert csp.id and csp.status is not OrderStatus.REJECTED  # cash-secured put: level 1
+    with pytest.raises(OrderRejected, match="level 1 does not allow long calls and puts"):
+        await level_1.place(order(OrderLeg(long_put.symbol, 1), price="0.57", key="k2"))
+    spread = order(OrderLeg(short_put.symbol, -1), OrderLeg(long_put.symbol, 1), price="1.05")
+    with pytest.raises(OrderRejected, match="does not allow spreads"):
+        await level_1.place(replace(spread, client_key="k3"))
+    again = PaperBroker(book, state_path=tmp_path / "paper.json")  # a restart keeps it
+    assert (await again.account()).option_level == 1
+    level_2 = PaperBroker(book, settings=AccountSettings(option_level=2))
+    assert (await level_2.place(order(OrderLeg(long_put.symbol, 1), price="0.57"))).id
+    with pytest.raises(OrderRejected, match="does not allow spreads"):
+        await level_2.place(replace(spread, client_key="k4"))
+    level_3 = PaperBroker(book, starting_cash=Decimal(250_000))
+    assert (await level_3.account()).net_liquidation == Decimal(250_000)
+    assert (await level_3.place(replace(spread, client_key="k5"))).id
+
+
+@pytest.mark.parametrize(
+    ("kw", "says"),
+    [
+        ({"cash": Decimal(0)}, "must be positive"),
+        ({"option_level": 5}, "choose 1, 2, 3 or 4"),
+        ({"margin": "portfolio"}, "choose cash or margin"),
+        ({"option_level": 4}, "needs a margin account"),
+    ],
+)
+def test_impossible_settings_are_refused(kw, says):
+    with pytest.raises(SettingsError, match=says):
+        AccountSettings(**kw)

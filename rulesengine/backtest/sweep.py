@@ -77,11 +77,22 @@ def parse_axis(spec: str) -> Axis:
 
 def _values(spec: str, text: str) -> tuple[float, ...]:
     ranged = re.fullmatch(rf"({NUMBER})\.\.({NUMBER}):({NUMBER})", text)
+    stepless = re.fullmatch(rf"({NUMBER})\.\.({NUMBER})", text)
+    if stepless is not None:
+        low, high = stepless.groups()
+        raise SweepError(
+            f"--vary {spec}: a range needs a step: {low}..{high}:STEP, e.g. "
+            f"{low}..{high}:{_step_for(float(low), float(high))}, or list the values: "
+            f"{low},{high}"
+        )
     try:
         if ranged is None:
             return tuple(float(v) for v in text.split(","))
     except ValueError:
-        raise SweepError(f"--vary {spec}: values must be numbers, e.g. -0.30..-0.15:0.05") from None
+        raise SweepError(
+            f"--vary {spec}: values are a list of numbers (-0.30,-0.25,-0.20) or a range "
+            f"A..B:STEP (-0.30..-0.20:0.05); {text!r} is neither"
+        ) from None
     start, stop, step = (float(g) for g in ranged.groups())
     if step <= 0 or stop < start:
         raise SweepError(f"--vary {spec}: need A <= B and a positive STEP")
@@ -89,6 +100,11 @@ def _values(spec: str, text: str) -> tuple[float, ...]:
     if count > 200:
         raise SweepError(f"--vary {spec}: {count} values; keep a sweep under 200 per axis")
     return tuple(round(start + i * step, 10) for i in range(count))
+
+
+def _step_for(low: float, high: float) -> str:
+    span = abs(high - low) or 1.0
+    return f"{span / 4:g}"
 
 
 def variants(paths: Sequence[str], axes: Sequence[Axis]) -> list[tuple[str, dict[str, str]]]:
@@ -106,7 +122,11 @@ def variants(paths: Sequence[str], axes: Sequence[Axis]) -> list[tuple[str, dict
 
 
 def _apply(texts: dict[str, str], target: str, value: float) -> dict[str, str]:
+    names = {_strategy_of(text) for text in texts.values()}
     strategy, inner = _split_strategy(target)
+    first, _, rest = target.partition(".")
+    if strategy is None and first in names and "." not in rest:
+        strategy, inner = first, rest  # bull_put_spread.spread_pct: a strategy's let
     changed = {}
     for name, text in texts.items():
         if strategy is not None and _strategy_of(text) != strategy:
@@ -122,13 +142,35 @@ def _apply(texts: dict[str, str], target: str, value: float) -> dict[str, str]:
             f"e.g. --vary {sorted(_strategy_of(texts[n]) or n for n in changed)[0]}.{inner}=..."
         )
     if not changed:
-        hint = (
-            "a leg with `prefer FIELD nearest X`, e.g. short.delta"
-            if "." in target
-            else "a name under `let:` in a rule file"
+        known = _targets(texts)
+        listed = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
+        raise SweepError(
+            f"--vary {target}: nothing in the rules to vary by that name; these rules can "
+            f"vary: {listed or 'nothing (no `let:` numbers, no `prefer X nearest N`)'}"
         )
-        raise SweepError(f"--vary {target}: nothing in the rules to vary; expected {hint}")
     return {**texts, **changed}
+
+
+def _targets(texts: dict[str, str]) -> list[str]:
+    """What `--vary` can set: each leg's `prefer FIELD nearest N` and each numeric `let`."""
+    out = []
+    for text in texts.values():
+        strategy = _strategy_of(text)
+        prefix = f"{strategy}." if strategy else ""
+        for leg, field in re.findall(
+            rf"^[ \t]+(\w+):[^\n]*(?:\n[ \t]+[^\n:]*)*?prefer\s+(\w+)\s+nearest\s+{NUMBER}",
+            text,
+            re.MULTILINE,
+        ):
+            out.append(f"{prefix}{leg}.{field}")
+        lets = re.search(r"^let:[ \t]*\n((?:[ \t]+.*\n?)*)", text, re.MULTILINE)
+        for name in re.findall(
+            rf"^[ \t]+(\w+)[ \t]*:[ \t]*{NUMBER}[ \t]*$",
+            lets.group(1) if lets else "",
+            re.MULTILINE,
+        ):
+            out.append(f"{prefix}{name}")
+    return sorted(set(out))
 
 
 def _split_strategy(target: str) -> tuple[str | None, str]:

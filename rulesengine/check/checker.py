@@ -364,7 +364,7 @@ class _FileChecker:
                     None,
                 )
                 continue
-            infos[name] = LetInfo(typ.plain(), frozenset(ctx.used_scopes))
+            infos[name] = LetInfo(typ.plain(), frozenset(ctx.used_scopes), ctx.used_neutral)
             program.lets[name] = Checked(resolved, typ.plain(), source.text, source, f"let.{name}")
         return infos
 

@@ -28,6 +28,9 @@ Report = Callable[[str, str, ast.Span, str | None], None]  # code, message, span
 class LetInfo:
     type: Type
     scopes: frozenset[Scope]
+    # reads a name that is a contract field and a position field alike (`dte`): usable in
+    # a leg's `where` and in exits, wherever one of the two is visible
+    neutral: bool = False
 
 
 @dataclass
@@ -42,6 +45,7 @@ class Context:
     used_scopes: set[Scope] = field(default_factory=set)
     used_lets: set[str] = field(default_factory=set)
     used_legs: set[str] = field(default_factory=set)
+    used_neutral: bool = False  # read a name both contracts and positions have (`dte`)
 
 
 def check(node: ast.Node, ctx: Context, report: Report) -> tuple[ast.Node, Type | None]:
@@ -104,11 +108,25 @@ class _Checker:
             return POSITION_ALIASES[name]
         return FIELDS_BY_NAME.get(name)
 
+    def _neutral(self, name: str) -> bool:
+        """A `let` (which sees every scope) reading `dte`: contract and position alike."""
+        contract = FIELDS_BY_NAME.get(name)
+        return (
+            {Scope.CONTRACT, Scope.POSITION} <= self.ctx.scopes
+            and name in POSITION_ALIASES
+            and contract is not None
+            and contract.scope is Scope.CONTRACT
+            and contract.type == POSITION_ALIASES[name].type
+        )
+
     def name(self, node: ast.Name, enum_hint: Type | None) -> tuple[ast.Node, Type | None]:
         name = node.name
         if name in self.ctx.lets:
             return self.let_ref(node, name, None)
         found = self.lookup_field(name)
+        if self._neutral(name):
+            self.ctx.used_neutral = True
+            return FieldRef(node.span, FIELDS_BY_NAME[name], None), FIELDS_BY_NAME[name].type
         if found is not None and self.field_visible(found):
             self.ctx.used_scopes.add(found.scope)
             return FieldRef(node.span, found, None), found.type
@@ -124,7 +142,10 @@ class _Checker:
         return node, None
 
     def not_here(self, found: Field, span: ast.Span) -> tuple[str, ast.Span, str | None]:
-        message = f"'{found.name}' is a {found.scope} field, not available in {self.ctx.section}"
+        article = "an" if str(found.scope)[0] in "aeiou" else "a"
+        message = (
+            f"'{found.name}' is {article} {found.scope} field, not available in {self.ctx.section}"
+        )
         hint = None
         if found.scope is Scope.CONTRACT and self.ctx.legs:
             hint = f"name the leg: {self.ctx.legs[0]}.{found.name}"
@@ -159,6 +180,8 @@ class _Checker:
             else frozenset({Scope.CONTRACT, Scope.UNDERLYING, Scope.PORTFOLIO})
         )
         missing = info.scopes - allowed
+        if info.neutral and not allowed & {Scope.CONTRACT, Scope.POSITION}:
+            missing = missing | {Scope.CONTRACT}
         if missing:
             scope = sorted(missing)[0]
             hint = (
@@ -174,6 +197,7 @@ class _Checker:
             )
             return node, None
         self.ctx.used_scopes.update(info.scopes)
+        self.ctx.used_neutral |= info.neutral
         return LetRef(node.span, name, leg), info.type
 
     def attr(self, node: ast.Attr) -> tuple[ast.Node, Type | None]:
@@ -201,6 +225,8 @@ class _Checker:
             else:
                 message = f"no leg named '{owner}'"
                 hint = did_you_mean(owner, [*self.ctx.all_legs, "underlying"])
+                if owner in {"account", "portfolio", "position", "strategy"}:
+                    hint = f"{owner} names are written plainly: `{name}`, not `{owner}.{name}`"
             self.report("E106", message, node.owner_span, hint)
             return node, None
         self.ctx.used_legs.add(owner)

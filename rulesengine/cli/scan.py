@@ -9,7 +9,10 @@ from datetime import date
 from rich.console import Console
 from rich.table import Table
 
+from rulesengine.check.diagnostics import did_you_mean
+from rulesengine.check.names import FIELDS, FIELDS_BY_NAME, Scope
 from rulesengine.check.summary import print_text
+from rulesengine.check.types import Kind
 from rulesengine.cli import data_warnings
 from rulesengine.cli.lint import lint_paths
 from rulesengine.cli.paths import bundled_chain
@@ -26,16 +29,42 @@ class UsageError(Exception):
 
 
 def parse_sets(values: list[str]) -> dict[str, float]:
+    """Account values a scan has no broker for. Only numeric account and market names can be
+    set: a contract, structure or underlying field comes from the chain."""
     out = {}
     for item in values or ():
         name, _, raw = item.partition("=")
+        name = name.strip()
+        _settable(item, name)
         try:
-            out[name.strip()] = float(raw.replace("$", "").replace(",", ""))
+            out[name] = float(raw.replace("$", "").replace(",", "").rstrip("%")) / (
+                100.0 if raw.strip().endswith("%") else 1.0
+            )
         except ValueError:
             raise UsageError(
                 f"--set {item}: expected name=number, e.g. --set net_liq=250000"
             ) from None
     return out
+
+
+def _settable(item: str, name: str) -> None:
+    settable = sorted(
+        f.name
+        for f in FIELDS
+        if f.scope is Scope.PORTFOLIO and f.type.kind in (Kind.NUMBER, Kind.MONEY, Kind.PERCENT)
+    )
+    found = FIELDS_BY_NAME.get(name)
+    if found is None:
+        hint = did_you_mean(name, settable)
+        raise UsageError(
+            f"--set {item}: unknown name '{name}'"
+            + (f"; {hint}" if hint else f"; names that can be set: {', '.join(settable[:12])}, ...")
+        )
+    if found.name not in settable:
+        raise UsageError(
+            f"--set {item}: '{name}' is a {found.scope} {found.type} value that comes from the "
+            f"chain or the clock; --set overrides numeric account values such as net_liq"
+        )
 
 
 def snapshots(chain: Chain, when: str | None) -> list[Chain]:

@@ -422,7 +422,8 @@ _TOKEN_WORDS = {
 
 def _describe(expected: set[str]) -> str:
     words = sorted({_TOKEN_WORDS.get(name, name.lower().strip("_")) for name in expected})
-    if len(words) > 6:
+    words = [w for w in words if w]
+    if len(words) > 6 or not words:
         return "an expression"
     return " or ".join(words)
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from brokers.errors import BrokerUnavailable
 from brokers.paper.broker import PaperBroker
+from brokers.paper.settings import AccountSettings
 from rulesengine.data.chain import Bars, Chain, from_seconds, to_seconds
 from rulesengine.engine.journal import Journal, stable_id
 from rulesengine.engine.marks import MULTIPLIER
@@ -83,7 +84,7 @@ def run_scenario(scenario: Scenario, file: Path, rules_dir: Path | None = None) 
             Path(workdir),
             stamp(ticks[0].date, ticks[0].at or DEFAULT_AT),
             say=run.messages.append,
-            starting_cash=Decimal(str(scenario.account.cash)),
+            settings=_account(rules, scenario),
         )
         try:
             _seed(session, scenario, source.chain.on(ticks[0].date), ticks[0], file)
@@ -308,3 +309,9 @@ def payoff_extremes(legs: list[PositionLeg], credit: float) -> tuple[float, floa
     high = math.inf if slope > 0 else max(values)
     low = -math.inf if slope < 0 else min(values)
     return high, -low
+
+
+def _account(rules: RuleSet, scenario) -> AccountSettings:
+    """The scenario's cash, at the option level and account type the rules ask for."""
+    base = rules.paper or AccountSettings()
+    return AccountSettings(Decimal(str(scenario.account.cash)), base.option_level, base.margin)

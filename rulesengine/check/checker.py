@@ -139,6 +139,7 @@ class _FileChecker:
         self.result = CheckResult(file, self.text, self.lines)
         self.file = file
         self.used_lets: set[str] = set()
+        self.broken_lets: frozenset[str] = frozenset()
 
     # ---------------------------------------------------------------- plumbing
     def at_offsets(self, start: int, end: int) -> tuple[int, int, int, int]:
@@ -325,7 +326,9 @@ class _FileChecker:
         return Checked(resolved, typ, source.text, source, label)
 
     def context(self, section, scopes, lets, legs=(), all_legs=()) -> Context:
-        return Context(section, scopes, tuple(legs), tuple(all_legs), lets)
+        return Context(
+            section, scopes, tuple(legs), tuple(all_legs), lets, broken_lets=self.broken_lets
+        )
 
     def check_lets(self, model: RuleFile, root, program: Program) -> dict[str, LetInfo]:
         section = root.get("let")
@@ -346,7 +349,7 @@ class _FileChecker:
         infos: dict[str, LetInfo] = {}
         for name in order:
             tree, source = parsed[name]
-            ctx = self.context(f"`let` {name}", ALL_SCOPES, dict(infos))
+            ctx = self.context(f"`let` {name}", ALL_SCOPES, dict(infos), (), tuple(model.legs))
             resolved, typ = check(tree, ctx, self.reporter(source))
             self.used_lets |= ctx.used_lets
             if typ is None:
@@ -366,6 +369,7 @@ class _FileChecker:
                 continue
             infos[name] = LetInfo(typ.plain(), frozenset(ctx.used_scopes), ctx.used_neutral)
             program.lets[name] = Checked(resolved, typ.plain(), source.text, source, f"let.{name}")
+        self.broken_lets = frozenset(set(model.let) - set(infos))
         return infos
 
     def check_legs(self, model, root, program, lets, leg_names) -> None:

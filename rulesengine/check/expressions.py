@@ -46,6 +46,7 @@ class Context:
     used_lets: set[str] = field(default_factory=set)
     used_legs: set[str] = field(default_factory=set)
     used_neutral: bool = False  # read a name both contracts and positions have (`dte`)
+    broken_lets: frozenset[str] = frozenset()  # lets with errors: their uses say nothing more
 
 
 def check(node: ast.Node, ctx: Context, report: Report) -> tuple[ast.Node, Type | None]:
@@ -123,6 +124,8 @@ class _Checker:
         name = node.name
         if name in self.ctx.lets:
             return self.let_ref(node, name, None)
+        if name in self.ctx.broken_lets:
+            return node, None  # the `let` itself was reported
         found = self.lookup_field(name)
         if self._neutral(name):
             self.ctx.used_neutral = True
@@ -214,7 +217,10 @@ class _Checker:
             self.ctx.used_scopes.add(Scope.UNDERLYING)
             return FieldRef(node.span, found, None), found.type
         if owner not in self.ctx.legs:
-            if owner in self.ctx.all_legs:
+            if owner in self.ctx.all_legs and self.ctx.section.startswith("`let`"):
+                message = f"leg '{owner}' can't be named inside a `let`"
+                hint = f"write the `let` for one contract (`{name} ...`) and use it as {owner}.NAME"
+            elif owner in self.ctx.all_legs:
                 message = f"leg '{owner}' can't be used here"
                 hint = "a leg can only refer to legs defined above it"
                 if (
@@ -232,6 +238,8 @@ class _Checker:
         self.ctx.used_legs.add(owner)
         if name in self.ctx.lets:
             return self.let_ref(node, name, owner)
+        if name in self.ctx.broken_lets:
+            return node, None
         found = FIELDS_BY_NAME.get(name)
         if found is None or found.scope is not Scope.CONTRACT:
             hint = did_you_mean(name, [f.name for f in FIELDS if f.scope is Scope.CONTRACT])

@@ -1,0 +1,64 @@
+"""Issue 16: each message names the real cause."""
+
+from __future__ import annotations
+
+import pytest
+
+from rulesengine.check.checker import check_text
+
+HEAD = "strategy: s\nuniverse: [SPX]\n"
+LEGS = (
+    "legs:\n  short: put where delta > -0.3\n"
+    "  long: put where expiry == short.expiry and strike == short.strike - 5\n"
+    "exit:\n  stop: pnl <= -100\n"
+)
+
+
+def messages(text: str) -> list[tuple[str, str, str]]:
+    return [(d.code, d.message, d.hint or "") for d in check_text(text).diagnostics]
+
+
+def test_a_leg_named_inside_a_let_says_so_and_its_uses_stay_quiet():
+    found = messages(HEAD + "let:\n  wide: long.delta > 0.1\n" + LEGS + "  w: wide\n")
+    assert found == [
+        (
+            "E106",
+            "leg 'long' can't be named inside a `let`",
+            "write the `let` for one contract (`delta ...`) and use it as long.NAME",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("clause", "says"),
+    [
+        ("underlying.price > 0", None),
+        ("delta > 0", "'delta' is a contract field"),
+        ("day_pnl > 0 and vix > 0 and strike > 0", "'strike' is a contract field"),
+    ],
+)
+def test_articles(clause, says):
+    found = messages(HEAD + f"underlying:\n  - {clause}\n" + LEGS)
+    if says is None:
+        assert not [m for m in found if m[0].startswith("E")]
+    else:
+        assert any(says in m[1] for m in found)
+
+
+def test_an_underlying_field_outside_its_scope_reads_an_underlying():
+    found = messages(HEAD + "legs:\n  short: put where delta > -0.3\nsize:\n  risk: price\n")
+    assert any("is an underlying field" in m[1] for m in found), found
+
+
+def test_account_prefix_gets_the_plain_name():
+    found = messages(HEAD + LEGS.replace("pnl <= -100", "account.net_liq < 1"))
+    assert found[0][:2] == ("E106", "no leg named 'account'")
+    assert found[0][2] == "account names are written plainly: `net_liq`, not `account.net_liq`"
+
+
+@pytest.mark.parametrize("tail", ["delta >", "delta > (", "delta between 1 and"])
+def test_a_syntax_hint_always_says_what_is_expected(tail):
+    found = messages(HEAD + f"legs:\n  short: put where {tail}\n")
+    (error,) = [m for m in found if m[0] == "E101"]
+    assert error[2].startswith("expected ") and error[2] != "expected "
+    assert error[2].removeprefix("expected ").strip()

@@ -26,8 +26,8 @@ class SymbolIndex:
     def __init__(self, chain: Chain):
         self.chain = chain
         # a quote that failed the sanity checks is no quote: the contract is marked by model
-        usable = chain.column("quote_ok")
-        self.rows = {str(s): i for i, s in enumerate(chain.column("symbol")) if usable[i]}
+        usable = np.flatnonzero(chain.column("quote_ok"))
+        self.rows = dict(zip(chain.column("symbol")[usable].tolist(), usable.tolist(), strict=True))
         underlyings = chain.column("underlying_symbol")
         unique, first = np.unique(underlyings, return_index=True)
         self.underlying_rows = {str(u): int(i) for u, i in zip(unique, first, strict=True)}

@@ -50,7 +50,9 @@ def chosen_expiry_rows(
         current = best.get(int(code))
         if current is None or (value, expiry) < current:
             best[int(code)] = (float(value), float(expiry))
-    wanted = np.array([best.get(int(c), (np.nan, np.nan))[1] for c in codes[rows]])
-    kept = rows[expiries[rows] == wanted]
+    chosen = np.full(int(codes.max()) + 1 if len(codes) else 0, np.nan)
+    for code, (_, expiry) in best.items():
+        chosen[code] = expiry
+    kept = rows[expiries[rows] == chosen[codes[rows]]]
     funnel.append(FunnelStep("expiry", rule.prefer_text, "expiry", len(rows), len(kept)))
     return kept

@@ -16,8 +16,7 @@ orders entered since it was sent, on every later lookup.
 from __future__ import annotations
 
 import base64
-import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -49,16 +48,17 @@ from brokers.model import (
 )
 from brokers.oauth import AccessToken, Clock, utc_now
 from brokers.occ import is_option_symbol, padded
+from brokers.schwab_keys import OrderKeys
 from brokers.schwab_wire import (
     NAME,
     QUOTE_KEYS,
-    fingerprint,
     id_from_location,
     order_body,
     parse_chain,
     parse_order,
     position_from,
-    preview_fees,
+    preview_from,
+    projected_buying_power,
     quote_from,
     wire_symbol,
 )
@@ -141,7 +141,7 @@ class SchwabBroker(HttpBroker):
         )
         self._account_number = account
         self._hash: str | None = None
-        self._keys = _KeyStore(key_store)
+        self._keys = OrderKeys(key_store)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **kw: Any) -> SchwabBroker:
@@ -292,21 +292,9 @@ class SchwabBroker(HttpBroker):
         body = await self.http.json(
             "POST", f"/trader/v1/accounts/{h}/previewOrder", json=order_body(order), idempotent=True
         )
-        result = body.get("orderValidationResult") or {}
-        rejects = tuple(r.get("message", "") for r in result.get("rejects") or [])
-        balance = (body.get("orderStrategy") or {}).get("orderBalance") or {}
-        projected = decimal_or_none(balance.get("projectedBuyingPower"))
-        effect = None
-        if projected is not None:
-            effect = (await self.account()).option_buying_power - projected
-        return Preview(
-            accepted=not rejects,
-            buying_power_effect=effect,
-            fees=preview_fees(body.get("commissionAndFee") or {}),
-            warnings=tuple(w.get("message", "") for w in result.get("warns") or []),
-            errors=rejects,
-            source=NAME,
-        )
+        projected = projected_buying_power(body)
+        current = None if projected is None else (await self.account()).option_buying_power
+        return preview_from(body, current)
 
     async def _submit(self, order: OrderRequest) -> Order:
         if not (self.live or self.rehearsal):
@@ -373,22 +361,8 @@ class SchwabBroker(HttpBroker):
                 "toEnteredTime": (now + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
             },
         )
-        wanted = fingerprint(body)
-        known = set(self._keys.ids())
-        unclaimed = sorted(
-            (
-                r
-                for r in rows or []
-                if str(r.get("orderId")) not in known and fingerprint(r) == wanted
-            ),
-            key=lambda r: (str(r.get("enteredTime", "")), int(r.get("orderId", 0))),
-        )
-        ahead = self._keys.pending_before(key, lambda b: fingerprint(b) == wanted)
-        if ahead >= len(unclaimed):
-            return None
-        row = unclaimed[ahead]
-        self._keys.put(key, str(row["orderId"]))
-        return parse_order(row, request, key)
+        row = self._keys.claim(key, body, rows or [])
+        return None if row is None else parse_order(row, request, key)
 
     async def cancel(self, order_id: str) -> Order:
         h = await self._account_hash()
@@ -408,61 +382,3 @@ class SchwabBroker(HttpBroker):
         new_id = id_from_location(response)
         self._keys.put(request.client_key, new_id)
         return await self.order(new_id, request)
-
-
-class _KeyStore:
-    """client key -> Schwab order id, and the order body and time of every send whose id is
-    not known yet; kept in a JSON file when a path is given (it survives a restart)."""
-
-    def __init__(self, path: Path | None) -> None:
-        self._path = path
-        saved = json.loads(path.read_text()) if path and path.exists() else {}
-        if "ids" not in saved:  # the first format: {key: id}
-            saved = {"ids": saved, "intents": {}}
-        self._ids: dict[str, str] = saved["ids"]
-        self._intents: dict[str, dict[str, Any]] = saved["intents"]
-
-    def put(self, key: str, order_id: str) -> None:
-        self._ids[key] = order_id
-        self._intents.pop(key, None)
-        self._save()
-
-    def intend(self, key: str, body: dict[str, Any], at: datetime) -> None:
-        if key not in self._ids:
-            self._intents[key] = {"body": body, "sent": at.isoformat()}
-            self._save()
-
-    def pending_before(self, key: str, alike: Callable[[dict[str, Any]], bool]) -> int:
-        """How many unresolved sends of an identical order came before `key`'s (all of them
-        when `key` has none recorded)."""
-        mine = self._intents.get(key)
-        return sum(
-            1
-            for other, intent in self._intents.items()
-            if other != key
-            and alike(intent["body"])
-            and (mine is None or (intent["sent"], other) < (mine["sent"], key))
-        )
-
-    def earliest_intent(self) -> datetime | None:
-        times = [datetime.fromisoformat(i["sent"]) for i in self._intents.values()]
-        return min(times) if times else None
-
-    def intent(self, key: str) -> tuple[dict[str, Any], datetime] | None:
-        found = self._intents.get(key)
-        return None if found is None else (found["body"], datetime.fromisoformat(found["sent"]))
-
-    def _save(self) -> None:
-        if self._path is not None:
-            tmp = self._path.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"ids": self._ids, "intents": self._intents}, indent=1))
-            tmp.replace(self._path)
-
-    def get(self, key: str) -> str | None:
-        return self._ids.get(key)
-
-    def ids(self) -> list[str]:
-        return list(self._ids.values())
-
-    def key_of(self, order_id: str) -> str:
-        return next((k for k, v in self._ids.items() if v == order_id), "")

@@ -22,6 +22,7 @@ from brokers.model import (
     OrderRequest,
     OrderStatus,
     Position,
+    Preview,
     PriceEffect,
     Quote,
     TimeInForce,
@@ -308,3 +309,25 @@ def preview_fees(data: dict[str, Any]) -> Decimal | None:
 
 def wire_symbol(symbol: str) -> str:
     return f"${symbol}" if is_index(symbol) and not symbol.startswith("$") else symbol
+
+
+def projected_buying_power(body: dict[str, Any]) -> Decimal | None:
+    balance = (body.get("orderStrategy") or {}).get("orderBalance") or {}
+    return decimal_or_none(balance.get("projectedBuyingPower"))
+
+
+def preview_from(body: dict[str, Any], buying_power: Decimal | None) -> Preview:
+    """A previewOrder answer: a 200 with `rejects` is a rejection; the buying-power effect is
+    the account's option buying power less the projected one."""
+    result = body.get("orderValidationResult") or {}
+    rejects = tuple(r.get("message", "") for r in result.get("rejects") or [])
+    projected = projected_buying_power(body)
+    effect = None if projected is None or buying_power is None else buying_power - projected
+    return Preview(
+        accepted=not rejects,
+        buying_power_effect=effect,
+        fees=preview_fees(body.get("commissionAndFee") or {}),
+        warnings=tuple(w.get("message", "") for w in result.get("warns") or []),
+        errors=rejects,
+        source=NAME,
+    )

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from brokers.paper.settings import AccountSettings, SettingsError
 from rulesengine.check import lints, suppressions
-from rulesengine.check.diagnostics import CODES, Diagnostic, did_you_mean
-from rulesengine.check.expiry import check_expiry
+from rulesengine.check.account import check_account, check_schedules
+from rulesengine.check.diagnostics import CODES, Diagnostic
 from rulesengine.check.expressions import Context, LetInfo, check
-from rulesengine.check.names import BREAKER_ACTIONS, LEG_KINDS, WINDOWS, Scope
-from rulesengine.check.program import Checked, Leg, Program, Source
-from rulesengine.check.types import BOOL, MONEY, PERCENT, RATIO, Kind, Type, comparable
+from rulesengine.check.legs import check_expiry_section, check_legs
+from rulesengine.check.names import Scope
+from rulesengine.check.paper import check_paper
+from rulesengine.check.program import Checked, Program, Source
+from rulesengine.check.scopes import ALL_SCOPES, EXIT_SCOPES, STRUCTURE_SCOPES
+from rulesengine.check.types import BOOL, RATIO, Kind, Type
 from rulesengine.check.validation import report_validation
 from rulesengine.language import ast, yaml_source
 from rulesengine.language.errors import SourceError
@@ -24,19 +25,6 @@ from rulesengine.language.model import RuleFile
 from rulesengine.language.parser import parse
 
 MAX_FILE_BYTES = 256_000  # real rule files are a few KB; this bounds any check to ~2 s
-ALL_SCOPES = frozenset(Scope)
-LEG_SCOPES = frozenset({Scope.CONTRACT, Scope.UNDERLYING, Scope.PORTFOLIO})
-STRUCTURE_SCOPES = frozenset({Scope.STRUCTURE, Scope.UNDERLYING, Scope.PORTFOLIO})
-EXIT_SCOPES = frozenset({Scope.POSITION, Scope.UNDERLYING, Scope.PORTFOLIO})
-ACCOUNT_SCOPES = frozenset({Scope.PORTFOLIO})
-ACCOUNT_VALUE_TYPES = {
-    "risk": MONEY,
-    "max_buying_power": PERCENT,
-    "max_heat": PERCENT,
-    "max_allocation": PERCENT,
-    "kelly": PERCENT,
-    "daily_target": MONEY,
-}
 
 
 class Reporter:
@@ -275,13 +263,14 @@ class _FileChecker:
         lets = self.check_lets(model, root, program)
         leg_names = tuple(model.legs)
         if model.expiry is not None:
-            self.check_expiry_section(root, program, lets)
-        self.check_legs(model, root, program, lets, leg_names)
+            check_expiry_section(self, root, program, lets)
+        check_legs(self, model, root, program, lets, leg_names)
         self.check_lists(model, root, program, lets, leg_names)
         self.check_exits(model, root, program, lets)
-        self.check_account(model, root, program, lets)
-        self.check_paper(model, root, program)
-        self.check_schedules(model, root, program)
+        check_account(self, model, root, program, lets)
+        if model.paper is not None:
+            check_paper(model.paper, program, self.at_node(root.key_node("paper")), self.result)
+        check_schedules(self, model, root, program)
         for name in lets:
             if name not in self.used_lets:
                 section = root.get("let")
@@ -372,104 +361,6 @@ class _FileChecker:
         self.broken_lets = frozenset(set(model.let) - set(infos))
         return infos
 
-    def check_legs(self, model, root, program, lets, leg_names) -> None:
-        section = root.get("legs")
-        for index, name in enumerate(leg_names):
-            node = section.get(name)
-            source = self.source(node)
-            report = self.reporter(source)
-            spec = self.parse(source, "leg")
-            if not isinstance(spec, ast.LegSpec):
-                continue
-            kind = LEG_KINDS.get(spec.kind)
-            if kind is None:
-                report(
-                    "E105",
-                    f"unknown leg kind '{spec.kind}'",
-                    spec.kind_span,
-                    did_you_mean(spec.kind, ["put", "call", "stock"]) or "use put, call or stock",
-                )
-                continue
-            side = spec.side or _side_from_name(name)
-            if side is None:
-                report(
-                    "E109",
-                    f"can't tell whether leg '{name}' is bought or sold",
-                    spec.kind_span,
-                    f"write `sell {spec.kind} ...` or `buy {spec.kind} ...`,"
-                    " or name the leg short_* / long_*",
-                )
-                continue
-            # A stock leg has no contract row: its conditions read the underlying and account.
-            scopes = LEG_SCOPES - {Scope.CONTRACT} if kind == "stock" else LEG_SCOPES
-            ctx = self.context(f"leg '{name}'", scopes, lets, leg_names[:index], leg_names)
-            where = None
-            if spec.where is not None:
-                resolved, typ = check(spec.where, ctx, report)
-                lints.lint_condition(resolved, report, source.text, kind, report.broken)
-                if typ is not None and typ.kind is not Kind.BOOL:
-                    report(
-                        "E202",
-                        f"a leg's `where` must be true or false, but this is a {typ}",
-                        spec.where.span,
-                        None,
-                    )
-                elif typ is not None:
-                    where = Checked(resolved, typ, source.text, source, f"legs.{name}")
-            prefer = self.check_prefer(spec.prefer, ctx, report)
-            self.used_lets |= ctx.used_lets
-            if (
-                index > 0
-                and where is not None
-                and spec.prefer is None
-                and not lints.has_equality_join(where.node)
-            ):
-                report(
-                    "W304",
-                    f"leg '{name}' pairs with every earlier candidate",
-                    spec.span,
-                    f"add an equality such as `expiry == {leg_names[0]}.expiry`, or a `prefer`",
-                )
-            depends_on = tuple(sorted(ctx.used_legs))
-            program.legs.append(
-                Leg(name, side, spec.count, kind, where, prefer, source.text, depends_on)
-            )
-
-    def check_expiry_section(self, root, program, lets) -> None:
-        source = self.source(root.get("expiry"))
-        spec = self.parse(source, "expiry_choice")
-        if isinstance(spec, ast.ExpiryChoice):
-            ctx = self.context("`expiry`", LEG_SCOPES, lets)
-            report = self.reporter(source)
-            program.expiry = check_expiry(spec, ctx, report, self.check_prefer, source)
-            self.used_lets |= ctx.used_lets
-
-    def check_prefer(self, prefer: ast.Prefer | None, ctx: Context, report) -> ast.Prefer | None:
-        if prefer is None:
-            return None
-        if prefer.key is None:
-            return None
-        key, key_type = check(prefer.key, ctx, report)
-        if key_type is None:
-            return None
-        if key_type.kind not in {Kind.NUMBER, Kind.MONEY, Kind.PERCENT, Kind.DURATION, Kind.DATE}:
-            report("E201", f"`prefer` sorts by a number, not a {key_type}", prefer.key.span, None)
-            return None
-        target = None
-        if prefer.target is not None:
-            target, target_type = check(prefer.target, ctx, report)
-            if target_type is None:
-                return None
-            if not comparable(key_type, target_type, "<"):
-                report(
-                    "E201",
-                    f"`nearest` compares {key_type} with {target_type}",
-                    prefer.target.span,
-                    None,
-                )
-                return None
-        return replace(prefer, key=key, target=target)
-
     def check_lists(self, model, root, program, lets, leg_names) -> None:
         for i, node in enumerate(root.get("underlying").items if model.underlying else ()):
             ctx = self.context(
@@ -521,85 +412,6 @@ class _FileChecker:
                 "add e.g. `stop_loss: pnl <= -2 * entry_credit`",
             )
 
-    def check_paper(self, model, root, program) -> None:
-        """The paper account's settings: portfolio files only, and a possible account."""
-        if model.paper is None:
-            return
-        where = self.at_node(root.key_node("paper"))
-        if program.kind != "portfolio":
-            self.result.add(
-                "E011",
-                "the paper account is set in a portfolio file, not a strategy",
-                where,
-                "move `paper:` to a portfolio file such as risk.yaml",
-            )
-            return
-        values = model.paper.model_dump()
-        try:
-            AccountSettings(Decimal(str(values["cash"])), values["option_level"], values["margin"])
-        except SettingsError as error:
-            self.result.add("E011", f"paper: {error}", where, None)
-            return
-        program.paper = values
-
-    def check_account(self, model, root, program, lets) -> None:
-        for section_name, section_model, scopes in (
-            ("size", model.size, ACCOUNT_SCOPES | {Scope.STRUCTURE}),
-            ("limits", model.limits, ACCOUNT_SCOPES),
-        ):
-            if section_model is None:
-                continue
-            section = root.get(section_name)
-            target = program.size if section_name == "size" else program.limits
-            for key, value in section_model.model_dump(exclude_none=True).items():
-                if isinstance(value, int):
-                    target[key] = value
-                    continue
-                want = ACCOUNT_VALUE_TYPES.get(key, Type(Kind.NUMBER))
-                ctx = self.context(f"{section_name}.{key}", scopes, lets)
-                checked = self.checked(section.get(key), "expr", ctx, f"{section_name}.{key}", want)
-                if checked:
-                    target[key] = checked
-        section = root.get("breakers")
-        for name in model.breakers:
-            node = section.get(name)
-            ctx = self.context("breakers", frozenset({Scope.PORTFOLIO}), lets)
-            checked = self.checked(node, "breaker", ctx, f"breakers.{name}", BOOL)
-            if checked is None:
-                continue
-            breaker = checked.node
-            assert isinstance(breaker, ast.Breaker)
-            if breaker.action not in BREAKER_ACTIONS:
-                hint = (
-                    did_you_mean(breaker.action, BREAKER_ACTIONS)
-                    or f"one of: {', '.join(BREAKER_ACTIONS)}"
-                )
-                self.reporter(checked.source)(
-                    "E402", f"unknown breaker action '{breaker.action}'", breaker.action_span, hint
-                )
-                continue
-            program.breakers[name] = checked
-
-    def check_schedules(self, model, root, program) -> None:
-        if model.schedule is None:
-            return
-        section = root.get("schedule")
-        for key in model.schedule.model_dump(exclude_none=True):
-            source = self.source(section.get(key))
-            schedule = self.parse(source, "schedule")
-            if not isinstance(schedule, ast.Schedule):
-                continue
-            if schedule.window is not None and schedule.window not in WINDOWS:
-                hint = did_you_mean(schedule.window, WINDOWS) or f"one of: {', '.join(WINDOWS)}"
-                self.reporter(source)(
-                    "E401",
-                    f"unknown session window '{schedule.window}'",
-                    schedule.window_span,
-                    hint,
-                )
-                continue
-            program.schedules[key] = schedule
-
 
 # ---------------------------------------------------------------- helpers
 def _scalar_text(value: Any) -> str:
@@ -614,15 +426,6 @@ def _fits(actual: Type, want: Type) -> bool:
     if actual.literal:
         return True
     return actual.kind == want.kind or {actual.kind, want.kind} <= RATIO
-
-
-def _side_from_name(name: str) -> str | None:
-    lowered = name.lower()
-    if lowered.startswith("short"):
-        return "sell"
-    if lowered.startswith("long"):
-        return "buy"
-    return None
 
 
 def _let_order(trees: dict[str, ast.Node]) -> tuple[list[str], dict[str, list[str]]]:

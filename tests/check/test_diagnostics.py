@@ -122,10 +122,10 @@ def test_a_checker_bug_is_e000_for_its_file_only(monkeypatch, tmp_path, capsys):
     from rulesengine.check import checker
     from rulesengine.cli.main import main
 
-    def broken(self, *args):
+    def broken(*args):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(checker._FileChecker, "check_schedules", broken)
+    monkeypatch.setattr(checker, "check_schedules", broken)
     result = check_text("strategy: t\nlegs:\n  short: put where delta > -0.3\n" + STOP)
     (diagnostic,) = result.errors
     assert diagnostic.code == "E000" and "RuntimeError: a bug" in diagnostic.message

@@ -1,0 +1,74 @@
+"""Checking `size:`, `limits:`, `breakers:` and `schedule:`: the account-level sections."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rulesengine.check.diagnostics import did_you_mean
+from rulesengine.check.names import BREAKER_ACTIONS, WINDOWS, Scope
+from rulesengine.check.scopes import ACCOUNT_SCOPES, ACCOUNT_VALUE_TYPES
+from rulesengine.check.types import BOOL, Kind, Type
+from rulesengine.language import ast
+
+if TYPE_CHECKING:
+    from rulesengine.check.checker import _FileChecker as FileChecker
+
+
+def check_account(fc: FileChecker, model, root, program, lets) -> None:
+    for section_name, section_model, scopes in (
+        ("size", model.size, ACCOUNT_SCOPES | {Scope.STRUCTURE}),
+        ("limits", model.limits, ACCOUNT_SCOPES),
+    ):
+        if section_model is None:
+            continue
+        section = root.get(section_name)
+        target = program.size if section_name == "size" else program.limits
+        for key, value in section_model.model_dump(exclude_none=True).items():
+            if isinstance(value, int):
+                target[key] = value
+                continue
+            want = ACCOUNT_VALUE_TYPES.get(key, Type(Kind.NUMBER))
+            ctx = fc.context(f"{section_name}.{key}", scopes, lets)
+            checked = fc.checked(section.get(key), "expr", ctx, f"{section_name}.{key}", want)
+            if checked:
+                target[key] = checked
+    section = root.get("breakers")
+    for name in model.breakers:
+        node = section.get(name)
+        ctx = fc.context("breakers", frozenset({Scope.PORTFOLIO}), lets)
+        checked = fc.checked(node, "breaker", ctx, f"breakers.{name}", BOOL)
+        if checked is None:
+            continue
+        breaker = checked.node
+        assert isinstance(breaker, ast.Breaker)
+        if breaker.action not in BREAKER_ACTIONS:
+            hint = (
+                did_you_mean(breaker.action, BREAKER_ACTIONS)
+                or f"one of: {', '.join(BREAKER_ACTIONS)}"
+            )
+            fc.reporter(checked.source)(
+                "E402", f"unknown breaker action '{breaker.action}'", breaker.action_span, hint
+            )
+            continue
+        program.breakers[name] = checked
+
+
+def check_schedules(fc: FileChecker, model, root, program) -> None:
+    if model.schedule is None:
+        return
+    section = root.get("schedule")
+    for key in model.schedule.model_dump(exclude_none=True):
+        source = fc.source(section.get(key))
+        schedule = fc.parse(source, "schedule")
+        if not isinstance(schedule, ast.Schedule):
+            continue
+        if schedule.window is not None and schedule.window not in WINDOWS:
+            hint = did_you_mean(schedule.window, WINDOWS) or f"one of: {', '.join(WINDOWS)}"
+            fc.reporter(source)(
+                "E401",
+                f"unknown session window '{schedule.window}'",
+                schedule.window_span,
+                hint,
+            )
+            continue
+        program.schedules[key] = schedule

@@ -16,6 +16,7 @@ from rulesengine.check.legs import check_expiry_section, check_legs
 from rulesengine.check.names import Scope
 from rulesengine.check.paper import check_paper
 from rulesengine.check.program import Checked, Program, Source
+from rulesengine.check.rolls import check_roll_legs
 from rulesengine.check.scopes import ALL_SCOPES, EXIT_SCOPES, STRUCTURE_SCOPES
 from rulesengine.check.types import BOOL, RATIO, Kind, Type
 from rulesengine.check.validation import report_validation
@@ -396,6 +397,7 @@ class _FileChecker:
             program.roll = self.checked(node, "expr", ctx, "roll.when", BOOL)
             program.roll_credit_only = model.roll.credit_only
             program.roll_fallback = tuple(model.roll.fallback)
+            check_roll_legs(self, model, root, program, lets)
         program.sectors = {name: tuple(symbols) for name, symbols in model.sectors.items()}
         if (
             program.kind == "strategy"

@@ -134,6 +134,10 @@ class Program:
     roll: Checked | None = None  # when to roll; targets come from the legs and entry rules
     roll_credit_only: bool = False
     roll_fallback: tuple[str, ...] = ()
+    roll_legs: tuple[str, ...] = ()  # the legs a roll moves; empty: all of them
+    roll_to: ast.Prefer | None = None  # the moved sold leg's target (key: a contract field)
+    roll_expiry: str = "later"  # 'same' | 'later'
+
     sectors: dict[str, tuple[str, ...]] = field(default_factory=dict)
     paper: dict[str, Any] | None = None  # portfolio files: cash, option_level, margin
     limits: dict[str, Checked | int] = field(default_factory=dict)

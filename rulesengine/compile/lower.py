@@ -145,6 +145,8 @@ class _Lowering:
             self.values[f"exit:{name}"] = self.expr(checked.node)
         if p.roll is not None:
             self.values["roll:when"] = self.expr(p.roll.node)
+        if p.roll_to is not None and p.roll_to.target is not None:
+            self.values["roll:to"] = self.expr(p.roll_to.target)
         for section, entries in (("size", p.size), ("limits", p.limits)):
             for key, value in entries.items():
                 if isinstance(value, Checked):

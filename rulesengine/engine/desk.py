@@ -195,6 +195,8 @@ class OrderDesk:
         units = order.filled_quantity
         symbols = {leg.symbol for leg in p.legs}
         price = orders.net_credit(order.fills, symbols, units)
+        if units > 0:  # a partial roll's child also holds legs passed over at their mid
+            price += float(p.detail.get("transfer_in", 0.0))
         better = price - float(p.detail.get("planned_credit") or 0.0)  # vs the mid planned
         fees = sum(float(f.fees) for f in order.fills if f.symbol in symbols)
         p.filled(units, price, fees, better, order.status.is_final)
@@ -209,6 +211,8 @@ class OrderDesk:
         symbols = {leg.symbol for leg in p.legs}
         units = order.filled_quantity
         exit_credit = orders.net_credit(order.fills, symbols, units)
+        if units > 0:  # a partial roll passes the legs it keeps to the child at their mid
+            exit_credit += float(p.detail.get("transfer_out", 0.0))
         fees = sum(float(f.fees) for f in order.fills if f.symbol in symbols)
         if units >= p.quantity and units > 0:
             gross = (p.entry_price + exit_credit) * MULTIPLIER * p.quantity

@@ -14,7 +14,7 @@ import numpy as np
 
 from brokers.model import Intent
 from rulesengine.check.program import Checked, FieldRef
-from rulesengine.engine import orders
+from rulesengine.engine import orders, partial_roll
 from rulesengine.engine.book import PositionBook
 from rulesengine.engine.breakers import Gate
 from rulesengine.engine.clock import NEW_YORK
@@ -68,6 +68,11 @@ class Exits:
         evaluator = Evaluator(graph, view)
         exits = {name: evaluator.mask(graph.values[f"exit:{name}"]) for name in program.exits}
         roll = evaluator.mask(graph.values["roll:when"]) if program.roll is not None else None
+        to = (
+            np.broadcast_to(np.asarray(evaluator.value(graph.values["roll:to"]), float), (view.n,))
+            if "roll:to" in graph.values
+            else None
+        )
         self._count_checks(compiled, held, view, exits, roll)
         for i, p in enumerate(held):
             if p.status is not Status.OPEN:
@@ -88,7 +93,8 @@ class Exits:
                 await self.close(ctx, p, f"{fired}: {reason}", credit)
             elif roll is not None and roll[i] and program.roll is not None:
                 reason = clause_reason(program.roll, view, i)
-                await self.roll(ctx, compiled, p, allowed, reason, credit)
+                target = None if to is None else float(to[i])
+                await self.roll(ctx, compiled, p, allowed, reason, credit, target)
 
     def _count_checks(self, compiled: Compiled, held, view, exits, roll) -> None:
         pnl = view.columns["pnl"]
@@ -145,15 +151,23 @@ class Exits:
         allowed: Gate,
         why: str,
         credit: float,
+        target: float | None = None,
     ) -> None:
         program, now = compiled.program, ctx.now
         problem = allowed.because if not allowed.rolls else ""
         if allowed.rolls:
             problem = self._cannot_close(ctx, p, credit) or ""
-        if allowed.rolls and not problem:
-            target, problem = self._roll_target(ctx, compiled, p, credit)
-            if target is not None:
-                record, net = target
+        if allowed.rolls and not problem and program.roll_legs:
+            moving, problem = partial_roll.find(program, p, ctx.market, ctx.index, target)
+            if moving is not None and program.roll_credit_only and moving.net < ROLL_MIN_CREDIT:
+                problem = f"the roll nets {moving.net:+.2f}, not a credit"
+            elif moving is not None:
+                await self._send_partial_roll(ctx, compiled, p, moving, why)
+                return
+        elif allowed.rolls and not problem:
+            found, problem = self._roll_target(ctx, compiled, p, credit)
+            if found is not None:
+                record, net = found
                 await self._send_roll(ctx, compiled, p, record, net, why)
                 return
         pnl = self.book.marks[p.id].pnl if p.id in self.book.marks else float("nan")
@@ -203,7 +217,6 @@ class Exits:
     async def _send_roll(
         self, ctx: TickContext, compiled: Compiled, p: Position, record: dict, net: float, why: str
     ) -> None:
-        now = ctx.now
         new_legs = orders.candidate_legs(record)
         legs = self.book.intents(
             orders.order_legs(p.legs, Intent.CLOSE, closing=True)
@@ -211,9 +224,37 @@ class Exits:
             p.quantity,
         )
         req = orders.request(
-            compiled.name, compiled.version, now, legs, p.quantity, net, p.underlying
+            compiled.name, compiled.version, ctx.now, legs, p.quantity, net, p.underlying
         )
-        child = new_position(compiled, req, new_legs, record, now, rolled_from=p)
+        child = new_position(compiled, req, new_legs, record, ctx.now, rolled_from=p)
+        await self._place_roll(ctx, compiled, p, req, child, net, why)
+
+    async def _send_partial_roll(
+        self, ctx: TickContext, compiled: Compiled, p: Position, moving, why: str
+    ) -> None:
+        """Close the moved legs and open their replacements in one order; the child holds
+        the kept legs (transferred at their mid) and the new ones."""
+        legs = self.book.intents(
+            orders.order_legs(moving.moved, Intent.CLOSE, closing=True)
+            + orders.order_legs(moving.new, Intent.OPEN),
+            p.quantity,
+        )
+        req = orders.request(
+            compiled.name, compiled.version, ctx.now, legs, p.quantity, moving.net, p.underlying
+        )
+        record = moving.child_numbers()
+        child = new_position(
+            compiled, req, [*moving.kept, *moving.new], record, ctx.now, rolled_from=p
+        )
+        child.detail["transfer_in"] = round(-moving.transfer, 6)
+        p.detail["transfer_out"] = round(moving.transfer, 6)
+        moved = ", ".join(leg.name for leg in moving.moved)
+        await self._place_roll(ctx, compiled, p, req, child, moving.net, f"{why}; moves {moved}")
+
+    async def _place_roll(
+        self, ctx: TickContext, compiled: Compiled, p: Position, req, child, net: float, why: str
+    ) -> None:
+        now = ctx.now
         p.start_exit(req.client_key, f"roll: {why}")
         self.book.add(child)
         self.book.save(p)

@@ -65,6 +65,17 @@ DEFAULT_ROLL_FALLBACK: tuple[RollFallback, ...] = ("close_if_profitable", "alert
 
 class RollSection(Strict):
     when: Expr = Field(description="when to roll an open position, e.g. `dte <= 5`")
+    legs: list[Identifier] = Field(
+        default_factory=list,
+        description="the legs that move (default: all), e.g. [short_put, long_put]",
+    )
+    to: Expr | None = Field(
+        None,
+        description="the moved sold leg's new contract, e.g. `delta nearest 50% of short.delta`",
+    )
+    expiry: Literal["same", "later"] = Field(
+        "later", description="the moved legs' expiry: the same one or the next later one"
+    )
     credit_only: bool = Field(False, description="roll only when the roll nets a credit")
     fallback: list[RollFallback] = Field(
         default_factory=lambda: list(DEFAULT_ROLL_FALLBACK),

@@ -25,7 +25,7 @@ from rulesengine.language.errors import SourceError
 MAX_EXPRESSION_CHARS = 2000
 MAX_DEPTH = 48
 
-ENTRY_POINTS = ("expr", "leg", "expiry_choice", "schedule", "breaker")
+ENTRY_POINTS = ("expr", "leg", "expiry_choice", "roll_to", "schedule", "breaker")
 
 _NUMBER = re.compile(
     r"(?P<money>\$)?(?P<digits>(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?)(?P<suffix>%|ms|[smhdwkKMB])?"
@@ -285,6 +285,10 @@ class _ToAst(Transformer):
         (mode, key, target), keep = children
         keep_n = 1 if keep is None else _integer(_number(keep), "`keep`")
         return ast.Prefer(_span(meta), mode, key, target, keep_n)
+
+    def roll_to(self, meta, children):
+        ((mode, key, target),) = children
+        return ast.Prefer(_span(meta), mode, key, target, 1)
 
     def expiry_choice(self, meta, children):
         where, prefer = children

@@ -16,7 +16,7 @@ from rulesengine.check.legs import check_expiry_section, check_legs
 from rulesengine.check.names import Scope
 from rulesengine.check.paper import check_paper
 from rulesengine.check.program import Checked, Program, Source
-from rulesengine.check.rolls import check_roll_legs
+from rulesengine.check.rolls import check_roll_legs, roll_legs_visible
 from rulesengine.check.scopes import ALL_SCOPES, EXIT_SCOPES, STRUCTURE_SCOPES
 from rulesengine.check.types import BOOL, RATIO, Kind, Type
 from rulesengine.check.validation import report_validation
@@ -392,7 +392,8 @@ class _FileChecker:
             if checked:
                 program.exits[name] = checked
         if model.roll is not None:
-            ctx = self.context("roll", EXIT_SCOPES, lets, leg_names, leg_names)
+            visible = roll_legs_visible(program, leg_names)
+            ctx = self.context("roll", EXIT_SCOPES, lets, visible, visible)
             node = root.get("roll").get("when")
             program.roll = self.checked(node, "expr", ctx, "roll.when", BOOL)
             program.roll_credit_only = model.roll.credit_only

@@ -8,7 +8,9 @@
 
 The moved legs must include a sold option leg: it takes the new contract `to` chooses (a
 contract field, nearest a target read from the position); bought legs moved with it keep
-their strike distance from it. Without `to`, the sold leg's own `prefer` chooses.
+their strike distance from it. Without `to`, the sold leg's own `prefer` chooses. For a
+strangle or a condor, `legs: [untested]` moves the side away from the market, and `tested`
+names the other side's sold option in `when` and `to` (`tested.delta`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from rulesengine.check.scopes import EXIT_SCOPES
 from rulesengine.check.types import comparable
 from rulesengine.language import ast
 
+UNTESTED = "untested"  # roll.legs: the side opposite the tested one
+TESTED = "tested"  # in `when` and `to`: the sold option with the larger |delta|
+
 if TYPE_CHECKING:
     from rulesengine.check.checker import _FileChecker as FileChecker
 
@@ -33,9 +38,27 @@ def check_roll_legs(fc: FileChecker, model, root, program, lets) -> None:
     program.roll_expiry = roll.expiry
     names = tuple(model.legs)
     where = fc.at_node(section.get("legs") or section.key_node("roll"))
+    if list(roll.legs) == [UNTESTED]:
+        if not two_sided(program):
+            fc.result.add(
+                "E011",
+                "`untested` needs a sold put and a sold call (a strangle, a condor)",
+                where,
+                "name the legs to move instead",
+            )
+            return
+        program.roll_legs = (UNTESTED,)
+    else:
+        _named_legs(fc, roll, names, program, where)
+    if roll.to is not None and program.roll_legs:
+        program.roll_to = _check_to(fc, section.get("to"), lets, roll_legs_visible(program, names))
+
+
+def _named_legs(fc: FileChecker, roll, names, program, where) -> None:
     for name in roll.legs:
         if name not in names:
-            fc.result.add("E106", f"no leg named '{name}'", where, did_you_mean(name, names))
+            hint = did_you_mean(name, [*names, UNTESTED])
+            fc.result.add("E106", f"no leg named '{name}'", where, hint)
             return
     moved = tuple(n for n in names if n in roll.legs)
     if not moved or len(moved) == len(names):
@@ -52,8 +75,17 @@ def check_roll_legs(fc: FileChecker, model, root, program, lets) -> None:
             "e.g. legs: [short_put, long_put]",
         )
         return
-    if roll.to is not None:
-        program.roll_to = _check_to(fc, section.get("to"), lets, names)
+
+
+def two_sided(program) -> bool:
+    sold = {leg.kind for leg in program.legs if leg.side == "sell"}
+    return {"put", "call"} <= sold
+
+
+def roll_legs_visible(program, names: tuple[str, ...]) -> tuple[str, ...]:
+    """The legs a roll's `when` and `to` may name: the strategy's, and `tested` (the sold
+    option the market moved toward) for a two-sided structure."""
+    return (*names, TESTED) if two_sided(program) else names
 
 
 def _check_to(fc: FileChecker, node, lets, names) -> ast.Prefer | None:

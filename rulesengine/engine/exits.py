@@ -243,9 +243,9 @@ class Exits:
             compiled.name, compiled.version, ctx.now, legs, p.quantity, moving.net, p.underlying
         )
         record = moving.child_numbers()
-        child = new_position(
-            compiled, req, [*moving.kept, *moving.new], record, ctx.now, rolled_from=p
-        )
+        replaced = {leg.name: leg for leg in moving.new}
+        child_legs = [replaced.get(leg.name, leg) for leg in p.legs]  # the strategy's order
+        child = new_position(compiled, req, child_legs, record, ctx.now, rolled_from=p)
         child.detail["transfer_in"] = round(-moving.transfer, 6)
         p.detail["transfer_out"] = round(moving.transfer, 6)
         moved = ", ".join(leg.name for leg in moving.moved)

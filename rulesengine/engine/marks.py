@@ -96,6 +96,25 @@ class ScalarView:
         return np.array([self.scalars.get(name, np.nan)], dtype=float)
 
 
+TESTED = "tested"  # the sold option leg the market has moved toward (larger |delta|)
+
+
+def tested_rows(
+    shapes: list[LegShape], rows: dict[str, np.ndarray], chain: Chain
+) -> np.ndarray | None:
+    """Per position, the chain row of its tested side's sold option: of the sold put and the
+    sold call, the one with the larger |delta| (None for structures without both)."""
+    put = next((s.name for s in shapes if s.kind == "put" and s.weight < 0), None)
+    call = next((s.name for s in shapes if s.kind == "call" and s.weight < 0), None)
+    if put is None or call is None:
+        return None
+    delta = np.abs(chain.column("delta"))
+    put_rows, call_rows = rows[put], rows[call]
+    put_delta = np.where(put_rows >= 0, delta[np.maximum(put_rows, 0)], np.nan)
+    call_delta = np.where(call_rows >= 0, delta[np.maximum(call_rows, 0)], np.nan)
+    return np.where(put_delta >= call_delta, put_rows, call_rows)
+
+
 def position_view(
     positions: list[Position],
     shapes: list[LegShape],
@@ -111,9 +130,14 @@ def position_view(
     }
     n = len(positions)
     quoted = np.all(np.stack([r >= 0 for r in rows.values()]), axis=0) if rows else np.ones(n, bool)
+    tested = tested_rows(shapes, rows, chain)
+    if tested is not None:
+        rows = {**rows, TESTED: tested}  # not a shape: structures never read it
     structure = {name: np.full(n, np.nan) for name in POSITION_STRUCTURE_FIELDS}
     if quoted.any():
-        s = Structures(chain, shapes, {name: r[quoted] for name, r in rows.items()})
+        s = Structures(
+            chain, shapes, {name: r[quoted] for name, r in rows.items() if name != TESTED}
+        )
         for name, column in structure.items():
             column[quoted] = s(name)
     return PositionView(chain, rows, _columns(positions, structure, index, rows, now), scalars)

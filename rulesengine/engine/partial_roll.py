@@ -48,8 +48,11 @@ def find(
     program: Program, p: Position, chain: Chain, index: SymbolIndex, target: float | None
 ) -> tuple[PartialRoll | None, str]:
     """The legs to trade for the roll, or None and why not."""
-    moved = [leg for leg in p.legs if leg.name in program.roll_legs]
-    kept = [leg for leg in p.legs if leg.name not in program.roll_legs]
+    names = set(program.roll_legs)
+    if names == {"untested"}:
+        names = _untested(p, chain, index)
+    moved = [leg for leg in p.legs if leg.name in names]
+    kept = [leg for leg in p.legs if leg.name not in names]
     anchor = next((leg for leg in moved if leg.ratio < 0 and leg.kind != "stock"), None)
     if anchor is None:
         return None, "no sold option leg among the legs to move"
@@ -86,6 +89,18 @@ def find(
         ),
         "",
     )
+
+
+def _untested(p: Position, chain: Chain, index: SymbolIndex) -> set[str]:
+    """The legs of the side whose sold option has the smaller |delta| (away from the market)."""
+    delta = chain.column("delta")
+    size = {}
+    for leg in p.legs:
+        if leg.ratio < 0 and leg.kind in ("put", "call"):
+            row = index.row(leg.symbol, leg.kind)
+            size[leg.kind] = abs(float(delta[row])) if row >= 0 else float("nan")
+    away = "put" if size.get("put", 0.0) < size.get("call", 0.0) else "call"
+    return {leg.name for leg in p.legs if leg.kind == away}
 
 
 def _anchor_row(

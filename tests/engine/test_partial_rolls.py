@@ -117,3 +117,37 @@ async def test_a_single_leg_roll_to_a_later_expiry_keeps_lineage(harness):
     assert after["short_call"].expiry > before["short_call"].expiry  # expiry: later
     (order,) = [o for o in h.journal.orders() if o.purpose == "roll"]
     assert order.legs.count("SPX") == 2 and order.status == "filled"
+
+
+async def test_the_untested_side_moves_toward_the_tested_sides_delta(harness):
+    untested = CONDOR.replace("legs: [short_put, long_put]", "legs: [untested]").replace(
+        "to: delta nearest -2 * short_call.delta", "to: delta nearest -1 * tested.delta"
+    )
+    h = harness({"condor.yaml": untested})
+    await h.day(0)
+    (parent,) = h.positions("open")
+    snapshot = h.snapshot(1)
+    deltas = dict(zip(snapshot.column("symbol"), snapshot.column("delta"), strict=True))
+    sold = {leg.kind: leg for leg in parent.legs if leg.ratio < 0}
+    tested = max(sold.values(), key=lambda leg: abs(deltas[leg.symbol]))
+    away = "put" if tested.kind == "call" else "call"
+    await h.day(1)
+    (child,) = h.positions("open")
+    changed = {
+        new.kind
+        for old, new in zip(parent.legs, child.legs, strict=True)
+        if old.symbol != new.symbol
+    }
+    assert changed == {away}  # only the untested side moved
+    new_short = next(leg for leg in child.legs if leg.kind == away and leg.ratio < 0)
+    assert deltas[new_short.symbol] == pytest.approx(-deltas[tested.symbol], abs=0.05)
+
+
+def test_untested_needs_two_sides():
+    one_sided = CONDOR.replace("legs: [short_put, long_put]", "legs: [untested]")
+    one_sided = "\n".join(line for line in one_sided.splitlines() if "call" not in line)
+    one_sided = one_sided.replace(
+        "to: delta nearest -2 * short_call.delta", "to: delta nearest -0.1"
+    )
+    result = check_text(one_sided)
+    assert any("`untested` needs a sold put and a sold call" in d.message for d in result.errors)

@@ -1,0 +1,132 @@
+"""What the paper account checks before it takes an order, and what an order needs.
+
+In order: the instrument's session, the option class's ticks, a two-sided uncrossed market
+for every leg, closing legs that close something held, the account's option level, and
+buying power (the worst loss at expiry, see brokers.paper.margin) against the cash the
+order leaves.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from brokers.model import Intent, OrderRequest
+from brokers.occ import is_index, parse_occ, underlying_of
+from brokers.paper.margin import requirement
+from brokers.paper.settings import level_problem
+from brokers.pricing import credit_terms
+from brokers.ticks import tick_error
+
+if TYPE_CHECKING:
+    from brokers.paper.broker import PaperBroker
+
+
+class OrderChecks:
+    def __init__(self, broker: PaperBroker) -> None:
+        self.broker = broker
+
+    def problem(self, order: OrderRequest) -> str | None:
+        return (
+            self.session_problem(order)
+            or self.tick_problem(order)
+            or self._market_problem(order)
+            or self._closing_problem(order)
+            or level_problem(order, self.broker.ledger.settings, self.broker.ledger.quantities())
+            or self._buying_power_problem(order)
+        )
+
+    def session_problem(self, order: OrderRequest) -> str | None:
+        underlying = order.underlying or underlying_of(order.legs[0].symbol)
+        closed = self.broker.market_closed(underlying, self.broker._now())
+        return f"market closed for {underlying}: {closed}" if closed else None
+
+    def tick_problem(self, order: OrderRequest) -> str | None:
+        root = root_of(order)
+        return tick_error(root, order.limit_price, len(order.legs)) if root else None
+
+    def _market_problem(self, order: OrderRequest) -> str | None:
+        for leg in order.legs:
+            q = self.broker.book.quote(leg.symbol)
+            if q is None:
+                return f"no market for {leg.symbol.strip()}: it is not in the latest snapshot"
+            if q.bid is None or q.ask is None:
+                return f"no two-sided market for {leg.symbol.strip()} (bid {q.bid}, ask {q.ask})"
+            if q.bid > q.ask:
+                return f"crossed market for {leg.symbol.strip()} (bid {q.bid} > ask {q.ask})"
+        return None
+
+    def _closing_problem(self, order: OrderRequest) -> str | None:
+        for leg in order.legs:
+            if leg.intent is not Intent.CLOSE:
+                continue
+            held = self.broker.ledger.holdings.get(leg.symbol)
+            qty = held.quantity if held else 0
+            change = leg.ratio * order.quantity
+            if qty == 0 or (qty > 0) == (change > 0) or abs(change) > abs(qty):
+                return f"cannot close {change:+d} {leg.symbol.strip()}: the account holds {qty:+d}"
+        return None
+
+    def _buying_power_problem(self, order: OrderRequest) -> str | None:
+        if all(leg.intent is Intent.CLOSE for leg in order.legs):
+            return None  # closing never needs buying power
+        need = self.requirement(self.holdings_after(order))
+        if need is None:
+            return (
+                "unbounded risk (a naked short call or short stock) is refused by the "
+                "paper account; add a long call or hold the shares"
+            )
+        cash = self.broker.ledger.cash + self.premium(order) - self.fees(order)
+        if cash - need < 0:
+            return (
+                f"not enough buying power: the order needs ${need - cash:,.2f} more "
+                f"(requirement ${need:,.2f}, cash after the order ${cash:,.2f})"
+            )
+        return None
+
+    def requirement_change(self, order: OrderRequest) -> Decimal | None:
+        before = self.requirement(self.broker.ledger.quantities())
+        after = self.requirement(self.holdings_after(order))
+        if before is None or after is None:
+            return None
+        return after - before - self.premium(order)
+
+    @staticmethod
+    def premium(order: OrderRequest) -> Decimal:
+        """Dollars the order brings in at its limit (negative for a debit); net prices are
+        quoted per 100 units of weight (see brokers.pricing.weight)."""
+        return credit_terms(order.limit_price, order.effect) * 100 * order.quantity
+
+    def holdings_after(self, order: OrderRequest) -> dict[str, int]:
+        held = self.broker.ledger.quantities()
+        for leg in order.legs:
+            held[leg.symbol] = held.get(leg.symbol, 0) + leg.ratio * order.quantity
+        return held
+
+    def fees(self, order: OrderRequest) -> Decimal:
+        return sum(
+            (
+                self.broker.fees.for_leg(
+                    leg.ratio * order.quantity,
+                    option=leg.is_option,
+                    index=is_index(underlying_of(leg.symbol)),
+                )
+                for leg in order.legs
+            ),
+            Decimal(0),
+        )
+
+    def requirement(self, held: dict[str, int]) -> Decimal | None:
+        """Worst expiry loss of these holdings (None: unbounded); see brokers.paper.margin."""
+        multipliers = {
+            s: h.multiplier
+            if (h := self.broker.ledger.holdings.get(s))
+            else self.broker.book.multiplier(s)
+            for s in held
+        }
+        return requirement(held, multipliers)
+
+
+def root_of(request: OrderRequest) -> str:
+    """The option class whose tick rules the order's price follows."""
+    return next((parse_occ(leg.symbol).root for leg in request.legs if leg.is_option), "")

@@ -1,0 +1,180 @@
+"""How the paper account works its orders and its holdings as market time passes.
+
+Each step (see PaperBroker.step): expirations settle (index options for cash, equity options
+into shares, against the underlying's settlement price), day orders expire after their
+session, working orders walk from their anchor toward natural in the fill policy's steps,
+and a marketable order fills at its limit or at natural, leg by leg between mid and natural,
+the displayed size allowing (brokers.paper.fills).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from brokers.model import Fill, Order, OrderRequest, OrderStatus, Quote, TimeInForce
+from brokers.occ import is_index, is_option_symbol, parse_occ, underlying_of
+from brokers.paper.checks import root_of
+from brokers.paper.fills import fill_credit, fillable_units, leg_prices
+from brokers.pricing import ComboMarket, combo_market, credit_terms, step_toward_natural
+from brokers.settlement import intrinsic, settles
+from brokers.ticks import tick_size
+
+if TYPE_CHECKING:
+    from brokers.paper.broker import PaperBroker
+
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+class OrderExecution:
+    def __init__(self, broker: PaperBroker) -> None:
+        self.broker = broker
+
+    def work(self, order_id: str) -> None:
+        order = self.broker.ledger.orders[order_id]
+        if self.broker.checks.session_problem(order.request):
+            return  # nothing fills while the market is closed; the order rests
+        found = self.market(order.request)
+        if found is None:
+            return
+        quotes, market = found
+        limit = credit_terms(order.request.limit_price, order.request.effect)
+        fill = fill_credit(limit, market, self.broker.policy.slippage)
+        remaining = order.request.quantity - order.filled_quantity
+        if fill is None or remaining <= 0:
+            return
+        units = fillable_units(order.request.legs, quotes, remaining, self.broker.policy)
+        if units <= 0:
+            return
+        self._execute(order, units, fill, leg_prices(order.request.legs, quotes, market, fill))
+
+    def _execute(self, order: Order, units: int, fill: Decimal, prices: dict[str, Decimal]) -> None:
+        now = self.broker._now()
+        fills = []
+        for n, leg in enumerate(order.request.legs):
+            qty = leg.ratio * units
+            mult = self.broker.book.multiplier(leg.symbol)
+            fee = self.broker.fees.for_leg(
+                qty, option=is_option_symbol(leg.symbol), index=is_index(underlying_of(leg.symbol))
+            )
+            self.broker.ledger.book(
+                leg.symbol, qty, prices[leg.symbol], mult, underlying_of(leg.symbol)
+            )
+            self.broker.ledger.cash -= fee
+            fills.append(
+                Fill(
+                    order.id,
+                    leg.symbol,
+                    qty,
+                    prices[leg.symbol],
+                    now,
+                    fee,
+                    f"{order.id}-{len(order.fills) + n + 1}",
+                )
+            )
+        filled = order.filled_quantity + units
+        net = order.request.effect.signed(fill)  # positive price in the order's own terms
+        average = (
+            net
+            if order.average_price is None
+            else (order.average_price * order.filled_quantity + net * units) / filled
+        )
+        status = (
+            OrderStatus.FILLED if filled == order.request.quantity else OrderStatus.PARTIALLY_FILLED
+        )
+        updated = replace(
+            order,
+            status=status,
+            filled_quantity=filled,
+            average_price=average,
+            fills=order.fills + tuple(fills),
+            updated=now,
+        )
+        self.broker._store(updated, fills)
+
+    def reprice(self, order: Order) -> None:
+        if not self.broker.policy.reprice:
+            return
+        # The walk is measured from the last price the engine chose (placement or replace).
+        since, anchor = self.broker.ledger.anchors.get(
+            order.id, (self.broker._now(), order.request.limit_price)
+        )
+        steps = int((self.broker._now() - since) / self.broker.policy.step_every)
+        if steps <= 0:
+            return
+        request = order.request
+        found = self.market(request)
+        if found is None:
+            return
+        tick = tick_size(root_of(request), anchor, len(request.legs))
+        price = step_toward_natural(
+            anchor, request.effect, found[1], tick, steps * self.broker.policy.step_ticks
+        )
+        if price != request.limit_price:
+            self.broker._store(
+                replace(order, request=request.with_price(price), updated=self.broker._now())
+            )
+
+    def day_over(self, order: Order) -> bool:
+        if order.request.time_in_force is not TimeInForce.DAY:
+            return False
+        placed = self.broker.ledger.placed_at.get(order.id)
+        if placed is None:
+            return False
+        now = self.broker._now().astimezone(NEW_YORK)
+        return now.date() > placed.astimezone(NEW_YORK).date()
+
+    def settle_expired(self) -> None:
+        now = self.broker._now().astimezone(NEW_YORK)
+        for symbol, held in list(self.broker.ledger.holdings.items()):
+            if not is_option_symbol(symbol):
+                continue
+            c = parse_occ(symbol)
+            listed = self.broker.book.entry(symbol)
+            # the listing knows the true last day (old SPX symbols say Saturday)
+            expiry = listed.contract.expiry if listed is not None else c.expiry
+            if not settles(expiry, now):
+                continue
+            spot = self.broker.ledger.spots.settlement_price(held.underlying, expiry)
+            if spot is None:
+                continue  # settle once the underlying's price is known
+            self._settle(symbol, held.quantity, c.right, c.strike, spot, held.underlying)
+
+    def _settle(
+        self, symbol: str, qty: int, right: str, strike: Decimal, spot: Decimal, underlying: str
+    ) -> None:
+        value = intrinsic(right, strike, spot)
+        mult = self.broker.ledger.holdings[symbol].multiplier
+        del self.broker.ledger.holdings[symbol]
+        if is_index(underlying):
+            kind = "cash settlement"
+            self.broker.ledger.cash += qty * value * mult
+        elif value >= Decimal("0.01"):
+            kind = "exercise" if qty > 0 else "assignment"
+            shares = qty * mult if right == "C" else -qty * mult
+            self.broker.ledger.book(underlying, shares, strike, 1, underlying)
+        else:
+            kind = "expired worthless"
+        self.broker.ledger.settlements.append(
+            {
+                "symbol": symbol,
+                "quantity": str(qty),
+                "kind": kind,
+                "underlying_price": str(spot),
+                "time": self.broker._now().isoformat(),
+            }
+        )
+        self.broker._save()
+
+    def market(self, request: OrderRequest) -> tuple[dict[str, Quote], ComboMarket] | None:
+        """The legs' quotes and the combo's mid and natural; None without a usable market."""
+        found = {leg.symbol: self.broker.book.quote(leg.symbol) for leg in request.legs}
+        quotes = {symbol: q for symbol, q in found.items() if q is not None}
+        if len(quotes) < len(found):
+            return None
+        multipliers = {leg.symbol: self.broker.book.multiplier(leg.symbol) for leg in request.legs}
+        market = combo_market(request.legs, quotes, multipliers)
+        return None if market is None else (quotes, market)

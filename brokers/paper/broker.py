@@ -1,8 +1,9 @@
 """The paper broker: the default, what tests and the demo trade through.
 
-It fills against the QuoteBook the engine feeds it (see brokers.paper.fills), checks ticks,
-markets and buying power before accepting an order, walks working orders toward natural,
-settles expirations (cash for index options, shares for equity options) and keeps its whole
+It fills against the QuoteBook the engine feeds it (see brokers.paper.fills), checks
+sessions, ticks, markets, option level and buying power before accepting an order
+(brokers.paper.checks), walks working orders toward natural and settles expirations (cash
+for index options, shares for equity options; brokers.paper.execution), and keeps its whole
 state in one JSON file, so a restart resumes where it stopped.
 """
 

@@ -22,6 +22,7 @@ from rulesengine.check.program import FieldRef, Program
 from rulesengine.data.chain import Chain, from_seconds, to_seconds
 from rulesengine.engine.marks import MULTIPLIER, SymbolIndex
 from rulesengine.engine.positions import Position, PositionLeg
+from rulesengine.language import ast
 
 
 @dataclass(frozen=True)
@@ -158,8 +159,12 @@ def _row(chain: Chain, underlying: str, kind: str, strike: float, expiry: str) -
 
 
 def _number(node) -> float | None:
+    """A constant target such as `0.30` or `-0.16` (a unary minus over a number)."""
+    if isinstance(node, ast.Unary) and node.op == "-":
+        inner = _number(node.operand)
+        return None if inner is None else -inner
     value = getattr(node, "value", None)
-    return float(value) if isinstance(value, int | float) else None
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def payoff_extremes(legs: list[PositionLeg], credit: float) -> tuple[float, float]:

@@ -151,3 +151,21 @@ def test_untested_needs_two_sides():
     )
     result = check_text(one_sided)
     assert any("`untested` needs a sold put and a sold call" in d.message for d in result.errors)
+
+
+async def test_without_to_the_moved_sold_leg_uses_its_own_prefer(harness):
+    """`short_put`'s own `prefer delta nearest -0.16` (a negative target) chooses."""
+    own = CONDOR.replace("  to: delta nearest -2 * short_call.delta\n", "").replace(
+        "expiry: same", "expiry: later"
+    )
+    h = harness({"condor.yaml": own})
+    await h.day(0)
+    (parent,) = h.positions("open")
+    await h.day(1)
+    (child,) = h.positions("open")
+    assert child.parent_id == parent.id
+    new_put = next(leg for leg in child.legs if leg.name == "short_put")
+    assert new_put.expiry > parent.legs[0].expiry
+    snapshot = h.snapshot(1)
+    deltas = dict(zip(snapshot.column("symbol"), snapshot.column("delta"), strict=True))
+    assert deltas[new_put.symbol] == pytest.approx(-0.16, abs=0.04)

@@ -25,6 +25,9 @@ class Broker(Protocol):
     name: str
     live: bool  # True only when real money can move
     capabilities: Capabilities
+    # seconds an order whose send was ambiguous is looked up before it is declared unsent
+    # (0 where sends are never ambiguous, as in the paper account)
+    lookup_window: float
 
     async def account(self) -> Account: ...
 

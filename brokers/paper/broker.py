@@ -48,6 +48,7 @@ DEFAULT_CASH = AccountSettings().cash
 class PaperBroker:
     name = "paper"
     live = False
+    lookup_window = 0.0  # answers synchronously: a send is never ambiguous
     capabilities = Capabilities(
         preview=True,
         replace=True,
@@ -163,11 +164,11 @@ class PaperBroker:
             client_key=order.client_key,
             status=OrderStatus.WORKING,
             request=order,
-            updated=self._now(),
+            updated=self.now(),
         )
-        self.ledger.placed_at[placed.id] = self._now()
-        self.ledger.anchors[placed.id] = (self._now(), order.limit_price)
-        self._store(placed)
+        self.ledger.placed_at[placed.id] = self.now()
+        self.ledger.anchors[placed.id] = (self.now(), order.limit_price)
+        self.store(placed)
         self.execution.work(placed.id)
         return self.ledger.orders[placed.id]
 
@@ -181,8 +182,8 @@ class PaperBroker:
         problem = self.checks.tick_problem(request)
         if problem:
             raise OrderRejected(problem, broker=self.name)
-        self.ledger.anchors[order_id] = (self._now(), limit_price)
-        self._store(replace(current, request=request, updated=self._now()))
+        self.ledger.anchors[order_id] = (self.now(), limit_price)
+        self.store(replace(current, request=request, updated=self.now()))
         self.execution.work(order_id)
         return self.ledger.orders[order_id]
 
@@ -190,12 +191,12 @@ class PaperBroker:
         current = await self.order(order_id)
         if current.status.is_final:
             return current
-        self._store(
+        self.store(
             replace(
                 current,
                 status=OrderStatus.CANCELLED,
                 reason="cancelled by request",
-                updated=self._now(),
+                updated=self.now(),
             )
         )
         return self.ledger.orders[order_id]
@@ -204,17 +205,17 @@ class PaperBroker:
         """Advance to the book's current time: settle expiries, expire day orders, reprice
         and fill working orders. The engine calls this after each market update."""
         for underlying, price in self.book.underlying_prices().items():
-            self.ledger.spots.see(underlying, price, self._now())
+            self.ledger.spots.see(underlying, price, self.now())
         self.execution.settle_expired()
         for order in list(self.ledger.orders.values()):
             if order.status.is_final:
                 continue
             if self.execution.day_over(order):
-                self._store(
+                self.store(
                     replace(
                         order,
                         status=OrderStatus.EXPIRED,
-                        updated=self._now(),
+                        updated=self.now(),
                         reason="day order not filled by the close",
                     )
                 )
@@ -232,25 +233,25 @@ class PaperBroker:
             self._queues.remove(queue)
 
     async def aclose(self) -> None:
-        self._save()
+        self.save()
 
     # -- plumbing ----------------------------------------------------------------------
 
-    def _store(self, order: Order, fills: Sequence[Fill] = ()) -> None:
+    def store(self, order: Order, fills: Sequence[Fill] = ()) -> None:
         self.ledger.orders[order.id] = order
-        self._save()
-        events = [OrderEvent(order, fill, self._now()) for fill in fills] or [
-            OrderEvent(order, None, self._now())
+        self.save()
+        events = [OrderEvent(order, fill, self.now()) for fill in fills] or [
+            OrderEvent(order, None, self.now())
         ]
         for queue in self._queues:
             for event in events:
                 queue.put_nowait(event)
 
-    def _save(self) -> None:
+    def save(self) -> None:
         if self._path is not None:
             self.ledger.save(self._path)
 
-    def _now(self) -> datetime:
+    def now(self) -> datetime:
         """The market time; never earlier than a time the account already acted at, so a
         tick re-run after a crash does not fill, at its own earlier time, an order that had
         already been walked toward natural past it."""

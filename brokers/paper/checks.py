@@ -38,7 +38,7 @@ class OrderChecks:
 
     def session_problem(self, order: OrderRequest) -> str | None:
         underlying = order.underlying or underlying_of(order.legs[0].symbol)
-        closed = self.broker.market_closed(underlying, self.broker._now())
+        closed = self.broker.market_closed(underlying, self.broker.now())
         return f"market closed for {underlying}: {closed}" if closed else None
 
     def tick_problem(self, order: OrderRequest) -> str | None:

@@ -52,7 +52,7 @@ class OrderExecution:
         self._execute(order, units, fill, leg_prices(order.request.legs, quotes, market, fill))
 
     def _execute(self, order: Order, units: int, fill: Decimal, prices: dict[str, Decimal]) -> None:
-        now = self.broker._now()
+        now = self.broker.now()
         fills = []
         for n, leg in enumerate(order.request.legs):
             qty = leg.ratio * units
@@ -93,16 +93,16 @@ class OrderExecution:
             fills=order.fills + tuple(fills),
             updated=now,
         )
-        self.broker._store(updated, fills)
+        self.broker.store(updated, fills)
 
     def reprice(self, order: Order) -> None:
         if not self.broker.policy.reprice:
             return
         # The walk is measured from the last price the engine chose (placement or replace).
         since, anchor = self.broker.ledger.anchors.get(
-            order.id, (self.broker._now(), order.request.limit_price)
+            order.id, (self.broker.now(), order.request.limit_price)
         )
-        steps = int((self.broker._now() - since) / self.broker.policy.step_every)
+        steps = int((self.broker.now() - since) / self.broker.policy.step_every)
         if steps <= 0:
             return
         request = order.request
@@ -114,8 +114,8 @@ class OrderExecution:
             anchor, request.effect, found[1], tick, steps * self.broker.policy.step_ticks
         )
         if price != request.limit_price:
-            self.broker._store(
-                replace(order, request=request.with_price(price), updated=self.broker._now())
+            self.broker.store(
+                replace(order, request=request.with_price(price), updated=self.broker.now())
             )
 
     def day_over(self, order: Order) -> bool:
@@ -124,11 +124,11 @@ class OrderExecution:
         placed = self.broker.ledger.placed_at.get(order.id)
         if placed is None:
             return False
-        now = self.broker._now().astimezone(NEW_YORK)
+        now = self.broker.now().astimezone(NEW_YORK)
         return now.date() > placed.astimezone(NEW_YORK).date()
 
     def settle_expired(self) -> None:
-        now = self.broker._now().astimezone(NEW_YORK)
+        now = self.broker.now().astimezone(NEW_YORK)
         for symbol, held in list(self.broker.ledger.holdings.items()):
             if not is_option_symbol(symbol):
                 continue
@@ -164,10 +164,10 @@ class OrderExecution:
                 "quantity": str(qty),
                 "kind": kind,
                 "underlying_price": str(spot),
-                "time": self.broker._now().isoformat(),
+                "time": self.broker.now().isoformat(),
             }
         )
-        self.broker._save()
+        self.broker.save()
 
     def market(self, request: OrderRequest) -> tuple[dict[str, Quote], ComboMarket] | None:
         """The legs' quotes and the combo's mid and natural; None without a usable market."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from brokers.paper.settings import AccountSettings, SettingsError
 from rulesengine.check.program import Program
 from rulesengine.language.model import PaperSection
@@ -21,7 +19,7 @@ def check_paper(section: PaperSection, program: Program, where, result) -> None:
         return
     values = section.model_dump()
     try:
-        AccountSettings(Decimal(str(values["cash"])), values["option_level"], values["margin"])
+        AccountSettings.from_json(values)
     except SettingsError as error:
         result.add("E011", f"paper: {error}", where, None)
         return

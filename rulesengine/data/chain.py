@@ -101,6 +101,7 @@ class Chain:
     _partial: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _solved: np.ndarray | None = field(default=None, repr=False)
     _atm_iv_by_day: dict[str, Bars] | None = field(default=None, repr=False)
+    _screened: bool = field(default=False, repr=False)  # the jump check has run
 
     def __post_init__(self) -> None:
         missing = set(COLUMNS) - set(self.columns)
@@ -182,7 +183,7 @@ class Chain:
 
     def screen(self, history: sanity.QuoteHistory) -> None:
         """Add the jump check against `history` to this snapshot's quote problems (once)."""
-        if "quote_screened" in self._cache:
+        if self._screened:
             return
         problems = self.column("quote_problem").copy()
         history.screen(
@@ -190,7 +191,7 @@ class Chain:
         )
         self._cache["quote_problem"] = problems
         self._cache.pop("quote_ok", None)
-        self._cache["quote_screened"] = np.ones(1, bool)
+        self._screened = True
 
     def underlyings(self) -> np.ndarray:
         return np.unique(self.columns["underlying_symbol"])

@@ -126,7 +126,7 @@ class OrderDesk:
         """An order whose send was ambiguous may reach the broker late: it stays unknown and
         is looked up on every sync for the adapter's `lookup_window` (0 for the paper account,
         which answers synchronously) before it is declared unsent."""
-        window = float(getattr(self.broker, "lookup_window", 0.0))
+        window = self.broker.lookup_window
         waited = (now - datetime.fromisoformat(row.created_at)).total_seconds()
         if waited < window:
             note = f"not at the broker yet; looked up for {waited:.0f}s of {window:.0f}s"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 
 from brokers.paper.settings import AccountSettings
@@ -98,4 +97,4 @@ def _paper(portfolios: list[Compiled]) -> AccountSettings | None:
             raise RulesError(
                 [], f"two files set the paper account differently: {first_file} and {file}"
             )
-    return AccountSettings(Decimal(str(first["cash"])), first["option_level"], first["margin"])
+    return AccountSettings.from_json(first)

@@ -86,3 +86,8 @@ def test_two_files_disagreeing_on_the_account_are_refused(tmp_path):
     (folder / "other.yaml").write_text("portfolio: other\npaper:\n  cash: 50000\n")
     with pytest.raises(RulesError, match="two files set the paper account differently"):
         load_rules([folder])
+
+
+def test_a_cash_flag_that_is_not_a_number_is_a_usage_error(tmp_path, capsys):
+    assert run(RULES, tmp_path / "d", "--fresh", "--cash", "lots") == 2
+    assert "--cash lots: write a number, e.g. 250000" in capsys.readouterr().err

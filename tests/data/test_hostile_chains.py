@@ -180,3 +180,11 @@ def test_damaged_chain_files_load_or_are_refused_with_a_message(tmp_path_factory
     assert np.isin(chain.columns["type"], (0, 1)).all()
     problems = chain.column("quote_problem")  # absurd prices are screened, never crash
     assert len(problems) == len(chain)
+
+
+def test_a_header_missing_a_column_names_it(tmp_path):
+    header = LINES[0].replace("call/put", "cp")
+    path = tmp_path / "renamed.csv"
+    path.write_text("\n".join([header, *LINES[1:5]]) + "\n")
+    with pytest.raises(ChainFileError, match="no column 'call/put' in the header"):
+        load_chain(path)

@@ -91,3 +91,11 @@ def test_american_model_iv_uses_the_treasury_rate_for_early_exercise():
     }  # fmt: skip
     chain = Chain({k: np.array([v], dtype=COLUMNS[k]) for k, v in values.items()})
     assert chain.column_at("model_iv", np.array([0]))[0] == pytest.approx(0.293, abs=0.003)
+
+
+def test_dates_before_the_bundled_curve_use_a_zero_rate():
+    from rulesengine.data.chain import to_seconds
+    from rulesengine.data.model_fields import _treasury
+
+    rates = _treasury(np.array([to_seconds(date(1985, 6, 3))]), np.array([0.5]))
+    assert list(rates) == [0.0]

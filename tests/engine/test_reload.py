@@ -181,3 +181,14 @@ async def test_a_file_written_in_pieces_is_read_once_complete(harness, tmp_path)
     seen = path.read_text()  # what a reload would read now
     await writer
     assert seen == PUT_SPREAD
+
+
+async def test_a_check_that_takes_too_long_is_refused_without_stalling(harness, monkeypatch):
+    from rulesengine.engine import reload
+
+    h = harness()
+    before = h.engine.rules
+    monkeypatch.setattr(reload, "CHECK_TIMEOUT", 0.05)
+    monkeypatch.setattr(reload, "load_rules", lambda paths: time.sleep(0.5) or before)
+    assert await reloader(h).attempt() is False and h.engine.rules is before
+    assert "  checking the rules took longer than 0s" in h.messages

@@ -88,6 +88,7 @@ class PaperBroker:
 
     async def account(self) -> Account:
         need = self.checks.requirement(self.ledger.quantities())
+        self._remember_marks()
         value = sum((self._value(s) for s in self.ledger.holdings), Decimal(0))
         available = self.ledger.cash - need if need is not None else Decimal(0)
         warnings = (
@@ -263,11 +264,23 @@ class PaperBroker:
 
     def _mark(self, symbol: str) -> Decimal | None:
         """Mid of a two-sided quote; else the engine's model mark for a held contract that
-        the snapshot lacks (never fillable: orders still need a quote)."""
+        the snapshot lacks (never fillable: orders still need a quote); else, with no market
+        fed at all (`rules broker check` on a data directory), the last mark it saw."""
         q = self.book.quote(symbol)
         if q is not None and q.is_two_sided:
             return q.mid
-        return self.book.model_mark(symbol)
+        model = self.book.model_mark(symbol)
+        return model if model is not None else self.ledger.marks.get(symbol)
+
+    def _remember_marks(self) -> None:
+        """Keep the current marks of what is held, so the account read without a market
+        (after a run) is still cash plus marks. Saved when they change (once a tick)."""
+        if self.book.time is None:
+            return  # no market fed: nothing newer than what is kept
+        marks = {s: m for s in self.ledger.holdings if (m := self._mark(s)) is not None}
+        if marks != self.ledger.marks:
+            self.ledger.marks = marks
+            self.save()
 
     def _value(self, symbol: str) -> Decimal:
         held = self.ledger.holdings[symbol]

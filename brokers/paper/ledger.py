@@ -48,6 +48,7 @@ class Ledger:
     spots: SpotHistory = field(default_factory=SpotHistory)  # settlement prices
     clock: datetime | None = None  # the latest market time the account acted at
     settings: AccountSettings = field(default_factory=AccountSettings)  # as opened
+    marks: dict[str, Decimal] = field(default_factory=dict)  # last mark of each holding
 
     def new_order_id(self) -> str:
         order_id = f"paper-{self.next_id:06d}"
@@ -112,12 +113,14 @@ class Ledger:
             spots=SpotHistory.from_json(data.get("spots", {})),
             clock=datetime.fromisoformat(data["clock"]) if data.get("clock") else None,
             settings=AccountSettings.from_json(data.get("settings")),
+            marks={s: Decimal(m) for s, m in data.get("marks", {}).items()},
         )
 
     def _to_json(self) -> dict[str, Any]:
         return {
             "cash": str(self.cash),
             "settings": self.settings.to_json(),
+            "marks": {s: str(m) for s, m in self.marks.items()},
             "holdings": {
                 s: {
                     "quantity": h.quantity,

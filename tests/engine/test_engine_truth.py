@@ -202,3 +202,22 @@ def test_a_closed_position_cannot_move_again():
     p.close(datetime(2011, 1, 4, 16, tzinfo=NEW_YORK), 10.0, "test")
     with pytest.raises(LifecycleError, match="closed -> closing"):
         p.start_exit("k", "again")
+
+
+async def test_the_paper_account_read_after_a_run_is_still_cash_plus_marks(harness):
+    """`rules broker check --data-dir` opens paper.json with no market fed: it valued the
+    holdings at cost (99,923.30 after `make run`, against the run's 98,984.12)."""
+    from brokers.paper.broker import PaperBroker
+
+    h = harness()
+    for day in range(2):
+        await h.day(day)
+    last = list(h.journal.snapshots())[-1]
+    reopened = PaperBroker(state_path=h.data_dir / "paper.json")
+    account = await reopened.account()
+    assert float(account.net_liquidation) == pytest.approx(last["net_liq"], abs=0.01)
+    marks = sum(
+        h.quantity * reopened.ledger.marks[s] * h.multiplier
+        for s, h in reopened.ledger.holdings.items()
+    )
+    assert account.net_liquidation == reopened.ledger.cash + marks

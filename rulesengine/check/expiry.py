@@ -12,6 +12,7 @@ from __future__ import annotations
 from rulesengine.check import lints
 from rulesengine.check.expressions import Context, check
 from rulesengine.check.names import Scope
+from rulesengine.check.prefer import check_prefer
 from rulesengine.check.program import Checked, ExpiryRule, FieldRef, Source
 from rulesengine.check.types import Kind
 from rulesengine.language import ast
@@ -22,7 +23,7 @@ EXPIRY_LEVEL = frozenset(
 )
 
 
-def check_expiry(spec: ast.ExpiryChoice, ctx: Context, report, checker_prefer, source: Source):
+def check_expiry(spec: ast.ExpiryChoice, ctx: Context, report, source: Source):
     """The section's rule, or None when it has errors (reported through `report`)."""
     where = None
     if spec.where is not None:
@@ -39,7 +40,7 @@ def check_expiry(spec: ast.ExpiryChoice, ctx: Context, report, checker_prefer, s
             return None
         lints.lint_condition(resolved, report, source.text, None, report.broken)
         where = Checked(resolved, typ, source.text, source, "expiry")
-    prefer = checker_prefer(spec.prefer, ctx, report)
+    prefer = check_prefer(spec.prefer, ctx, report)
     if prefer is None or prefer.key is None:
         return None
     for node in ast.walk(prefer.key):

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from rulesengine.check import lints
 from rulesengine.check.diagnostics import did_you_mean
 from rulesengine.check.expiry import check_expiry
-from rulesengine.check.expressions import Context, check
+from rulesengine.check.expressions import check
 from rulesengine.check.names import LEG_KINDS, Scope
+from rulesengine.check.prefer import check_prefer
 from rulesengine.check.program import Checked, Leg
 from rulesengine.check.scopes import LEG_SCOPES
-from rulesengine.check.types import Kind, comparable
+from rulesengine.check.types import Kind
 from rulesengine.language import ast
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ def check_legs(fc: FileChecker, model, root, program, lets, leg_names) -> None:
                 )
             elif typ is not None:
                 where = Checked(resolved, typ, source.text, source, f"legs.{name}")
-        prefer = check_prefer(fc, spec.prefer, ctx, report)
+        prefer = check_prefer(spec.prefer, ctx, report)
         fc.used_lets |= ctx.used_lets
         if (
             index > 0
@@ -89,39 +89,8 @@ def check_expiry_section(fc: FileChecker, root, program, lets) -> None:
     if isinstance(spec, ast.ExpiryChoice):
         ctx = fc.context("`expiry`", LEG_SCOPES, lets)
         report = fc.reporter(source)
-        program.expiry = check_expiry(
-            spec, ctx, report, lambda p, c, r: check_prefer(fc, p, c, r), source
-        )
+        program.expiry = check_expiry(spec, ctx, report, source)
         fc.used_lets |= ctx.used_lets
-
-
-def check_prefer(
-    fc: FileChecker, prefer: ast.Prefer | None, ctx: Context, report
-) -> ast.Prefer | None:
-    if prefer is None:
-        return None
-    if prefer.key is None:
-        return None
-    key, key_type = check(prefer.key, ctx, report)
-    if key_type is None:
-        return None
-    if key_type.kind not in {Kind.NUMBER, Kind.MONEY, Kind.PERCENT, Kind.DURATION, Kind.DATE}:
-        report("E201", f"`prefer` sorts by a number, not a {key_type}", prefer.key.span, None)
-        return None
-    target = None
-    if prefer.target is not None:
-        target, target_type = check(prefer.target, ctx, report)
-        if target_type is None:
-            return None
-        if not comparable(key_type, target_type, "<"):
-            report(
-                "E201",
-                f"`nearest` compares {key_type} with {target_type}",
-                prefer.target.span,
-                None,
-            )
-            return None
-    return replace(prefer, key=key, target=target)
 
 
 def _side_from_name(name: str) -> str | None:

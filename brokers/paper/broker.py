@@ -248,9 +248,9 @@ class PaperBroker:
             for event in events:
                 queue.put_nowait(event)
 
-    def save(self) -> None:
+    def save(self, durable: bool = True) -> None:
         if self._path is not None:
-            self.ledger.save(self._path)
+            self.ledger.save(self._path, durable)
 
     def now(self) -> datetime:
         """The market time; never earlier than a time the account already acted at, so a
@@ -280,7 +280,7 @@ class PaperBroker:
         marks = {s: m for s in self.ledger.holdings if (m := self._mark(s)) is not None}
         if marks != self.ledger.marks:
             self.ledger.marks = marks
-            self.save()
+            self.save(durable=False)  # marks only value the account: no fsync on the tick
 
     def _value(self, symbol: str) -> Decimal:
         held = self.ledger.holdings[symbol]

@@ -83,13 +83,16 @@ class Ledger:
 
     # -- persistence -------------------------------------------------------------------
 
-    def save(self, path: Path) -> None:
+    def save(self, path: Path, durable: bool = True) -> None:
+        """Replace the file atomically; `durable` waits for the disk (money changed), while
+        advisory state (the last marks) only needs the atomic replace."""
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(path.suffix + ".tmp")
         with open(tmp, "w", encoding="utf-8") as out:
             json.dump(self._to_json(), out, indent=1, sort_keys=True)
             out.flush()
-            os.fsync(out.fileno())
+            if durable:
+                os.fsync(out.fileno())
         os.replace(tmp, path)
 
     @classmethod

@@ -18,6 +18,7 @@ from rulesengine.check.paper import check_paper
 from rulesengine.check.program import Checked, Program, Source
 from rulesengine.check.rolls import check_roll_legs, roll_legs_visible
 from rulesengine.check.scopes import ALL_SCOPES, EXIT_SCOPES, STRUCTURE_SCOPES
+from rulesengine.check.timeframes import DAILY, TimeframeError, parse_timeframe
 from rulesengine.check.types import BOOL, RATIO, Kind, Type
 from rulesengine.check.validation import report_validation
 from rulesengine.language import ast, yaml_source
@@ -129,6 +130,7 @@ class _FileChecker:
         self.file = file
         self.used_lets: set[str] = set()
         self.broken_lets: frozenset[str] = frozenset()
+        self.bars = DAILY  # the file's default timeframe, once `bars:` is read
 
     # ---------------------------------------------------------------- plumbing
     def at_offsets(self, start: int, end: int) -> tuple[int, int, int, int]:
@@ -261,6 +263,7 @@ class _FileChecker:
             model.description or "",
             tuple(model.universe),
         )
+        self.check_bars(model, root, program)
         lets = self.check_lets(model, root, program)
         leg_names = tuple(model.legs)
         if model.expiry is not None:
@@ -317,8 +320,25 @@ class _FileChecker:
 
     def context(self, section, scopes, lets, legs=(), all_legs=()) -> Context:
         return Context(
-            section, scopes, tuple(legs), tuple(all_legs), lets, broken_lets=self.broken_lets
+            section,
+            scopes,
+            tuple(legs),
+            tuple(all_legs),
+            lets,
+            broken_lets=self.broken_lets,
+            bars=self.bars,
         )
+
+    def check_bars(self, model: RuleFile, root, program: Program) -> None:
+        """`bars: 5m`: the default timeframe of the file's indicators."""
+        if model.bars is None:
+            return
+        try:
+            self.bars = parse_timeframe(model.bars)
+        except TimeframeError as error:
+            self.result.add("E111", str(error), self.at_node(root.get("bars")), None)
+            return
+        program.bars = self.bars
 
     def check_lets(self, model: RuleFile, root, program: Program) -> dict[str, LetInfo]:
         section = root.get("let")

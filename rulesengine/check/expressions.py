@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from rulesengine.check import bar_calls
 from rulesengine.check import types as t
 from rulesengine.check.diagnostics import did_you_mean
 from rulesengine.check.names import (
@@ -13,11 +14,12 @@ from rulesengine.check.names import (
     FIELDS_BY_NAME,
     FUNCTIONS,
     POSITION_ALIASES,
-    SERIES,
     Field,
+    Function,
     Scope,
 )
-from rulesengine.check.program import EnumLit, FieldRef, LetRef, SeriesRef
+from rulesengine.check.program import EnumLit, FieldRef, LetRef
+from rulesengine.check.timeframes import DAILY, Timeframe
 from rulesengine.check.types import Kind, Type, UnitError
 from rulesengine.language import ast
 
@@ -47,6 +49,7 @@ class Context:
     used_legs: set[str] = field(default_factory=set)
     used_neutral: bool = False  # read a name both contracts and positions have (`dte`)
     broken_lets: frozenset[str] = frozenset()  # lets with errors: their uses say nothing more
+    bars: Timeframe = DAILY  # the file's default timeframe (`bars:`)
 
 
 def check(node: ast.Node, ctx: Context, report: Report) -> tuple[ast.Node, Type | None]:
@@ -66,6 +69,14 @@ class _Checker:
         if node is None:
             raise AssertionError("the parser builds every operand")
         match node:
+            case ast.Number(unit="ticks"):
+                self.report(
+                    "E111",
+                    f"'{node.text}' (a tick count) only names the timeframe of an indicator",
+                    node.span,
+                    "e.g. ema(close, 9, 512t)",
+                )
+                return node, None
             case ast.Number(unit=unit):
                 kind = {"$": t.MONEY, "%": t.PERCENT, "duration": t.DURATION}.get(
                     unit, t.LITERAL_NUMBER
@@ -268,59 +279,66 @@ class _Checker:
                 None,
             )
             return node, None
+        given, timeframe, timeframe_ok = bar_calls.split_timeframe(func, node, self.report)
         arity_ok = (
-            len(node.args) >= len(func.params)
-            if func.variadic
-            else len(node.args) == len(func.params)
+            len(given) >= len(func.params) if func.variadic else len(given) == len(func.params)
         )
         if not arity_ok:
             wanted = f"at least {len(func.params)}" if func.variadic else str(len(func.params))
             signature = f"{func.name}({', '.join(func.params)})"
+            if func.reads_bars and not func.daily:
+                signature = f"{func.name}({', '.join((*func.params, 'timeframe'))}) or {signature}"
             self.report(
                 "E104",
-                f"'{func.name}' takes {wanted} arguments, got {len(node.args)}",
+                f"'{func.name}' takes {wanted} arguments, got {len(given)}",
                 node.span,
                 f"write {signature}",
             )
             return node, None
-        params = func.params + (func.params[-1],) * (len(node.args) - len(func.params))
+        params = func.params + (func.params[-1],) * (len(given) - len(func.params))
         args, arg_types = [], []
-        for param, arg in zip(params, node.args, strict=True):
+        for param, arg in zip(params, given, strict=True):
             resolved, typ = self.argument(func.name, param, arg)
             args.append(resolved)
             arg_types.append(typ)
+        args += node.args[len(given) :]  # the timeframe literal, kept for the compiler
         if func.scope is not None:
             self.ctx.used_scopes.add(func.scope)
-        if any(a is None for a in arg_types):
-            return replace(node, args=tuple(args)), None
+        checked = replace(node, args=tuple(args))
+        if func.reads_bars and not (
+            bar_calls.check_mixing(node, self.report)
+            and bar_calls.check_lookback(node, timeframe or self.ctx.bars, self.report)
+        ):
+            return checked, None
+        if not timeframe_ok or any(a is None for a in arg_types):
+            return checked, None
+        return checked, self.call_result(func, node, params, arg_types)
+
+    def call_result(
+        self, func: Function, node: ast.Call, params: tuple[str, ...], arg_types: list
+    ) -> Type | None:
         numeric = [  # every type is known here: an unknown one returned above
-            a
-            for p, a in zip(params, arg_types, strict=True)
-            if p in {"x", "series"} and a is not None
+            a for p, a in zip(params, arg_types, strict=True) if p in {"x", "series", "level"}
         ]
-        result: Type | None
-        if func.result == "same":
+        if func.result == "same" or (func.result == "bool" and numeric):
             try:
-                result = t.unify(numeric) if numeric else t.NUMBER
+                unified = t.unify(numeric) if numeric else t.NUMBER
             except UnitError as error:
                 self.report("E201", str(error), node.span, None)
-                return node, None
-        else:
-            result = {"number": t.NUMBER, "money": t.MONEY, "percent": t.PERCENT}[func.result]
-        return replace(node, args=tuple(args)), result
+                return None
+            if func.result == "bool":
+                return t.BOOL
+            return unified
+        return {"number": t.NUMBER, "money": t.MONEY, "percent": t.PERCENT, "bool": t.BOOL}[
+            func.result
+        ]
 
     def argument(self, func: str, param: str, arg: ast.Node) -> tuple[ast.Node, Type | None]:
-        if param == "series":
-            if isinstance(arg, ast.Name) and arg.name in SERIES:
+        if param in {"series", "level"}:
+            resolved, typ = bar_calls.series_argument(self, func, param, arg)
+            if typ is not None:
                 self.ctx.used_scopes.add(Scope.UNDERLYING)
-                return SeriesRef(arg.span, arg.name), FIELDS_BY_NAME[arg.name].type
-            self.report(
-                "E104",
-                f"'{func}' needs a bar series here",
-                arg.span,
-                f"one of: {', '.join(SERIES)}",
-            )
-            return arg, None
+            return resolved, typ
         if param == "k":
             if isinstance(arg, ast.Number) and not arg.unit and 0 < arg.value <= 100:
                 return arg, t.LITERAL_NUMBER

@@ -275,11 +275,19 @@ SERIES = ("close", "open", "high", "low", "underlying_volume")
 @dataclass(frozen=True)
 class Function:
     name: str
-    params: tuple[str, ...]  # 'x' numeric, 'n' whole-number constant, 'k' constant, 'series' bars
-    result: str  # 'same' (as first numeric argument), 'number', 'money', 'percent'
+    # 'x' numeric, 'n' whole-number constant, 'k' constant, 'series' a bar series or indicator,
+    # 'level' a series or a constant (crosses_above(rsi(14), 30))
+    params: tuple[str, ...]
+    result: str  # 'same' (as first numeric argument), 'number', 'money', 'percent', 'bool'
     doc: str
     scope: Scope | None = None  # where the function's data lives (None: pure arithmetic)
     variadic: bool = False
+    daily: bool = False  # reads once-a-session data (ATM IV history): no timeframe argument
+
+    @property
+    def reads_bars(self) -> bool:
+        """An indicator over bars: takes an optional timeframe as its last argument."""
+        return self.scope is Scope.UNDERLYING
 
 
 FUNCTIONS: dict[str, Function] = {
@@ -293,13 +301,58 @@ FUNCTIONS: dict[str, Function] = {
         Function("ceil", ("x",), "same", "round up"),
         Function("sqrt", ("x",), "number", "square root"),
         Function("log", ("x",), "number", "natural logarithm"),
-        Function("sma", ("series", "n"), "same", "simple moving average of n daily bars", U),
-        Function("ema", ("series", "n"), "same", "exponential moving average of n daily bars", U),
+        Function("sma", ("series", "n"), "same", "simple moving average of n bars", U),
+        Function("ema", ("series", "n"), "same", "exponential moving average of n bars", U),
+        Function("rma", ("series", "n"), "same", "Wilder's moving average of n bars", U),
+        Function("highest", ("series", "n"), "same", "highest value of the last n bars", U),
+        Function("lowest", ("series", "n"), "same", "lowest value of the last n bars", U),
+        Function("stddev", ("series", "n"), "same", "population std deviation over n bars", U),
+        Function(
+            "zscore", ("series", "n"), "number", "(x - sma(x, n)) / stddev(x, n): how unusual", U
+        ),
+        Function(
+            "change_pct", ("series", "n"), "percent", "change over the last n bars, as a %", U
+        ),
+        Function("prev", ("series", "n"), "same", "the value n bars ago (prev(close, 1))", U),
+        Function(
+            "crosses_above",
+            ("level", "level"),
+            "bool",
+            "true on the bar where the first series moves above the second (an event)",
+            U,
+        ),
+        Function(
+            "crosses_below",
+            ("level", "level"),
+            "bool",
+            "true on the bar where the first series moves below the second (an event)",
+            U,
+        ),
+        Function(
+            "macd", ("series", "n", "n", "n"), "same", "MACD line (fast, slow, signal EMAs)", U
+        ),
+        Function(
+            "macd_signal", ("series", "n", "n", "n"), "same", "MACD signal line (EMA of MACD)", U
+        ),
+        Function("macd_hist", ("series", "n", "n", "n"), "same", "MACD line - signal line", U),
+        Function("bb_upper", ("series", "n", "k"), "same", "upper Bollinger band (k std devs)", U),
+        Function("bb_middle", ("series", "n", "k"), "same", "middle Bollinger band (the SMA)", U),
+        Function("bb_lower", ("series", "n", "k"), "same", "lower Bollinger band (k std devs)", U),
         Function("rsi", ("n",), "number", "Wilder's RSI of the close over n bars (0-100)", U),
         Function("hv", ("n",), "percent", "annualised close-to-close volatility over n bars", U),
-        Function("iv_rank", ("n",), "percent", "IV rank over n sessions of ATM IV history", U),
         Function(
-            "iv_percentile", ("n",), "percent", "IV percentile over n sessions of ATM IV history", U
+            "cci", ("n",), "number", "commodity channel index over n bars (needs high/low)", U
+        ),
+        Function(
+            "iv_rank", ("n",), "percent", "IV rank over n sessions of ATM IV history", U, daily=True
+        ),
+        Function(
+            "iv_percentile",
+            ("n",),
+            "percent",
+            "IV percentile over n sessions of ATM IV history",
+            U,
+            daily=True,
         ),
         Function(
             "atr", ("n",), "money", "Wilder's average true range over n bars (needs high/low)", U

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rulesengine.check.names import Field
+from rulesengine.check.timeframes import DAILY, Timeframe
 from rulesengine.check.types import Type
 from rulesengine.language import ast
 from rulesengine.language.yaml_source import LineIndex, YNode
@@ -123,6 +124,7 @@ class Program:
     kind: str  # 'strategy' | 'portfolio'
     description: str = ""
     universe: tuple[str, ...] = ()
+    bars: Timeframe = DAILY  # the timeframe of indicators that name none
     lets: dict[str, Checked] = field(default_factory=dict)
     underlying: list[Checked] = field(default_factory=list)
     expiry: ExpiryRule | None = None  # one expiry per underlying, before the legs

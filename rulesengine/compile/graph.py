@@ -3,28 +3,47 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import cast
+from typing import NamedTuple
+
+from rulesengine.compile import ops
+from rulesengine.compile import series as series_expr
+from rulesengine.compile.series import SeriesExpr
+
+
+class FieldPath(NamedTuple):
+    """A `field` node's payload: which leg's row (None: the row being filtered) and the name."""
+
+    leg: str | None
+    name: str
+
+
+# What a node carries besides its arguments: a constant, a field, or an indicator tree.
+Payload = float | bool | str | FieldPath | SeriesExpr | None
 
 
 @dataclass(frozen=True)
 class Node:
-    """One operation. `value` is the constant, the field `(leg, name)`, or a call's extra data."""
+    """One operation of the table in compile.ops, with its payload (const, field, series)."""
 
     op: str
     args: tuple[int, ...] = ()
-    value: object = None
+    value: Payload = None
 
     @property
-    def field_ref(self) -> tuple[str | None, str]:
+    def field_ref(self) -> FieldPath:
         """(leg, name) of a `field` node."""
-        assert self.op == "field", f"a {self.op} node has no field"
-        return cast(tuple[str | None, str], self.value)
+        if self.op != "field" or not isinstance(self.value, tuple):
+            raise TypeError(f"a {self.op} node has no field")
+        return FieldPath(*self.value)
 
     @property
-    def series_ref(self) -> tuple[str, str | None, tuple[float, ...]]:
-        """(function, series, constants) of a `series` node."""
-        assert self.op == "series", f"a {self.op} node is not a series"
-        return cast(tuple[str, str | None, tuple[float, ...]], self.value)
+    def series(self) -> SeriesExpr:
+        """The indicator tree of a `series` node."""
+        if self.op != "series" or not isinstance(
+            self.value, series_expr.Bar | series_expr.Lit | series_expr.Apply
+        ):
+            raise TypeError(f"a {self.op} node is not a series")
+        return self.value
 
 
 @dataclass(frozen=True)
@@ -96,36 +115,8 @@ class Graph:
             leg, name = node.field_ref
             return f"{leg}.{name}" if leg else name
         if node.op == "series":
-            fn, series, constants = node.series_ref
-            args = ([series] if series else []) + [f"{c:g}" for c in constants]
-            return f"{fn}({', '.join(args)})"
-        if node.op in INFIX:
-            return f"({a[0]} {INFIX[node.op]} {a[1]})"
-        if node.op == "neg":
-            return f"-{a[0]}"
-        if node.op == "not":
-            return f"not {a[0]}"
-        if node.op == "between":
-            return f"({a[0]} between {a[1]} and {a[2]})"
-        if node.op == "in":
-            return f"({a[0]} in [{', '.join(a[1:])}])"
-        if node.op in {"and", "or"}:
-            return "(" + f" {node.op} ".join(a) + ")"
-        return f"{node.op}({', '.join(a)})"
-
-
-INFIX = {
-    "add": "+",
-    "sub": "-",
-    "mul": "*",
-    "div": "/",
-    "lt": "<",
-    "le": "<=",
-    "gt": ">",
-    "ge": ">=",
-    "eq": "==",
-    "ne": "!=",
-}
+            return series_expr.render(node.series)
+        return ops.render(node.op, a)
 
 
 def _const_text(value: object) -> str:
@@ -140,7 +131,12 @@ def render_graph(graph: Graph) -> str:
     """The whole graph as text: numbered nodes, then each filter and value root."""
     lines = ["nodes:"]
     for i, node in enumerate(graph.nodes):
-        detail = "" if node.value is None else f" {node.value!r}"
+        if node.op == "series":
+            detail = f" {series_expr.render(node.series)}"
+        elif node.op == "field":
+            detail = f" {tuple(node.field_ref)!r}"
+        else:
+            detail = "" if node.value is None else f" {node.value!r}"
         args = ", ".join(f"%{a}" for a in node.args)
         lines.append(f"  %{i} = {node.op}{detail}{' (' + args + ')' if args else ''}")
     for name, clauses in graph.filters.items():

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from rulesengine.check.bar_calls import is_timeframe_literal
 from rulesengine.check.names import ENUMS, FUNCTIONS
 from rulesengine.check.program import Checked, EnumLit, FieldRef, LetRef, Program, SeriesRef
-from rulesengine.compile.graph import Clause, Graph, Node
+from rulesengine.check.timeframes import DAILY, Timeframe, timeframe_of
+from rulesengine.compile.graph import Clause, FieldPath, Graph, Node, Payload
+from rulesengine.compile.series import SERIES, Apply, Bar, Lit, SeriesExpr
 from rulesengine.data.chain import to_seconds
 from rulesengine.language import ast
 
 _BINARY = {"+": "add", "-": "sub", "*": "mul", "/": "div", "of": "mul"}
 _COMPARE = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne"}
 # Fields that are an indicator with its usual window: `iv_rank` is `iv_rank(252)`.
-FIELDS_AS_CALLS: dict[str, tuple[str, tuple[float, ...]]] = {
-    "iv_rank": ("iv_rank", (252.0,)),
-    "iv_percentile": ("iv_percentile", (252.0,)),
+FIELDS_AS_CALLS: dict[str, SeriesExpr] = {
+    name: Apply(name, (Bar("atm_iv", DAILY),), (252.0,)) for name in ("iv_rank", "iv_percentile")
 }
 _ENUM_OF_FIELD = {
     "type": "option_type",
@@ -30,7 +32,7 @@ class _Lowering:
         self.filters: dict[str, list[Clause]] = {}
         self.values: dict[str, int] = {}
 
-    def add(self, op: str, args: tuple[int, ...] = (), value: object = None) -> int:
+    def add(self, op: str, args: tuple[int, ...] = (), value: Payload = None) -> int:
         self.nodes.append(Node(op, args, value))
         return len(self.nodes) - 1
 
@@ -54,10 +56,9 @@ class _Lowering:
             case EnumLit(value=v):
                 return self.add("const", value=float(ENUMS[enum_of].index(v)) if enum_of else v)
             case FieldRef(field=f) if f is not None and f.name in FIELDS_AS_CALLS:
-                fn, constants = FIELDS_AS_CALLS[f.name]
-                return self.add("series", value=(fn, None, constants))
+                return self.add("series", value=FIELDS_AS_CALLS[f.name])
             case FieldRef(field=f, leg=own) if f is not None:
-                return self.add("field", value=(own if own is not None else leg, f.name))
+                return self.add("field", value=FieldPath(own if own is not None else leg, f.name))
             case LetRef(name=name, leg=own):
                 return self.expr(self.program.lets[name].node, own if own is not None else leg)
             case SeriesRef():
@@ -84,10 +85,8 @@ class _Lowering:
             case ast.BoolOp(op=op, operands=ops):
                 return self.add(op, tuple(self.expr(o, leg) for o in ops))
             case ast.Call(func=fn, args=args):
-                if FUNCTIONS[fn].scope is not None:  # an indicator over daily bars
-                    series = args[0].name if args and isinstance(args[0], SeriesRef) else None
-                    constants = tuple(float(a.value) for a in args if isinstance(a, ast.Number))
-                    return self.add("series", value=(fn, series, constants))
+                if FUNCTIONS[fn].reads_bars:  # an indicator over bars
+                    return self.add("series", value=series_tree(node, self.program.bars))
                 return self.add(fn, tuple(self.expr(a, leg) for a in args))
         raise AssertionError(f"cannot lower {type(node).__name__}")
 
@@ -160,6 +159,41 @@ def _enum_name(node: ast.Node | None) -> str | None:
     if isinstance(node, FieldRef) and node.field is not None:
         return _ENUM_OF_FIELD.get(node.field.name)
     return None
+
+
+def series_tree(node: ast.Node, timeframe: Timeframe) -> SeriesExpr:
+    """A checked indicator call as a series tree; a call's own timeframe reaches its inner
+    calls and bars, `timeframe` is the enclosing (or the file's default) one."""
+    match node:
+        case SeriesRef(name=name):
+            return Bar(name, timeframe)
+        case ast.Number(value=v, unit=unit) if unit not in {"duration", "ticks"}:
+            return Lit(float(v))
+        case ast.Unary(op="-", operand=ast.Number(value=v)):
+            return Lit(-float(v))
+        case ast.Call(func=fn, args=args):
+            function = FUNCTIONS[fn]
+            if args and is_timeframe_literal(args[-1]):
+                literal = args[-1]
+                assert isinstance(literal, ast.Number)
+                timeframe = timeframe_of(literal.value, literal.unit, literal.text)
+                args = args[:-1]
+            if function.daily:
+                timeframe = DAILY
+            inputs = SERIES[fn].inputs
+            series_args = tuple(
+                series_tree(a, timeframe)
+                for p, a in zip(function.params, args, strict=False)
+                if p in {"series", "level"}
+            )
+            constants = tuple(
+                float(a.value)
+                for p, a in zip(function.params, args, strict=False)
+                if p in {"n", "k"} and isinstance(a, ast.Number)
+            )
+            implicit = tuple(Bar(name, timeframe) for name in inputs)
+            return Apply(fn, implicit + series_args, constants)
+    raise AssertionError(f"not a series: {type(node).__name__}")
 
 
 def lower(program: Program) -> Graph:

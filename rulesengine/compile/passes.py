@@ -7,48 +7,24 @@ from dataclasses import replace
 import numpy as np
 
 from rulesengine.compile.graph import Clause, Graph, Node
-from rulesengine.compile.operators import apply
-
-FOLDABLE = {
-    "neg",
-    "not",
-    "add",
-    "sub",
-    "mul",
-    "div",
-    "lt",
-    "le",
-    "gt",
-    "ge",
-    "eq",
-    "ne",
-    "abs",
-    "min",
-    "max",
-    "round",
-    "floor",
-    "ceil",
-    "sqrt",
-    "log",
-    "and",
-    "or",
-}
+from rulesengine.compile.ops import apply, spec
 
 
 def fold_constants(graph: Graph) -> Graph:
     """Replace operations whose arguments are all constants by their value."""
     nodes = list(graph.nodes)
     for i, node in enumerate(nodes):  # nodes are in topological order: arguments come first
-        if node.op in FOLDABLE and node.args and all(nodes[a].op == "const" for a in node.args):
+        if spec(node.op).foldable and node.args and all(nodes[a].op == "const" for a in node.args):
             values = [nodes[a].value for a in node.args]
-            if all(isinstance(v, int | float | bool) for v in values):
+            numbers = [v for v in values if isinstance(v, int | float | bool)]
+            if len(numbers) == len(values):
                 with np.errstate(all="ignore"):
-                    result = apply(node.op, [np.asarray(v) for v in values])
+                    result = apply(node.op, [np.asarray(v) for v in numbers])
                 nodes[i] = Node("const", (), _python(result))
     return replace(graph, nodes=tuple(nodes))
 
 
-def _python(value: np.ndarray) -> object:
+def _python(value: np.ndarray) -> float | bool:
     item = np.asarray(value).item()
     return bool(item) if isinstance(item, bool | np.bool_) else float(item)
 
@@ -60,7 +36,7 @@ def share_common_subexpressions(graph: Graph) -> Graph:
     nodes: list[Node] = []
     for i, node in enumerate(graph.nodes):
         args = tuple(remap[a] for a in node.args)
-        if node.op in {"and", "or", "add", "mul", "eq", "ne", "min", "max"}:
+        if spec(node.op).commutative:
             args = tuple(sorted(args))  # commutative: a + b and b + a are one node
         key = (node.op, args, _hashable(node.value))
         if key not in seen:
@@ -74,16 +50,7 @@ def _hashable(value: object) -> object:
     return (type(value).__name__, value) if not isinstance(value, list) else tuple(value)
 
 
-# Cost of computing one node per row, in rough units of one numpy pass over a column.
-_COST = {
-    "const": 0.0,
-    "series": 4.0,
-    "field": 1.0,
-    "in": 2.0,
-    "between": 2.0,
-    "log": 3.0,
-    "sqrt": 2.0,
-}
+# Cost of a structure field per row, in numpy passes over a column (model fields solve IV).
 _STRUCTURE_FIELD_COST = {
     **dict.fromkeys(("model_iv", "model_delta", "model_gamma", "model_theta", "model_vega"), 40.0),
     "pop": 30.0,
@@ -92,8 +59,6 @@ _STRUCTURE_FIELD_COST = {
     "lower_breakeven": 15.0,
     "upper_breakeven": 15.0,
 }
-# Share of rows a clause is expected to keep.
-_SELECTIVITY = {"eq": 0.1, "in": 0.2, "between": 0.3, "and": 0.25, "not": 0.5}
 
 
 def clause_cost(graph: Graph, node_id: int) -> float:
@@ -105,7 +70,7 @@ def clause_cost(graph: Graph, node_id: int) -> float:
             leg, name = node.field_ref
             total += _STRUCTURE_FIELD_COST.get(name, 2.0 if leg else 1.0)
         else:
-            total += _COST.get(node.op, 1.0)
+            total += spec(node.op).cost
     return total
 
 
@@ -113,7 +78,7 @@ def order_clauses(graph: Graph) -> Graph:
     """Put cheap, selective clauses first so costly columns are computed only on survivors."""
 
     def rank(clause: Clause) -> float:
-        keep = _SELECTIVITY.get(graph.nodes[clause.node].op, 0.5)
+        keep = spec(graph.nodes[clause.node].op).keeps
         return clause_cost(graph, clause.node) / (1.0 - keep)
 
     filters = {name: tuple(sorted(clauses, key=rank)) for name, clauses in graph.filters.items()}

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Protocol
 
 import numpy as np
 
 from rulesengine.analytics.probability import expected_move_straddle, prob_touch
 from rulesengine.check.names import ENUMS
+from rulesengine.check.timeframes import Timeframe
 from rulesengine.data import expiries, model_fields, sanity
 from rulesengine.data.model_fields import MODEL_FIELDS
 
@@ -86,6 +88,12 @@ class Bars:
         )
 
 
+class BarSource(Protocol):
+    """Intraday bars complete at a snapshot's time (see data.intraday)."""
+
+    def bars(self, symbol: str, timeframe: Timeframe) -> Bars | None: ...
+
+
 @dataclass
 class Chain:
     """A columnar option chain (one or several quote dates, many underlyings and expiries)."""
@@ -96,6 +104,9 @@ class Chain:
     # daily ATM IV per underlying (in `close`), oldest first: what iv_rank and iv_percentile read
     iv_history: dict[str, Bars] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # what the loader skipped or resolved
+    intraday: BarSource | None = None  # intraday bars up to this snapshot's time
+    # indicator values of this snapshot: (series tree, symbol) -> (value, why it is missing)
+    series_memo: dict = field(default_factory=dict, repr=False)
     _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     # model fields filled row by row: name -> values, plus which rows are solved
     _partial: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
@@ -148,7 +159,11 @@ class Chain:
 
     def take(self, rows: np.ndarray) -> Chain:
         return Chain(
-            {k: v[rows] for k, v in self.columns.items()}, self.bars, self.source, self.iv_history
+            {k: v[rows] for k, v in self.columns.items()},
+            self.bars,
+            self.source,
+            self.iv_history,
+            intraday=self.intraday,
         )
 
     def quote_dates(self) -> list[date]:

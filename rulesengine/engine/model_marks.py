@@ -56,7 +56,7 @@ def with_model_rows(
         else np.concatenate([chain.columns[name].astype(str), extra[name].astype(str)])
         for name in COLUMNS
     }
-    augmented = Chain(columns, chain.bars, chain.source, chain.iv_history)
+    augmented = Chain(columns, chain.bars, chain.source, chain.iv_history, intraday=chain.intraday)
     # keep this snapshot's screening (jumps included); model rows are the model's own prices
     screened = chain.column("quote_problem")
     augmented._cache["quote_problem"] = np.concatenate([screened, np.zeros(len(rows), np.int8)])

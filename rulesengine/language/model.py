@@ -126,6 +126,11 @@ class RuleFile(Strict):
     description: str | None = Field(None, description="one line saying what the rules do")
     universe: list[str] = Field(default_factory=list, description="underlyings, e.g. [SPX]")
     schedule: ScheduleSection | None = None
+    bars: str | None = Field(
+        None,
+        description="timeframe of indicators that name none, e.g. `5m` (default `1d`); "
+        "`ema(close, 9, 1h)` names its own",
+    )
     let: dict[Identifier, Expr] = Field(default_factory=dict, description="named expressions")
     underlying: list[Expr] = Field(default_factory=list, description="conditions on the underlying")
     expiry: Expr | None = Field(

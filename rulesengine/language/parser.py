@@ -28,7 +28,7 @@ MAX_DEPTH = 48
 ENTRY_POINTS = ("expr", "leg", "expiry_choice", "roll_to", "schedule", "breaker")
 
 _NUMBER = re.compile(
-    r"(?P<money>\$)?(?P<digits>(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?)(?P<suffix>%|ms|[smhdwkKMB])?"
+    r"(?P<money>\$)?(?P<digits>(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?)(?P<suffix>%|ms|[smhdwtkKMB])?"
 )
 _DURATION_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _MULTIPLIERS = {"k": 1e3, "K": 1e3, "M": 1e6, "B": 1e9}
@@ -139,7 +139,7 @@ def _number(token: Token) -> ast.Number:
         )
     suffix = match["suffix"] or ""
     if match["money"]:
-        if suffix in _DURATION_SECONDS or suffix == "%":
+        if suffix in _DURATION_SECONDS or suffix in {"%", "t"}:
             raise SourceError(
                 "E204",
                 f"'{token}' mixes money with '{suffix}'",
@@ -152,6 +152,8 @@ def _number(token: Token) -> ast.Number:
     if suffix in _DURATION_SECONDS:
         seconds = value * _DURATION_SECONDS[suffix]
         return ast.Number(_token_span(token), seconds, "duration", str(token))
+    if suffix == "t":  # tick bars: `512t` is a bar of 512 trades
+        return ast.Number(_token_span(token), value, "ticks", str(token))
     return ast.Number(_token_span(token), value * _MULTIPLIERS.get(suffix, 1), "", str(token))
 
 

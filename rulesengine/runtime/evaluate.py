@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rulesengine.compile.graph import Clause, Graph
-from rulesengine.compile.operators import apply
+from rulesengine.compile.ops import apply
 from rulesengine.runtime.indicators import series_value
 from rulesengine.runtime.view import Fields, View
 
@@ -44,7 +44,7 @@ class Evaluator:
             leg, name = node.field_ref
             result = self.view.field(leg, name)
         elif node.op == "series":
-            result = series_value(self.view, *node.series_ref)
+            result = series_value(self.view, node.series)
         else:
             with np.errstate(all="ignore"):
                 result = apply(node.op, [self.value(a) for a in node.args])

@@ -1,77 +1,115 @@
-"""DSL indicator calls: each underlying's daily bars through analytics.indicators, per view row."""
+"""DSL indicator calls: each underlying's bars through the series tree, one value per view row.
+
+Daily bars come from the chain's `bars` (and ATM IV from its `iv_history`); intraday bars from
+its `intraday` store, which holds only bars completed by the snapshot's time (bar-close
+semantics: a 5-minute bar is read once its five minutes are over). Each tick evaluates only the
+recent bars a tree needs (`series.history`), so a long replay costs the same per tick on its
+last day as on its first.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
-from rulesengine.analytics import indicators as ind
-from rulesengine.data.chain import Bars
+from rulesengine.check.timeframes import DAILY, Timeframe
+from rulesengine.compile import series
+from rulesengine.compile.series import Bar, SeriesExpr
+from rulesengine.data.chain import Bars, Chain
 from rulesengine.runtime.view import Fields
 
-
-def _last(series: np.ndarray) -> float:
-    return float(series[-1]) if len(series) else np.nan
-
-
-def _series(bars: Bars, name: str | None) -> np.ndarray:
-    return getattr(bars, _SERIES_ATTR[name or "close"])
-
-
-# DSL function -> its value on the latest bar of one underlying's history
-INDICATORS: dict[str, Callable[[Bars, str | None, tuple[float, ...]], float]] = {
-    "sma": lambda b, s, c: _last(ind.sma(_series(b, s), int(c[0]))),
-    "ema": lambda b, s, c: _last(ind.ema(_series(b, s), int(c[0]))),
-    "rsi": lambda b, s, c: _last(ind.rsi(b.close, int(c[0]))),
-    "hv": lambda b, s, c: _last(ind.hv_close(b.close, int(c[0]))),
-    "iv_rank": lambda b, s, c: _last(ind.iv_rank(b.close, int(c[0]))),
-    "iv_percentile": lambda b, s, c: _last(ind.iv_percentile(b.close, int(c[0]))),
-    "atr": lambda b, s, c: _last(ind.atr(b.high, b.low, b.close, int(c[0]))),
-    "supertrend": lambda b, s, c: _last(ind.supertrend(b.high, b.low, b.close, int(c[0]), c[1])[0]),
-}
-_NEEDS_RANGE = {"atr", "supertrend"}
-_READS_IV_HISTORY = {"iv_rank", "iv_percentile"}
-_SERIES_ATTR = {
+_BAR_ATTR = {
     "close": "close",
     "open": "open",
     "high": "high",
     "low": "low",
     "underlying_volume": "volume",
+    "atm_iv": "close",  # the IV history keeps each session's ATM IV as its close
 }
 
 
-def series_value(
-    view: Fields, fn: str, series: str | None, constants: tuple[float, ...]
-) -> np.ndarray:
-    """fn(...) for each row's underlying (NaN where the bars are too short or lack a field).
-
-    A history too short or missing a field is recorded in `view.missing`, so a scan can say why
-    nothing matched.
-    """
+def series_value(view: Fields, expr: SeriesExpr) -> np.ndarray:
+    """The tree's last value for each row's underlying (NaN, or false for a crossing, where the
+    bars are too short or missing; the reason goes to `view.missing`)."""
     chain = view.chain
+    text = series.render(expr)
     if chain is None:  # the account's scalars: no underlying has bars here
-        view.missing.add(f"{fn}() needs market data, which this evaluation does not have")
+        view.missing.add(f"{text} needs market data, which this evaluation does not have")
         return np.full(view.n, np.nan)
     symbols = view.field(None, "underlying_symbol")
     unique, inverse = np.unique(symbols, return_inverse=True)
-    values = []
-    for symbol in unique:
-        source = chain.iv_history if fn in _READS_IV_HISTORY else chain.bars
-        bars = source.get(str(symbol))
-        value = (
-            INDICATORS[fn](bars, series, constants)
-            if bars is not None and len(bars.dates)
-            else np.nan
+    values = np.array([_cached(chain, expr, str(s), view.missing) for s in unique], dtype=float)
+    out = values[inverse] if len(unique) else np.full(view.n, np.nan)
+    return out == 1.0 if series.is_bool(expr) else out
+
+
+def _cached(chain: Chain, expr: SeriesExpr, symbol: str, missing: set[str]) -> float:
+    key = (expr, symbol)
+    found = chain.series_memo.get(key)
+    if found is None:
+        found = _value(chain, expr, symbol)
+        chain.series_memo[key] = found
+    value, problem = found
+    if problem:
+        missing.add(problem)
+    return value
+
+
+def _value(chain: Chain, expr: SeriesExpr, symbol: str) -> tuple[float, str | None]:
+    timeframe = series.timeframe(expr) or DAILY
+    keep = series.history(expr)
+    sources: dict[str, Bars | None] = {}
+
+    def source(bar: Bar) -> Bars | None:
+        if bar.name not in sources:
+            sources[bar.name] = _bars(chain, bar.name, symbol, bar.timeframe)
+        return sources[bar.name]
+
+    def fetch(bar: Bar) -> np.ndarray:
+        bars = source(bar)
+        return np.zeros(0) if bars is None else getattr(bars, _BAR_ATTR[bar.name])[-keep:]
+
+    result = np.atleast_1d(np.asarray(series.evaluate(expr, fetch), dtype=float))
+    value = float(result[-1]) if len(result) else np.nan
+    if np.isfinite(value):
+        return value, None
+    return np.nan, _shortfall(chain, expr, symbol, timeframe, source)
+
+
+def _shortfall(chain, expr, symbol, timeframe, source) -> str:
+    """Why a value is missing: no bars at this timeframe, or too few of them."""
+    text = series.render(expr)
+    leaves = _leaves(expr)
+    stores = [source(leaf) for leaf in leaves]
+    what = (
+        "days of ATM IV history" if leaves and leaves[0].name == "atm_iv" else f"{timeframe} bars"
+    )
+    if timeframe.daily and what.endswith("bars"):
+        what = "daily bars"
+    if any(s is None for s in stores):
+        where = (
+            "this data has no intraday bars (replay with synthetic-intraday or give minute bars)"
+            if timeframe.intraday
+            else "this data has none"
         )
-        if np.isnan(value):
-            used = "high" if fn in _NEEDS_RANGE else series  # atr and supertrend need high/low
-            have = 0 if bars is None else int(np.isfinite(_series(bars, used)).sum())
-            call = (
-                f"{fn}({', '.join(([series] if series else []) + [f'{c:g}' for c in constants])})"
-            )
-            needed = int(constants[0]) if constants else 1
-            what = "days of ATM IV history" if fn in _READS_IV_HISTORY else "daily bars"
-            view.missing.add(f"{call} needs {needed}+ {what} of {symbol}, has {have}")
-        values.append(value)
-    return np.array(values)[inverse] if len(unique) else np.full(view.n, np.nan)
+        return f"{text} needs {what} of {symbol}: {where}"
+    have = min(int(np.isfinite(getattr(s, _BAR_ATTR[leaf.name])).sum()) for s, leaf in
+               zip(stores, leaves, strict=True))  # fmt: skip
+    return f"{text} needs {series.lookback(expr) + 1}+ {what} of {symbol}, has {have}"
+
+
+def _leaves(expr: SeriesExpr) -> list[Bar]:
+    if isinstance(expr, Bar):
+        return [expr]
+    if isinstance(expr, series.Apply):
+        return [leaf for arg in expr.args for leaf in _leaves(arg)]
+    return []
+
+
+def _bars(chain: Chain, name: str, symbol: str, timeframe: Timeframe) -> Bars | None:
+    if name == "atm_iv":
+        return chain.iv_history.get(symbol)
+    if timeframe.daily:
+        return chain.bars.get(symbol)
+    if chain.intraday is None:
+        return None
+    return chain.intraday.bars(symbol, timeframe)

@@ -158,4 +158,4 @@ def test_rules_call_atr_and_supertrend_on_real_bars(spx):
     # the chain's own bars have closes only: the scan says what is missing
     bare = spx.on(date(2011, 1, 7))
     missing = scan(program, compile_program(program), bare).missing
-    assert any("atr(14) needs 14+ daily bars of SPX, has 0" in m for m in missing)
+    assert any("atr(14) needs 15+ daily bars of SPX, has 0" in m for m in missing), missing

@@ -92,6 +92,34 @@ CASES = {
         16,
         "prefer by an expiry field",
     ),
+    "E111": (
+        "strategy: t\nunderlying:\n  - ema(close, 9, 30s) > 0\n"
+        "legs:\n  short: put where delta > -0.3\n" + STOP,
+        3,
+        19,
+        None,
+    ),
+    "E112": (
+        "strategy: t\nunderlying:\n  - crosses_above(ema(close, 9, 5m), sma(close, 50, 1d))\n"
+        "legs:\n  short: put where delta > -0.3\n" + STOP,
+        3,
+        5,
+        "compare the indicators' last values",
+    ),
+    "E113": (
+        "strategy: t\nunderlying:\n  - crosses_above(close, price * 2)\n"
+        "legs:\n  short: put where delta > -0.3\n" + STOP,
+        3,
+        26,
+        "an indicator such as ema(close, 9)",
+    ),
+    "E114": (
+        "strategy: t\nunderlying:\n  - sma(close, 500, 4h) > 0\n"
+        "legs:\n  short: put where delta > -0.3\n" + STOP,
+        3,
+        5,
+        "use a longer timeframe",
+    ),
     "W306": (
         "strategy: t\nlegs:  # rules: allow E102\n  short: put where delta > -0.3\n" + STOP,
         2,

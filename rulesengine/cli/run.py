@@ -149,16 +149,17 @@ async def _replay(session, source, args, at, console: Console, interrupts: Inter
     stop = asyncio.Event()
     watcher = asyncio.create_task(reloader.watch(stop)) if args.watch else None
     progress = progress_bar(console)
+    day = DayTotals()
 
-    def on_day(day, n) -> None:
-        r = engine.report
-        progress.update(task, completed=n, description=str(day))
-        trips = ", ".join(r.trips) or "-"
+    def on_day(when, n) -> None:
+        progress.update(task, completed=n, description=str(when))
+        trips = ", ".join(day.trips) or "-"
         console.print(
-            f"{day}  entries {r.entries}  exits {r.exits}  rolls {r.rolls}  "
-            f"open {len(engine.open_positions())}  decisions {r.decisions}  breakers {trips}",
+            f"{when}  entries {day.entries}  exits {day.exits}  rolls {day.rolls}  "
+            f"open {len(engine.open_positions())}  decisions {day.decisions}  breakers {trips}",
             markup=False,
         )
+        day.clear()
 
     with progress:
         task = progress.add_task("replay", total=len(days))
@@ -171,11 +172,30 @@ async def _replay(session, source, args, at, console: Console, interrupts: Inter
             on_day=on_day,
             stop_after=args.stop_after,
             should_stop=lambda: interrupts.requested,
+            on_tick=day.add,
         )
         await session.broker.aclose()
     if watcher is not None:
         stop.set()
         await watcher
+
+
+class DayTotals:
+    """One session's ticks added up (an intraday replay ticks many times a day)."""
+
+    def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        self.entries = self.exits = self.rolls = self.decisions = 0
+        self.trips: list[str] = []
+
+    def add(self, report) -> None:
+        self.entries += report.entries
+        self.exits += report.exits
+        self.rolls += report.rolls
+        self.decisions += report.decisions
+        self.trips += [t for t in report.trips if t not in self.trips]
 
 
 def print_summary(console: Console, s: dict) -> None:

@@ -59,9 +59,17 @@ class SnapshotListing:
     def __init__(self, chain: Chain) -> None:
         self._columns = [chain.columns[name] for name in _ENTRY_COLUMNS]
         self._usable = chain.column("quote_ok")  # a rejected quote is listed without prices
-        self._rows = {padded(str(s)): i for i, s in enumerate(chain.columns["symbol"])}
+        self._symbols = chain.columns["symbol"]
+        self._index: dict[str, int] | None = None  # built on first lookup
         self._built: dict[int, ChainEntry] = {}
         self.underlyings = frozenset(str(u) for u in np.unique(chain.columns["underlying_symbol"]))
+
+    @property
+    def _rows(self) -> dict[str, int]:
+        if self._index is None:
+            names = [padded(s) for s in self._symbols.astype(str).tolist()]
+            self._index = dict(zip(names, range(len(names)), strict=True))
+        return self._index
 
     def get(self, symbol: str) -> ChainEntry | None:
         row = self._rows.get(symbol)

@@ -109,35 +109,47 @@ class QuoteHistory:
     """Each contract's last accepted and last seen (mid, underlying), for the jump check.
 
     Kept by whoever feeds snapshots in order (the engine): it screens each snapshot once.
+    Symbols are kept sorted with their values in arrays, so a snapshot of thousands of
+    contracts is looked up and updated without a Python loop (intraday replays screen one
+    every few minutes).
     """
 
     def __init__(self) -> None:
-        self._accepted: dict[str, tuple[float, float]] = {}
-        self._seen: dict[str, tuple[float, float]] = {}
+        self._names = np.zeros(0, dtype="U1")
+        self._accepted = np.zeros((2, 0))
+        self._seen = np.zeros((2, 0))
+
+    def _positions(self, symbols: np.ndarray) -> np.ndarray:
+        """Each symbol's column in the history, adding the ones never seen."""
+        names = symbols.astype(str)
+        pos = np.searchsorted(self._names, names)
+        known = pos < len(self._names)
+        known[known] = self._names[pos[known]] == names[known]
+        if not known.all():
+            merged = np.union1d(self._names, names[~known])
+            old = np.searchsorted(merged, self._names)
+            for attr in ("_accepted", "_seen"):
+                grown = np.full((2, len(merged)), np.nan)
+                grown[:, old] = getattr(self, attr)
+                setattr(self, attr, grown)
+            self._names = merged
+            pos = np.searchsorted(self._names, names)
+        return pos
 
     def screen(self, symbols: np.ndarray, mid: np.ndarray, spot: np.ndarray, problems: np.ndarray):
         """Add JUMP to `problems` (in place) and remember this snapshot's quotes."""
-        n = len(symbols)
-        accepted = np.full((2, n), np.nan)
-        seen = np.full((2, n), np.nan)
-        names = [str(s) for s in symbols]
-        for i, name in enumerate(names):
-            a = self._accepted.get(name)
-            if a is not None:
-                accepted[:, i] = a
-                s = self._seen.get(name)
-                if s is not None:
-                    seen[:, i] = s
+        pos = self._positions(symbols)
+        accepted = self._accepted[:, pos]
+        seen = np.where(np.isfinite(accepted[0]), self._seen[:, pos], np.nan)
         sound = problems == OK
         jump = sound & jumped(mid, spot, accepted[0], accepted[1])
         # the previous snapshot (rejected) already showed this level: a repricing, not a print
         confirmed = jump & np.isfinite(seen[0]) & ~jumped(mid, spot, seen[0], seen[1])
         problems[jump & ~confirmed] = JUMP
-        for row in np.flatnonzero(sound):
-            value = (float(mid[row]), float(spot[row]))
-            self._seen[names[row]] = value
-            if problems[row] == OK:
-                self._accepted[names[row]] = value
+        values = np.vstack([np.asarray(mid, dtype=float), np.asarray(spot, dtype=float)])
+        self._seen[:, pos[sound]] = values[:, sound]
+        keep = problems == OK
+        self._accepted[:, pos[keep]] = values[:, keep]
         return problems
 
 

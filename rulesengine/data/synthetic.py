@@ -35,10 +35,13 @@ class QuoteModel:
     volume_noise: float = 2.484
 
 
-def expiries(day: date) -> list[date]:
+def expiries(day: date, daily: bool = False) -> list[date]:
     """Listed expiries seen from `day`: Fridays for 8 weeks, monthlies for a year, quarterlies
-    (Mar, Jun, Sep, Dec) for two years."""
+    (Mar, Jun, Sep, Dec) for two years; with `daily`, every weekday of the next week too (SPXW
+    lists an expiry each session, so there is always a same-day one)."""
     out = {day + timedelta(days=(4 - day.weekday()) % 7 + 7 * w) for w in range(8)}
+    if daily:
+        out |= {d for d in (day + timedelta(days=i) for i in range(7)) if d.weekday() < 5}
     for months in range(25):
         month = (day.month - 1 + months) % 12 + 1
         year = day.year + (day.month - 1 + months) // 12
@@ -93,20 +96,37 @@ def synthetic_chain(
     rate: float = 0.0,
     model: QuoteModel = QuoteModel(),
     listings: list[Listing] | None = None,
+    seconds_to_close: float | None = None,
+    daily_expiries: bool = False,
+    spread_factor: float = 1.0,
+    min_width: float = 0.1,
+    strike_spots=None,
 ) -> Chain:
     """One quote date for several underlyings: about `contracts_per` contracts each, plus the
-    strikes `listings` (one per underlying) kept listed from earlier days."""
+    strikes `listings` (one per underlying) kept listed from earlier days.
+
+    End of day by default (a same-day expiry has a quarter day left); intraday, pass the
+    seconds to today's 16:00 close and every expiry is priced at the time left to its close."""
     spots = np.asarray(spots, dtype=float)
     rng = np.random.default_rng([seed, day.toordinal()])
-    listed = expiries(day)
+    listed = expiries(day, daily_expiries)
     n_u, n_e = len(spots), len(listed)
     n_k = max(contracts_per // (2 * n_e), 2)
-    years = np.array([max((e - day).days, 0.25) / 365.0 for e in listed])
+    if seconds_to_close is None:
+        years = np.array([max((e - day).days, 0.25) / 365.0 for e in listed])
+    else:
+        left = [(e - day).days * 86_400.0 + seconds_to_close for e in listed]
+        years = np.array([max(s, 60.0) / (365.0 * 86_400.0) for s in left])
     atm = np.array([[float(s.implied_vol(0.0, t)) for t in years] for s in surfaces])  # (U, E)
     forward = spots[:, None] * np.exp(rate * years)[None, :]
-    # strikes evenly spaced from F e^(-w) to F e^(w), w = 4 standard deviations (at least 10%)
-    width = np.maximum(0.1, 4.0 * atm * np.sqrt(years)[None, :])
-    low, high = forward * np.exp(-width), forward * np.exp(width)
+    # strikes are listed around `strike_spots` (an intraday market lists them at the open and
+    # keeps them all day, whatever the price does), by default around today's price
+    anchors = spots if strike_spots is None else np.asarray(strike_spots, dtype=float)
+    listed_at = anchors[:, None] * np.exp(rate * years)[None, :]
+    # strikes evenly spaced from F e^(-w) to F e^(w), w = 4 standard deviations (at least
+    # `min_width`: 10% end of day; intraday a same-day expiry needs its strikes close together)
+    width = np.maximum(min_width, 4.0 * atm * np.sqrt(years)[None, :])
+    low, high = listed_at * np.exp(-width), listed_at * np.exp(width)
     step = _nice_step((high - low) / (n_k - 1))
     grid = np.linspace(0.0, 1.0, n_k)
     raw = low[..., None] + grid * (high - low)[..., None]
@@ -117,7 +137,7 @@ def synthetic_chain(
         for e, expiry in enumerate(listed):
             ks = np.unique(strikes[u, e])
             if listings is not None:  # today's strikes join those listed before
-                lo, hi = (forward[u, e] * bound for bound in LISTED_RANGE)
+                lo, hi = (listed_at[u, e] * bound for bound in LISTED_RANGE)
                 ks = listings[u].extend(day, expiry, ks[(ks >= lo) & (ks <= hi)])
             u_idx.append(np.full(ks.size, u))
             e_idx.append(np.full(ks.size, e))
@@ -134,7 +154,7 @@ def synthetic_chain(
     g = bsm_greeks(s, k, t, vol, rate, 0.0, is_call)
     mid, delta = np.asarray(g.price, float), np.asarray(g.delta, float)
     dte = np.round(t * 365.0)
-    quotes = _quotes(rng, np.maximum(mid, 0.0), np.abs(delta), dte, model)
+    quotes = _quotes(rng, np.maximum(mid, 0.0), np.abs(delta), dte, model, spread_factor)
     n = mid.size
     expiry_seconds = np.array([to_seconds(e) for e in listed])
     names = np.array(symbols, dtype="U8")[u_of]
@@ -171,7 +191,9 @@ def synthetic_chain(
     )
 
 
-def _quotes(rng, mid, abs_delta, dte, model: QuoteModel) -> dict[str, np.ndarray]:
+def _quotes(
+    rng, mid, abs_delta, dte, model: QuoteModel, widen: float = 1.0
+) -> dict[str, np.ndarray]:
     log_dte = np.log(dte + 1.0)
     with np.errstate(divide="ignore"):
         c = model.spread
@@ -182,6 +204,7 @@ def _quotes(rng, mid, abs_delta, dte, model: QuoteModel) -> dict[str, np.ndarray
             + c[3] * log_dte
             + model.spread_noise * rng.standard_normal(mid.size)
         )
+    spread = spread * widen
     bid = np.maximum(_tick(mid - spread / 2.0, up=False), 0.0)
     ask = np.maximum(_tick(mid + spread / 2.0, up=True), bid + 0.05)
     o = model.open_interest

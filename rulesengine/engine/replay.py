@@ -1,6 +1,7 @@
-"""Replays: recorded or synthetic daily chains fed through the paper broker at accelerated time.
+"""Replays: recorded or synthetic chains fed through the paper broker at accelerated time.
 
-Daily snapshots carry no time of day; each is stamped at `at` (15:45 New York by default, late
+Intraday replays take a snapshot every few minutes (`synthetic-intraday:...:5m`), so schedules
+fire at their real times and indicators read intraday bars. Daily snapshots carry no time of day; each is stamped at `at` (15:45 New York by default, late
 enough for end-of-day quotes, early enough to trade before the 16:00 close). After each tick
 the clock advances in the paper fill policy's steps so working orders walk toward natural,
 as they would over the following minutes of a live session. A replay resumes after a crash:
@@ -10,19 +11,22 @@ decision times, hence the same idempotency keys.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from brokers.paper.broker import PaperBroker
+from rulesengine.check.timeframes import TimeframeError, parse_timeframe
 from rulesengine.data.bars import BarsError, load_bars
 from rulesengine.data.bundled import bundled
 from rulesengine.data.chain import Chain, from_seconds
 from rulesengine.data.formats import ChainFileError, load_chain
 from rulesengine.data.quotes import SnapshotListing, underlying_prices
 from rulesengine.data.synthetic import synthetic_history
+from rulesengine.data.synthetic_intraday import IntradayMarket, intraday_market
 from rulesengine.engine.clock import NEW_YORK, ManualClock
 from rulesengine.engine.loop import LIVE_STATUSES, Engine
+from rulesengine.engine.record import TickReport
 
 WORK_STEPS = 20  # fill-policy steps (30 s each by default): 15:45 -> 15:55, before the close
 DEFAULT_AT = time(15, 45)
@@ -39,23 +43,46 @@ class ReplaySource:
     model_generated: bool  # option prices from a model, not recorded quotes
     start: date | None = None  # replay only quote dates in [start, end]
     end: date | None = None
+    market: IntradayMarket | None = None  # intraday: a chain every few minutes
+
+    @property
+    def intraday(self) -> bool:
+        return self.market is not None
 
     def days(self) -> list[date]:
+        if self.market is not None:
+            sessions = self.market.sessions
+        else:
+            sessions = self.chain.quote_dates()
         return [
             day
-            for day in self.chain.quote_dates()
+            for day in sessions
             if (self.start is None or day >= self.start) and (self.end is None or day <= self.end)
         ]
+
+    def times(self, at: time = DEFAULT_AT) -> list[datetime]:
+        """When each snapshot is taken: once a day at `at`, or intraday every few minutes."""
+        if self.market is None:
+            return [stamp(day, at) for day in self.days()]
+        return [t for day in self.days() for t in self.market.times(day)]
+
+    def snapshot(self, when: datetime) -> Chain:
+        if self.market is not None:
+            return self.market.snapshot(when)
+        return self.chain.on(when.astimezone(NEW_YORK).date())
 
     def between(self, start: date | None, end: date | None) -> ReplaySource:
         return replace(self, start=start, end=end)
 
 
 def open_replay(spec: str, bars: dict[str, str] | None = None) -> ReplaySource:
-    """`spx` (the bundled real SPX week), a chain file path, or
-    `synthetic:START:END[:SEED]` (daily SPX chains over the real S&P 500 path and VIX)."""
+    """`spx` (the bundled real SPX week), a chain file path,
+    `synthetic:START:END[:SEED]` (daily SPX chains over the real S&P 500 path and VIX), or
+    `synthetic-intraday:START:END[:EVERY[:SEED]]` (a chain every EVERY, 5m by default)."""
     try:
-        if spec in {"spx", "bundled"}:
+        if spec.startswith("synthetic-intraday"):
+            source = _synthetic_intraday(spec)
+        elif spec in {"spx", "bundled"}:
             chain = load_chain(bundled("spx", "spx_sample_ivolatility.csv"))
             chain.bars["SPX"] = load_bars("arch:sp500")
             source = ReplaySource(chain, "real SPX week (iVolatility sample)", False)
@@ -96,6 +123,34 @@ def _synthetic(spec: str) -> ReplaySource:
     return ReplaySource(chain, label, True)
 
 
+def _synthetic_intraday(spec: str) -> ReplaySource:
+    parts = spec.split(":")
+    try:
+        start = date.fromisoformat(parts[1]) if len(parts) > 1 else date(2018, 1, 2)
+        end = date.fromisoformat(parts[2]) if len(parts) > 2 else start + timedelta(days=4)
+        every = parse_timeframe(parts[3]) if len(parts) > 3 else parse_timeframe("5m")
+        seed = int(parts[4]) if len(parts) > 4 else 0
+    except (ValueError, TimeframeError):
+        raise ReplayError(
+            f"--replay {spec}: expected synthetic-intraday:START:END[:EVERY[:SEED]], "
+            "e.g. synthetic-intraday:2018-01-02:2018-03-29:5m:7"
+        ) from None
+    spx, vix = load_bars("arch:sp500"), load_bars("arch:vix")
+    try:
+        market = intraday_market(spx, "SPX", start, end, every, seed=seed, vix=vix)
+    except ValueError as error:
+        first, last = from_seconds(spx.dates[0]), from_seconds(spx.dates[-1])
+        raise ReplayError(
+            f"--replay {spec}: {error}; the S&P 500 path runs {first}..{last}"
+        ) from None
+    label = (
+        f"synthetic intraday SPX {start}..{end} every {every} seed {seed} "
+        "(model-generated minute path and option prices)"
+    )
+    first = market.snapshot(market.times(market.sessions[0])[0])
+    return ReplaySource(first, label, True, market=market)
+
+
 def stamp(day: date, at: time = DEFAULT_AT) -> datetime:
     return datetime.combine(day, at, NEW_YORK)
 
@@ -110,49 +165,73 @@ async def replay(
     on_day: Callable[[date, int], None] | None = None,
     stop_after: int | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    pace: Callable[[datetime], Awaitable[None]] | None = None,
+    on_tick: Callable[[TickReport], None] | None = None,
 ) -> int:
     """Run every snapshot of `source` through the engine; returns the ticks run now.
-    `should_stop` is asked before each snapshot (a first Ctrl-C: finish the tick, then stop)."""
+    `should_stop` is asked before each snapshot (a first Ctrl-C: finish the tick, then stop).
+    `on_day` hears of each finished session (intraday: after its last snapshot); `pace`, if
+    given, is awaited before each snapshot (a paced replay sleeps there, and hot reloads land)."""
     last = engine.journal.get("replay_done")
     done = datetime.fromisoformat(last) if last else None
     ran = 0
-    for n, day in enumerate(source.days(), start=1):
-        when = stamp(day, at)
+    times = source.times(at)
+    days = {when.astimezone(NEW_YORK).date() for when in times}
+    day_number = {day: n for n, day in enumerate(sorted(days), start=1)}
+    for i, when in enumerate(times):
         if done is not None and when <= done:
             continue
         if should_stop():
             break
-        await run_snapshot(engine, broker, clock, source.chain.on(day), when)
+        if pace is not None:
+            await pace(when)
+        following = times[i + 1] if i + 1 < len(times) else None
+        report = await run_snapshot(engine, broker, clock, source.snapshot(when), when, following)
+        if on_tick is not None:
+            on_tick(report)
         engine.journal.put("replay_done", when.isoformat())  # tick and order work both done
         engine.journal.commit()
         ran += 1
-        if on_day is not None:
-            on_day(day, n)
+        day = when.astimezone(NEW_YORK).date()
+        last_of_day = following is None or following.astimezone(NEW_YORK).date() != day
+        if on_day is not None and last_of_day:
+            on_day(day, day_number[day])
         if stop_after is not None and ran >= stop_after:
             break
     return ran
 
 
 async def run_snapshot(
-    engine: Engine, broker: PaperBroker, clock: ManualClock, snapshot: Chain, when: datetime
+    engine: Engine,
+    broker: PaperBroker,
+    clock: ManualClock,
+    snapshot: Chain,
+    when: datetime,
+    following: datetime | None = None,
 ):
-    """One replayed snapshot: feed the paper market, tick, then let orders work."""
+    """One replayed snapshot: feed the paper market, tick, then let orders work (until the
+    next snapshot, when there is one sooner than the walk's end)."""
     if when > clock.now():
         clock.set(when)
     engine.screen(snapshot)  # before the paper account sees it: a bad quote never fills
     broker.book.update(SnapshotListing(snapshot), underlying_prices(snapshot), when)
     await broker.step()
     report = await engine.tick(snapshot, when)
-    await work_orders(engine, broker, clock)
+    await work_orders(engine, broker, clock, following)
     await engine.close_of_work()
     return report
 
 
-async def work_orders(engine: Engine, broker: PaperBroker, clock: ManualClock) -> None:
-    """Give working orders the fill policy's walk toward natural, step by step."""
+async def work_orders(
+    engine: Engine, broker: PaperBroker, clock: ManualClock, until: datetime | None = None
+) -> None:
+    """Give working orders the fill policy's walk toward natural, step by step (stopping
+    before `until`, the next snapshot: the next tick sees the orders still working)."""
     step = broker.policy.step_every
     for _ in range(WORK_STEPS):
         if not engine.journal.orders(LIVE_STATUSES):
+            return
+        if until is not None and clock.now() + step >= until:
             return
         broker.book.time = clock.advance(step)
         await broker.step()

@@ -113,21 +113,32 @@ class Scenario(Strict):
     rules: list[str] | None = Field(
         None, description="rule files (relative to the rules directory); default: all of them"
     )
-    market: str = Field("spx", description="spx, a chain file, or synthetic:START:END[:SEED]")
+    market: str = Field(
+        "spx",
+        description="spx, a chain file, synthetic:START:END[:SEED] or "
+        "synthetic-intraday:START:END[:EVERY[:SEED]]",
+    )
     date: dt.date | None = None
     at: dt.time = DEFAULT_AT
     ticks: list[TickEntry] | Literal["all"] | None = Field(
-        None, description="the snapshots to replay, in order; 'all' for every quote date"
+        None,
+        description="the snapshots to replay, in order; 'all' for every quote date (every "
+        "snapshot of an intraday market)",
     )
     vix: float | None = Field(None, description="a constant VIX level over the scenario")
     account: AccountSpec = Field(default_factory=AccountSpec)
     positions: list[PositionSpec] = Field(default_factory=list)
 
-    def tick_list(self, quote_dates: list[dt.date]) -> list[Tick]:
+    def tick_list(
+        self, quote_dates: list[dt.date], times: list[dt.datetime] | None = None
+    ) -> list[Tick]:
         """The ticks to run: `ticks:` as written, else `date:`, else the market's first day.
-        A tick without its own time runs at the scenario's `at`."""
+        A tick without its own time runs at the scenario's `at`; `times` are an intraday
+        market's snapshot times (New York), which `all` means there."""
         if self.ticks is None:
             return [Tick(date=self.date or quote_dates[0], at=self.at)]
+        if self.ticks == "all" and times is not None:
+            return [Tick(date=t.date(), at=t.time().replace(tzinfo=None)) for t in times]
         if self.ticks == "all":
             return [Tick(date=d, at=self.at) for d in quote_dates]
         return [t if t.at else t.model_copy(update={"at": self.at}) for t in self.ticks]

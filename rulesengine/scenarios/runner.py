@@ -19,6 +19,7 @@ from brokers.errors import BrokerUnavailable
 from brokers.paper.broker import PaperBroker
 from brokers.paper.settings import AccountSettings
 from rulesengine.data.chain import Bars, Chain, from_seconds, to_seconds
+from rulesengine.engine.clock import NEW_YORK
 from rulesengine.engine.journal import Journal, stable_id
 from rulesengine.engine.marks import MULTIPLIER
 from rulesengine.engine.positions import Position, PositionLeg, Status
@@ -68,7 +69,8 @@ def run_scenario(scenario: Scenario, file: Path, rules_dir: Path | None = None) 
         source = _market(scenario.market, file.parent)
     except ScenarioError as error:
         raise ScenarioError(f"{file}: scenario '{scenario.name}': {error}") from None
-    ticks = scenario.tick_list(source.days())
+    times = [t.astimezone(NEW_YORK) for t in source.times()] if source.intraday else None
+    ticks = scenario.tick_list(source.days(), times)
     missing = [t.date for t in ticks if t.date not in set(source.days())]
     if missing:
         days = ", ".join(d.isoformat() for d in source.days()[:8])
@@ -87,7 +89,8 @@ def run_scenario(scenario: Scenario, file: Path, rules_dir: Path | None = None) 
             settings=_account(rules, scenario),
         )
         try:
-            _seed(session, scenario, source.chain.on(ticks[0].date), ticks[0], file)
+            first = stamp(ticks[0].date, ticks[0].at or DEFAULT_AT)
+            _seed(session, scenario, source.snapshot(first), ticks[0], file)
             asyncio.run(_replay(session, source, scenario, ticks, run))
             run.positions = session.journal.positions()
         finally:
@@ -138,15 +141,19 @@ def _market(spec: str, base: Path) -> ReplaySource:
 async def _replay(session: PaperSession, source, scenario: Scenario, ticks, run) -> None:
     journal, engine = session.journal, session.engine
     last = {"decisions": 0, "orders": 0, "alerts": 0}
-    for tick in ticks:
-        snapshot = source.chain.on(tick.date)
+    whens = [stamp(tick.date, tick.at) for tick in ticks]
+    for i, tick in enumerate(ticks):
+        when = whens[i]
+        snapshot = source.snapshot(when)
         if scenario.vix is not None:
             vix = Bars.from_closes({to_seconds(tick.date): scenario.vix})
             snapshot.bars = {**snapshot.bars, "VIX": vix}
-        when = stamp(tick.date, tick.at)
+        following = whens[i + 1] if i + 1 < len(whens) and source.intraday else None
         engine.broker = _Outage(session.broker) if tick.broker_down else session.broker
         try:
-            report = await run_snapshot(engine, session.broker, session.clock, snapshot, when)
+            report = await run_snapshot(
+                engine, session.broker, session.clock, snapshot, when, following
+            )
         finally:
             engine.broker = session.broker
         run.checks.merge(report.checks)

@@ -137,6 +137,18 @@ def add_engine_commands(sub) -> None:
     run.add_argument(
         "--bars", action="append", metavar="SYMBOL=SOURCE", help="daily bars, e.g. VIX=arch:vix"
     )
+    run.add_argument(
+        "--feed",
+        metavar="synthetic[:START[:END[:EVERY[:SEED]]]]",
+        help="a live paper engine on a synthetic intraday market (a tick every EVERY, 1m by "
+        "default) at wall-clock pace or --speed times faster; hot reload on",
+    )
+    run.add_argument(
+        "--speed",
+        metavar="N|max",
+        help="pace a feed or replay: N market seconds per real second (--feed: 1, replays: "
+        "as fast as possible)",
+    )
     run.add_argument("--watch", action="store_true", help="hot-reload rules during a replay")
     run.add_argument("--poll", type=float, default=5.0, help="live: seconds between chain fetches")
     paper.add_arguments(run)

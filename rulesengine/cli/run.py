@@ -16,6 +16,8 @@ from brokers.paper.settings import SettingsError
 from rulesengine.check.summary import print_text
 from rulesengine.cli import data_warnings, paper
 from rulesengine.cli.progress import progress_bar
+from rulesengine.engine.clock import NEW_YORK
+from rulesengine.engine.pace import Pacer, SpeedError, parse_speed
 from rulesengine.engine.reconcile import reconcile
 from rulesengine.engine.reload import Reloader
 from rulesengine.engine.replay import DEFAULT_AT, ReplayError, open_replay, replay, stamp
@@ -40,15 +42,22 @@ def run(args) -> int:
 
         return run_live(args, rules, console)
     try:
+        speed = parse_speed(args.speed, 1.0 if args.feed else None)
+        spec = feed_spec(args.feed) if args.feed else args.replay or "spx"
+    except (SpeedError, ReplayError) as error:
+        print(f"rules run: {error}", file=sys.stderr)
+        return 2
+    try:
         at = time.fromisoformat(args.at) if args.at else DEFAULT_AT
         bars = dict(item.split("=", 1) for item in args.bars or ())
-        source = open_replay(args.replay or "spx", bars)
+        source = open_replay(spec, bars)
     except ValueError:
         print(f"rules run: --at {args.at}: use HH:MM, e.g. 15:45", file=sys.stderr)
         return 2
     except ReplayError as error:
         print(f"rules run: {error}", file=sys.stderr)
         return 2
+    args.watch = args.watch or bool(args.feed)  # a feed keeps running: hot reload is on
     data_warnings.show("rules run", source.chain)
     days = source.days()
     try:
@@ -67,6 +76,12 @@ def run(args) -> int:
     mode = "replay, paper broker" + (
         " (model-generated option prices)" if source.model_generated else ""
     )
+    if args.feed:
+        mode = "live paper feed, paper broker (model-generated market)"
+    if speed is not None:
+        mode += f", {speed:g}x real time"
+    if args.watch:
+        mode += ", watching the rules for saves"
     console.print(
         f"rules run: {len(rules.strategies)} strategies, {len(rules.portfolios)} portfolio files, "
         f"version {rules.version}; {mode}: {source.label}, {len(days)} days; "
@@ -75,7 +90,8 @@ def run(args) -> int:
     interrupts = Interrupts()
     try:
         with interrupts.installed():
-            asyncio.run(_replay(session, source, args, at, console, interrupts))
+            pacer = Pacer(speed, source.interval_s)
+            asyncio.run(_replay(session, source, args, at, console, interrupts, pacer))
     except KeyboardInterrupt:
         print(
             "rules run: stopped at once. The journal is safe: a tick cut short is re-run whole "
@@ -124,9 +140,25 @@ class Interrupts:
             signal.signal(signal.SIGINT, previous)
 
 
+def feed_spec(feed: str) -> str:
+    """`--feed synthetic[:START[:END[:EVERY[:SEED]]]]` as the intraday replay it runs."""
+    name, _, rest = feed.partition(":")
+    if name != "synthetic":
+        raise ReplayError(
+            f"--feed {feed}: the built-in feed is `synthetic` (a model-generated intraday SPX "
+            "market); a broker's feed is `--broker NAME`"
+        )
+    parts = rest.split(":") if rest else []
+    defaults = ["2018-01-02", "2018-12-31", "1m", "0"]
+    parts += defaults[len(parts) :]
+    return "synthetic-intraday:" + ":".join(parts)
+
+
 def resume_command(args) -> str:
     """The same run without --fresh: it resumes from the journal."""
     parts = ["rules run", *args.paths]
+    if args.feed:
+        parts += ["--feed", args.feed]
     if args.replay:
         parts += ["--replay", args.replay]
     if args.at:
@@ -140,7 +172,9 @@ def session_done(session) -> str:
     return last[:10] if last else "no complete day"
 
 
-async def _replay(session, source, args, at, console: Console, interrupts: Interrupts) -> None:
+async def _replay(
+    session, source, args, at, console: Console, interrupts: Interrupts, pacer: Pacer
+) -> None:
     engine = session.engine
     for note in await reconcile(engine, session.clock.now()):
         console.print(f"reconcile: {note}", markup=False)
@@ -150,6 +184,12 @@ async def _replay(session, source, args, at, console: Console, interrupts: Inter
     watcher = asyncio.create_task(reloader.watch(stop)) if args.watch else None
     progress = progress_bar(console)
     day = DayTotals()
+
+    def on_tick(report) -> None:
+        day.add(report)
+        if source.intraday:
+            local = report.at.astimezone(NEW_YORK)
+            progress.update(task, description=f"{local:%Y-%m-%d %H:%M} ET")
 
     def on_day(when, n) -> None:
         progress.update(task, completed=n, description=str(when))
@@ -172,7 +212,9 @@ async def _replay(session, source, args, at, console: Console, interrupts: Inter
             on_day=on_day,
             stop_after=args.stop_after,
             should_stop=lambda: interrupts.requested,
-            on_tick=day.add,
+            on_tick=on_tick,
+            pace=pacer if (args.watch or pacer.speed is not None) else None,
+            lock=reloader.lock,
         )
         await session.broker.aclose()
     if watcher is not None:

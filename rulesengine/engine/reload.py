@@ -14,6 +14,7 @@ from pathlib import Path
 
 from rulesengine.check.summary import print_text
 from rulesengine.engine.loop import Engine
+from rulesengine.engine.reload_report import FileVersions
 from rulesengine.engine.reload_safety import FORCE_MARKER, unsafe_changes
 from rulesengine.engine.ruleset import RulesError, RuleSet, load_rules
 from rulesengine.strategies.scan import DEFAULT_SCALARS, candidate_records, scan
@@ -33,6 +34,7 @@ class Reloader:
         self.say = say
         self.lock = asyncio.Lock()  # held by the tick runner: swaps happen between ticks
         self.last_ms: float | None = None
+        self.versions = FileVersions.of(engine.rules)
 
     async def attempt(self, force: bool = False) -> bool:
         """One reload; True when the new rules became active. The check runs in a thread with
@@ -51,15 +53,19 @@ class Reloader:
         problems = unsafe_changes(self.engine.rules, rules, held)
         if problems and not (force or self._forced()):
             self._refused(problems, now, forceable=True)
+            self._still_running(self.versions.changed(rules))
             return False
-        diff = shadow_diff(self.engine.rules, rules, self.engine)
+        old = self.engine.rules
+        diff = shadow_diff(old, rules, self.engine)
         async with self.lock:
             self.engine.swap_rules(rules)
         self.last_ms = (time.perf_counter() - started) * 1000
-        lines = diff or ["no selection changes on the last chain"]
-        self.say(f"rules reloaded (version {rules.version}, {self.last_ms:.0f} ms):")
-        for line in [*(f"forced: {p}" for p in problems), *lines]:
+        changes = self.versions.advance(old, rules, self.engine.market)
+        for line in changes or [f"rules reloaded: no rule changed (set {rules.version})"]:
+            self.say(line)
+        for line in [*(f"forced: {p}" for p in problems), *diff]:
             self.say(f"  {line}")
+        self.say(f"  (rules version {rules.version}, active {self.last_ms:.0f} ms after the save)")
         return True
 
     def _forced(self) -> bool:
@@ -102,10 +108,21 @@ class Reloader:
                 text,
             )
         self.say(text)
+        self._still_running([Path(r.file).name for r in broken])
         self.engine.alert(
             now, "reload", "rule change rejected; the running rules stay active until it checks"
         )
         self.engine.journal.commit()
+
+    def _still_running(self, names: list[str]) -> None:
+        """One line per file the refusal concerns: the version that keeps running."""
+        for name in names:
+            running = self.versions.running(name)
+            self.say(
+                f"{name} refused: still running {running}"
+                if running != "no version"
+                else f"{name} refused: not running (it never checked)"
+            )
 
     async def watch(self, stop: asyncio.Event) -> None:
         """Reload on every save. Nothing a file contains stops the watcher: a failure is

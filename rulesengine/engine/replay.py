@@ -1,8 +1,9 @@
 """Replays: recorded or synthetic chains fed through the paper broker at accelerated time.
 
 Intraday replays take a snapshot every few minutes (`synthetic-intraday:...:5m`), so schedules
-fire at their real times and indicators read intraday bars. Daily snapshots carry no time of day; each is stamped at `at` (15:45 New York by default, late
-enough for end-of-day quotes, early enough to trade before the 16:00 close). After each tick
+fire at their real times and indicators read intraday bars. Daily snapshots carry no time of
+day; each is stamped at `at` (15:45 New York by default, late enough for end-of-day quotes,
+early enough to trade before the 16:00 close). After each tick
 the clock advances in the paper fill policy's steps so working orders walk toward natural,
 as they would over the following minutes of a live session. A replay resumes after a crash:
 snapshots whose tick completed are skipped, an interrupted tick is run again with the same
@@ -11,6 +12,8 @@ decision times, hence the same idempotency keys.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
@@ -49,11 +52,13 @@ class ReplaySource:
     def intraday(self) -> bool:
         return self.market is not None
 
+    @property
+    def interval_s(self) -> float:
+        """Market seconds between snapshots (a day for daily snapshots)."""
+        return float(self.market.every.seconds) if self.market else 86_400.0
+
     def days(self) -> list[date]:
-        if self.market is not None:
-            sessions = self.market.sessions
-        else:
-            sessions = self.chain.quote_dates()
+        sessions = self.market.sessions if self.market else self.chain.quote_dates()
         return [
             day
             for day in sessions
@@ -167,6 +172,7 @@ async def replay(
     should_stop: Callable[[], bool] = lambda: False,
     pace: Callable[[datetime], Awaitable[None]] | None = None,
     on_tick: Callable[[TickReport], None] | None = None,
+    lock: asyncio.Lock | None = None,
 ) -> int:
     """Run every snapshot of `source` through the engine; returns the ticks run now.
     `should_stop` is asked before each snapshot (a first Ctrl-C: finish the tick, then stop).
@@ -186,7 +192,10 @@ async def replay(
         if pace is not None:
             await pace(when)
         following = times[i + 1] if i + 1 < len(times) else None
-        report = await run_snapshot(engine, broker, clock, source.snapshot(when), when, following)
+        async with lock or contextlib.nullcontext():  # a reload swaps rules between ticks
+            report = await run_snapshot(
+                engine, broker, clock, source.snapshot(when), when, following
+            )
         if on_tick is not None:
             on_tick(report)
         engine.journal.put("replay_done", when.isoformat())  # tick and order work both done

@@ -25,7 +25,7 @@ def run(capsys, *argv):
 
 def test_lint_clean_examples_exit_zero(capsys):
     code, out, _ = run(capsys, "lint", "rules/")
-    assert code == 0 and "7 files checked: no problems" in out
+    assert code == 0 and "8 files checked: no problems" in out
 
 
 def test_lint_errors_exit_one_with_compiler_messages(capsys, tmp_path):

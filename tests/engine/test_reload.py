@@ -33,7 +33,8 @@ async def test_a_broken_file_keeps_the_running_rules_and_prints_lints_diagnostic
     print_text([check_file(path, str(path))], out=lint)
     assert h.messages[0] == lint.getvalue().rstrip()  # exactly what `rules lint` prints
     assert "did you mean 'credit'?" in h.messages[0]
-    assert "running rules stay active" in h.messages[1]
+    assert h.messages[1] == "puts.yaml refused: still running v1"
+    assert any("running rules stay active" in m for m in h.messages[2:])
     failed = h.journal.db.execute("SELECT * FROM rule_versions WHERE status='failed'").fetchall()
     assert len(failed) == 1 and "credt" in failed[0]["text"]
     assert (await h.day(1)).decisions  # the engine keeps trading on the old rules
@@ -51,7 +52,11 @@ async def test_a_good_save_prints_the_shadow_diff_and_swaps_between_ticks(harnes
     assert await r.attempt() is True
     new_version = h.engine.rules.strategies["puts"].version
     assert new_version != old_version
-    assert h.messages[0].startswith(f"rules reloaded (version {h.engine.rules.version}")
+    assert h.messages[0] == (
+        "puts.yaml v2 active: legs: ... == short.strike - 25 -> 50 ...; "
+        "on the last snapshot: 1 -> 1 candidates, no change"
+    )
+    assert f"(rules version {h.engine.rules.version}, active" in h.messages[-1]
     plus = [m for m in h.messages if m.startswith("  puts: + ")]
     minus = [m for m in h.messages if m.startswith("  puts: - ")]
     assert plus and minus  # 50-wide spreads replace the 25-wide ones

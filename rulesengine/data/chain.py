@@ -179,6 +179,17 @@ class Chain:
         snapshot.iv_history = {k: b.until(seconds) for k, b in history.items()}
         return snapshot
 
+    def at_time(self, seconds: float) -> Chain:
+        """The snapshot quoted at one moment of an intraday file (`quote_time`), with the daily
+        bars of earlier sessions (today's is not complete) and IV history up to yesterday."""
+        rows = np.flatnonzero(self.columns["quote_time"] == seconds)
+        snapshot = self.take(rows)
+        day = float(self.columns["quote_date"][rows[0]]) if len(rows) else 0.0
+        history = self.daily_atm_iv()
+        snapshot.bars = {k: b.until(day - 1) for k, b in self.bars.items()}
+        snapshot.iv_history = {k: b.until(day - 1) for k, b in history.items()}
+        return snapshot
+
     def daily_atm_iv(self) -> dict[str, Bars]:
         """Each underlying's ATM IV on every quote date of this chain, merged over any history
         the chain was given (the chain's own dates win)."""

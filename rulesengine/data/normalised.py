@@ -1,9 +1,13 @@
-"""The project's own CSV: exactly the normalised columns (dates ISO, enums by name)."""
+"""The project's own CSV: exactly the normalised columns (dates ISO, enums by name).
+
+An intraday file adds `quote_time`: when each row was quoted, ISO 8601 (an offset, or New York
+time without one). Each distinct quote time is one snapshot of an intraday replay."""
 
 from __future__ import annotations
 
 import csv
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +16,7 @@ from rulesengine.check.names import ENUMS
 from rulesengine.data import rows
 from rulesengine.data.chain import COLUMNS, Chain, from_seconds, to_seconds
 
+_NEW_YORK = ZoneInfo("America/New_York")
 _ENUM_COLUMNS = {"type": "option_type", "style": "style", "settlement": "settlement"}
 _DATE_COLUMNS = {"expiry", "quote_date"}
 
@@ -49,7 +54,28 @@ def _row(row: dict[str, str]) -> dict[str, object]:
     return values
 
 
+def _timed_row(row: dict[str, str]) -> dict[str, object]:
+    values = _row(row)
+    text = row["quote_time"].strip()
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise rows.BadRow(f"quote_time {text[:32]!r} is not an ISO time") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=_NEW_YORK)
+    if to_seconds(when.astimezone(_NEW_YORK).date()) != values["quote_date"]:
+        raise rows.BadRow(f"quote_time {text} is not on quote_date")
+    values["quote_time"] = when.timestamp()
+    return values
+
+
 def load(path: Path) -> Chain:
+    header = rows.RowReader(path).header()
+    if "quote_time" in header:
+        columns, warnings = rows.load_columns(path, _timed_row, {**COLUMNS, "quote_time": "f8"})
+        chain = Chain(columns, {}, str(path))
+        chain.warnings = warnings
+        return chain
     columns, warnings = rows.load_columns(path, _row, COLUMNS)
     chain = Chain(columns, {}, str(path))
     chain.warnings = warnings
@@ -57,14 +83,17 @@ def load(path: Path) -> Chain:
 
 
 def save(chain: Chain, path: Path) -> None:
+    names = [*COLUMNS, *(["quote_time"] if "quote_time" in chain.columns else [])]
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(COLUMNS)
+        writer.writerow(names)
         for i in range(len(chain)):
             row = []
-            for name in COLUMNS:
+            for name in names:
                 value = chain.columns[name][i]
-                if name in _ENUM_COLUMNS:
+                if name == "quote_time":
+                    row.append(datetime.fromtimestamp(float(value), _NEW_YORK).isoformat())
+                elif name in _ENUM_COLUMNS:
                     row.append(ENUMS[_ENUM_COLUMNS[name]][int(value)])
                 elif name in _DATE_COLUMNS:
                     row.append(from_seconds(float(value)).isoformat())

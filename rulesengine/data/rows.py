@@ -49,6 +49,15 @@ class RowReader:
         self.bad = 0
         self.read = 0
 
+    def header(self) -> list[str]:
+        """The column names (an unreadable file gives none: rows() then says why)."""
+        opener = gzip.open if self.path.suffix == ".gz" else open
+        try:
+            with opener(self.path, "rt", encoding="utf-8", newline="") as handle:
+                return [h.strip() for h in next(csv.reader(handle), [])]
+        except (OSError, EOFError, UnicodeDecodeError, csv.Error, zlib.error):
+            return []
+
     def rows(self) -> Iterator[tuple[int, dict[str, str]]]:
         csv.field_size_limit(MAX_FIELD)
         opener = gzip.open if self.path.suffix == ".gz" else open
@@ -150,8 +159,10 @@ def friday_for_saturday(seconds: float) -> float:
 def without_duplicates(
     columns: dict[str, np.ndarray], lines: np.ndarray, path: Path
 ) -> tuple[dict[str, np.ndarray], list[str]]:
-    """Keep the first row of each (quote date, symbol); warn about the others."""
-    keys = np.char.add(columns["quote_date"].astype("U"), columns["symbol"].astype("U"))
+    """Keep the first row of each (quote date or intraday quote time, symbol); warn about the
+    others."""
+    when = columns.get("quote_time", columns["quote_date"])
+    keys = np.char.add(when.astype("U"), columns["symbol"].astype("U"))
     _, first = np.unique(keys, return_index=True)
     if len(first) == len(keys):
         return columns, []

@@ -17,6 +17,9 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+import numpy as np
 
 from brokers.paper.broker import PaperBroker
 from rulesengine.check.timeframes import TimeframeError, parse_timeframe
@@ -26,6 +29,8 @@ from rulesengine.data.chain import Chain, from_seconds
 from rulesengine.data.formats import ChainFileError, load_chain
 from rulesengine.data.quotes import SnapshotListing, underlying_prices
 from rulesengine.data.synthetic import synthetic_history
+from rulesengine.data.intraday import IntradayStore
+from rulesengine.data.minute_files import MinuteFileError, load_minutes, looks_intraday
 from rulesengine.data.synthetic_intraday import IntradayMarket, intraday_market
 from rulesengine.engine.clock import NEW_YORK, ManualClock
 from rulesengine.engine.loop import LIVE_STATUSES, Engine
@@ -47,15 +52,22 @@ class ReplaySource:
     start: date | None = None  # replay only quote dates in [start, end]
     end: date | None = None
     market: IntradayMarket | None = None  # intraday: a chain every few minutes
+    minutes: IntradayStore | None = None  # minute bars given with --bars (recorded data)
 
     @property
     def intraday(self) -> bool:
-        return self.market is not None
+        return self.market is not None or "quote_time" in self.chain.columns
 
     @property
     def interval_s(self) -> float:
         """Market seconds between snapshots (a day for daily snapshots)."""
-        return float(self.market.every.seconds) if self.market else 86_400.0
+        if self.market is not None:
+            return float(self.market.every.seconds)
+        if "quote_time" in self.chain.columns:
+            steps = np.diff(np.unique(self.chain.columns["quote_time"]))
+            steps = steps[steps < 86_400]
+            return float(np.median(steps)) if len(steps) else 60.0
+        return 86_400.0
 
     def days(self) -> list[date]:
         sessions = self.market.sessions if self.market else self.chain.quote_dates()
@@ -66,15 +78,30 @@ class ReplaySource:
         ]
 
     def times(self, at: time = DEFAULT_AT) -> list[datetime]:
-        """When each snapshot is taken: once a day at `at`, or intraday every few minutes."""
-        if self.market is None:
-            return [stamp(day, at) for day in self.days()]
-        return [t for day in self.days() for t in self.market.times(day)]
+        """When each snapshot is taken: once a day at `at`, at each recorded quote time, or
+        every few minutes of a synthetic intraday market."""
+        if self.market is not None:
+            return [t for day in self.days() for t in self.market.times(day)]
+        if "quote_time" in self.chain.columns:
+            days = set(self.days())
+            recorded = [
+                datetime.fromtimestamp(float(s), NEW_YORK)
+                for s in np.unique(self.chain.columns["quote_time"])
+            ]
+            return [t for t in recorded if t.date() in days]
+        return [stamp(day, at) for day in self.days()]
 
     def snapshot(self, when: datetime) -> Chain:
         if self.market is not None:
             return self.market.snapshot(when)
-        return self.chain.on(when.astimezone(NEW_YORK).date())
+        day = when.astimezone(NEW_YORK).date()
+        if "quote_time" in self.chain.columns:
+            snapshot = self.chain.at_time(when.timestamp())
+        else:
+            snapshot = self.chain.on(day)
+        if self.minutes is not None:
+            snapshot.intraday = self.minutes.at(when)
+        return snapshot
 
     def between(self, start: date | None, end: date | None) -> ReplaySource:
         return replace(self, start=start, end=end)
@@ -96,8 +123,11 @@ def open_replay(spec: str, bars: dict[str, str] | None = None) -> ReplaySource:
         else:
             source = ReplaySource(load_chain(spec), spec, False)
         for symbol, where in (bars or {}).items():
-            source.chain.bars[symbol] = load_bars(where)
-    except (ChainFileError, BarsError) as error:
+            if Path(where).is_file() and looks_intraday(Path(where)):
+                source = _with_minutes(source, symbol, where)
+            else:
+                source.chain.bars[symbol] = load_bars(where)
+    except (ChainFileError, BarsError, MinuteFileError) as error:
         raise ReplayError(str(error)) from None
     if not source.days():
         raise ReplayError(f"{spec}: no quote dates to replay")
@@ -126,6 +156,19 @@ def _synthetic(spec: str) -> ReplaySource:
     chain.bars["SPX"], chain.bars["VIX"] = spx, vix
     label = f"synthetic SPX {start}..{end} seed {seed} (model-generated option prices)"
     return ReplaySource(chain, label, True)
+
+
+def _with_minutes(source: ReplaySource, symbol: str, where: str) -> ReplaySource:
+    """Minute bars of `symbol` from a file, for intraday indicators."""
+    found = load_minutes(where, symbol)
+    if symbol not in found and len(found) != 1:
+        raise MinuteFileError(
+            f"{where}: no minute bars of {symbol} (it has {', '.join(sorted(found))})"
+        )
+    minutes = found.get(symbol) or next(iter(found.values()))
+    store = source.minutes or IntradayStore()
+    store.minutes[symbol] = minutes
+    return replace(source, minutes=store)
 
 
 def _synthetic_intraday(spec: str) -> ReplaySource:

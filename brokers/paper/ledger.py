@@ -89,7 +89,8 @@ class Ledger:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(path.suffix + ".tmp")
         with open(tmp, "w", encoding="utf-8") as out:
-            json.dump(self._to_json(), out, indent=1, sort_keys=True)
+            # dumps, not dump: only a one-shot encode runs json's C encoder
+            out.write(json.dumps(self._to_json(), sort_keys=True, separators=(",", ":")))
             out.flush()
             if durable:
                 os.fsync(out.fileno())

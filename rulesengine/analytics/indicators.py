@@ -45,13 +45,24 @@ def _rolling_std(values: np.ndarray, n: int, ddof: int) -> np.ndarray:
 
 
 def _smoothed(values: np.ndarray, alpha: float, n: int, start: int = 0) -> np.ndarray:
-    """level = level + alpha (x - level), seeded with the mean of x[start:start+n]."""
+    """level = level + alpha (x - level), seeded with the mean of x[start:start+n].
+
+    One symbol runs the recursion on Python floats (numpy per-element arithmetic is ten times
+    slower); several run it row by row across the symbols."""
     out = np.full(values.shape, np.nan)
     first = start + n - 1
     if len(values) <= first:
         return out
     level = values[start : start + n].mean(axis=0)
     out[first] = level
+    if values.shape[1] == 1:
+        current = float(level[0])
+        smoothed = []
+        for x in values[first + 1 :, 0].tolist():
+            current = current + alpha * (x - current)
+            smoothed.append(current)
+        out[first + 1 :, 0] = smoothed
+        return out
     for t in range(first + 1, len(values)):
         level = level + alpha * (values[t] - level)
         out[t] = level

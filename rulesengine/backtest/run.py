@@ -17,7 +17,8 @@ from rulesengine.engine.clock import NEW_YORK
 from rulesengine.engine.journal import Journal
 from rulesengine.engine.positions import Position, describe_legs
 from rulesengine.engine.reconcile import reconcile
-from rulesengine.engine.replay import DEFAULT_AT, ReplaySource, replay, stamp
+from rulesengine.engine.record import TickReport
+from rulesengine.engine.replay import DEFAULT_AT, ReplaySource, replay
 from rulesengine.engine.ruleset import RuleSet
 from rulesengine.engine.session import JOURNAL_FILE, open_paper_session
 
@@ -47,23 +48,31 @@ def run_backtest(
     on_day: Callable[[date, int], None] | None = None,
     say: Callable[[str], None] = lambda message: None,
     settings: AccountSettings | None = None,
+    on_tick: Callable[[TickReport], None] | None = None,
 ) -> BacktestResult:
     """Replay `source` through the engine into `out_dir` (emptied first) and measure it."""
-    days = source.days()
     session = open_paper_session(
-        rules, out_dir, stamp(days[0], at), fresh=True, say=say, settings=settings
+        rules, out_dir, source.times(at)[0], fresh=True, say=say, settings=settings
     )
     try:
-        asyncio.run(_replay(session, source, at, on_day))
+        asyncio.run(_replay(session, source, at, on_day, on_tick))
         return measure(session.journal, source, out_dir / JOURNAL_FILE)
     finally:
         session.journal.close()
 
 
-async def _replay(session, source: ReplaySource, at: time, on_day) -> None:
+async def _replay(session, source: ReplaySource, at: time, on_day, on_tick=None) -> None:
     # exactly what `rules run --replay` does, so the two journals match (the parity test)
     await reconcile(session.engine, session.clock.now())
-    await replay(session.engine, source, session.broker, session.clock, at=at, on_day=on_day)
+    await replay(
+        session.engine,
+        source,
+        session.broker,
+        session.clock,
+        at=at,
+        on_day=on_day,
+        on_tick=on_tick,
+    )
     await session.broker.aclose()
 
 

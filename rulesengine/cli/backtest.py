@@ -74,6 +74,7 @@ def run(args) -> int:
             at=at,
             on_day=lambda day, n: progress.update(task, completed=n, description=str(day)),
             settings=account,
+            on_tick=data_warnings.MissingData("rules backtest").note,
         )
     write_report(result, out_dir)
     print_report(console, result, out_dir)

@@ -20,7 +20,7 @@ from rulesengine.engine.clock import NEW_YORK
 from rulesengine.engine.pace import Pacer, SpeedError, parse_speed
 from rulesengine.engine.reconcile import reconcile
 from rulesengine.engine.reload import Reloader
-from rulesengine.engine.replay import DEFAULT_AT, ReplayError, open_replay, replay, stamp
+from rulesengine.engine.replay import DEFAULT_AT, ReplayError, open_replay, replay
 from rulesengine.engine.ruleset import RulesError, load_rules
 from rulesengine.engine.session import SessionError, open_paper_session, summary
 
@@ -65,7 +65,7 @@ def run(args) -> int:
         session = open_paper_session(
             rules,
             Path(args.data_dir),
-            stamp(days[0], at),
+            source.times(at)[0],  # the first snapshot: intraday, its own time
             fresh=args.fresh,
             say=console.print,
             settings=account,
@@ -184,9 +184,11 @@ async def _replay(
     watcher = asyncio.create_task(reloader.watch(stop)) if args.watch else None
     progress = progress_bar(console)
     day = DayTotals()
+    missing = data_warnings.MissingData("rules run")
 
     def on_tick(report) -> None:
         day.add(report)
+        missing.note(report)
         if source.intraday:
             local = report.at.astimezone(NEW_YORK)
             progress.update(task, description=f"{local:%Y-%m-%d %H:%M} ET")

@@ -235,20 +235,29 @@ def history(expr: SeriesExpr) -> int:
     return inner + max(spec.lookback(expr.constants), spec.settle(expr.constants)) + 1
 
 
-def evaluate(expr: SeriesExpr, fetch: Callable[[Bar], np.ndarray]) -> np.ndarray | float:
-    """The tree's values over bars; `fetch` gives a bar field's recent values, oldest first."""
+def evaluate(
+    expr: SeriesExpr, fetch: Callable[[Bar], np.ndarray], memo: dict | None = None
+) -> np.ndarray | float:
+    """The tree's values over bars; `fetch` gives a bar field's recent values, oldest first.
+    `memo` shares subtrees between trees read over the same bars (crosses_above and
+    crosses_below of the same two averages compute each average once)."""
     if isinstance(expr, Bar):
         return fetch(expr)
     if isinstance(expr, Lit):
         return expr.value
-    inputs = [evaluate(a, fetch) for a in expr.args]
+    if memo is not None and expr in memo:
+        return memo[expr]
+    inputs = [evaluate(a, fetch, memo) for a in expr.args]
     arrays = [np.asarray(x, dtype=float) for x in inputs]
     if all(a.ndim == 0 for a in arrays):  # constants only: not a series (the checker's E113)
         return float("nan")
     length = max(len(a) for a in arrays if a.ndim)
     arrays = [np.full(length, float(a)) if a.ndim == 0 else a for a in arrays]
     with np.errstate(all="ignore"):
-        return SERIES[expr.fn].kernel(*arrays, *expr.constants)
+        out = SERIES[expr.fn].kernel(*arrays, *expr.constants)
+    if memo is not None:
+        memo[expr] = out
+    return out
 
 
 def is_bool(expr: SeriesExpr) -> bool:

@@ -47,8 +47,10 @@ def looks_intraday(path: Path) -> bool:
     except (OSError, UnicodeDecodeError, EOFError, gzip.BadGzipFile):
         return False
     names = {h.strip().lower() for h in header}
-    return "ts_event" in names or {"t", "o", "c"} <= names or bool(
-        names & {"timestamp", "datetime", "ts"}
+    return (
+        "ts_event" in names
+        or {"t", "o", "c"} <= names
+        or bool(names & {"timestamp", "datetime", "ts"})
     )
 
 
@@ -173,9 +175,7 @@ def _grouped(
     if not rows:
         raise MinuteFileError(f"{path}: no minute bars in the file")
     if any(not name for name, _, _ in rows):
-        raise MinuteFileError(
-            f"{path}: the file names no symbol: give it, e.g. --bars SPX={path}"
-        )
+        raise MinuteFileError(f"{path}: the file names no symbol: give it, e.g. --bars SPX={path}")
     out: dict[str, MinuteBars] = {}
     for name in sorted({n for n, _, _ in rows}):
         mine = [(t, v) for n, t, v in rows if n == name]
@@ -192,6 +192,4 @@ def write_generic(bars: dict[str, MinuteBars], handle: io.TextIOBase) -> None:
     for name, minutes in bars.items():
         for i in range(len(minutes)):
             when = datetime.fromtimestamp(float(minutes.start[i]), NEW_YORK).isoformat()
-            writer.writerow(
-                [when, name, *(float(getattr(minutes, f)[i]) for f in _GENERIC)]
-            )
+            writer.writerow([when, name, *(float(getattr(minutes, f)[i]) for f in _GENERIC)])

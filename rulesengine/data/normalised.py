@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import csv
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 

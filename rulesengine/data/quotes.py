@@ -52,6 +52,17 @@ _ENTRY_COLUMNS = (
 _BID, _LAST = _ENTRY_COLUMNS.index("bid"), _ENTRY_COLUMNS.index("last")
 
 
+def _all_padded(symbols: np.ndarray) -> bool:
+    """Every symbol already in padded OCC form (21 characters, the root's spaces kept): the
+    common case of synthetic and normalised chains, checked without a regex per row."""
+    if not len(symbols):
+        return True
+    text = symbols.astype(str)
+    if not bool(np.all(np.char.str_len(text) == 21)):
+        return False
+    return all(padded(s) == s for s in text[:: max(len(text) // 16, 1)].tolist())
+
+
 class SnapshotListing:
     """A one-day snapshot as the paper broker's Listing: entries built when asked for (a
     replay feeds every contract every tick; orders and holdings read a handful)."""
@@ -67,7 +78,9 @@ class SnapshotListing:
     @property
     def _rows(self) -> dict[str, int]:
         if self._index is None:
-            names = [padded(s) for s in self._symbols.astype(str).tolist()]
+            names = self._symbols.astype(str).tolist()
+            if not _all_padded(self._symbols):
+                names = [padded(s) for s in names]
             self._index = dict(zip(names, range(len(names)), strict=True))
         return self._index
 

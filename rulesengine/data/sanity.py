@@ -118,9 +118,19 @@ class QuoteHistory:
         self._names = np.zeros(0, dtype="U1")
         self._accepted = np.zeros((2, 0))
         self._seen = np.zeros((2, 0))
+        # the last symbols array looked up and its positions: an intraday market lists the
+        # same contracts all day, in one array
+        self._last: tuple[np.ndarray, np.ndarray] | None = None
 
     def _positions(self, symbols: np.ndarray) -> np.ndarray:
         """Each symbol's column in the history, adding the ones never seen."""
+        if self._last is not None and self._last[0] is symbols:
+            return self._last[1]
+        pos = self._lookup(symbols)
+        self._last = (symbols, pos)
+        return pos
+
+    def _lookup(self, symbols: np.ndarray) -> np.ndarray:
         names = symbols.astype(str)
         pos = np.searchsorted(self._names, names)
         known = pos < len(self._names)

@@ -77,6 +77,12 @@ class Listing:
     def __init__(self) -> None:
         self.strikes: dict[date, np.ndarray] = {}
 
+    def copy(self) -> Listing:
+        """An independent listing (extend replaces arrays, never changes one in place)."""
+        twin = Listing()
+        twin.strikes = dict(self.strikes)
+        return twin
+
     def extend(self, day: date, expiry: date, fresh: np.ndarray) -> np.ndarray:
         for old in [e for e in self.strikes if e < day]:
             del self.strikes[old]
@@ -86,42 +92,49 @@ class Listing:
         return listed
 
 
-def synthetic_chain(
+@dataclass(frozen=True)
+class ContractGrid:
+    """The contracts listed on one day: one row per (underlying, expiry, strike, put/call)."""
+
+    day: date
+    listed: list[date]  # expiries
+    u_of: np.ndarray
+    e_of: np.ndarray
+    strike: np.ndarray
+    is_call: np.ndarray
+    names: np.ndarray  # underlying symbol per row
+    symbols: np.ndarray  # OCC symbol per row
+
+
+def _years(day: date, listed: list[date], seconds_to_close: float | None) -> np.ndarray:
+    """Time to each expiry: end of day (a same-day expiry has a quarter day left) or, intraday,
+    the seconds left to each expiry's 16:00 close."""
+    if seconds_to_close is None:
+        return np.array([max((e - day).days, 0.25) / 365.0 for e in listed])
+    left = [(e - day).days * 86_400.0 + seconds_to_close for e in listed]
+    return np.array([max(s, 60.0) / (365.0 * 86_400.0) for s in left])
+
+
+def list_contracts(
     day: date,
-    spots,
+    anchors,
     surfaces: list[SSVI],
     symbols: list[str],
-    seed: int = 0,
     contracts_per: int = 2000,
     rate: float = 0.0,
-    model: QuoteModel = QuoteModel(),
     listings: list[Listing] | None = None,
     seconds_to_close: float | None = None,
     daily_expiries: bool = False,
-    spread_factor: float = 1.0,
     min_width: float = 0.1,
-    strike_spots=None,
-) -> Chain:
-    """One quote date for several underlyings: about `contracts_per` contracts each, plus the
-    strikes `listings` (one per underlying) kept listed from earlier days.
-
-    End of day by default (a same-day expiry has a quarter day left); intraday, pass the
-    seconds to today's 16:00 close and every expiry is priced at the time left to its close."""
-    spots = np.asarray(spots, dtype=float)
-    rng = np.random.default_rng([seed, day.toordinal()])
+) -> ContractGrid:
+    """The strikes listed around `anchors` (one price per underlying), about `contracts_per`
+    contracts each, plus those `listings` kept from earlier days."""
+    anchors = np.asarray(anchors, dtype=float)
     listed = expiries(day, daily_expiries)
-    n_u, n_e = len(spots), len(listed)
+    n_u, n_e = len(anchors), len(listed)
     n_k = max(contracts_per // (2 * n_e), 2)
-    if seconds_to_close is None:
-        years = np.array([max((e - day).days, 0.25) / 365.0 for e in listed])
-    else:
-        left = [(e - day).days * 86_400.0 + seconds_to_close for e in listed]
-        years = np.array([max(s, 60.0) / (365.0 * 86_400.0) for s in left])
+    years = _years(day, listed, seconds_to_close)
     atm = np.array([[float(s.implied_vol(0.0, t)) for t in years] for s in surfaces])  # (U, E)
-    forward = spots[:, None] * np.exp(rate * years)[None, :]
-    # strikes are listed around `strike_spots` (an intraday market lists them at the open and
-    # keeps them all day, whatever the price does), by default around today's price
-    anchors = spots if strike_spots is None else np.asarray(strike_spots, dtype=float)
     listed_at = anchors[:, None] * np.exp(rate * years)[None, :]
     # strikes evenly spaced from F e^(-w) to F e^(w), w = 4 standard deviations (at least
     # `min_width`: 10% end of day; intraday a same-day expiry needs its strikes close together)
@@ -146,6 +159,47 @@ def synthetic_chain(
     e_of = np.repeat(np.concatenate(e_idx), 2)
     k = np.repeat(np.concatenate(k_val), 2)
     is_call = np.tile(np.array([True, False]), k.size // 2)
+    names = np.array(symbols, dtype="U8")[u_of]
+    expiry_seconds = np.array([to_seconds(e) for e in listed])[e_of]
+    occ = _occ_symbols(names, expiry_seconds, is_call, k)
+    return ContractGrid(day, listed, u_of, e_of, k, is_call, names, occ)
+
+
+def synthetic_chain(
+    day: date,
+    spots,
+    surfaces: list[SSVI],
+    symbols: list[str],
+    seed: int = 0,
+    contracts_per: int = 2000,
+    rate: float = 0.0,
+    model: QuoteModel = QuoteModel(),
+    listings: list[Listing] | None = None,
+) -> Chain:
+    """One quote date for several underlyings: about `contracts_per` contracts each, plus the
+    strikes `listings` (one per underlying) kept listed from earlier days."""
+    grid = list_contracts(day, spots, surfaces, symbols, contracts_per, rate, listings)
+    return price_contracts(grid, spots, surfaces, seed, rate, model)
+
+
+def price_contracts(
+    grid: ContractGrid,
+    spots,
+    surfaces: list[SSVI],
+    seed: int = 0,
+    rate: float = 0.0,
+    model: QuoteModel = QuoteModel(),
+    seconds_to_close: float | None = None,
+    spread_factor: float = 1.0,
+) -> Chain:
+    """Quotes for a day's listed contracts: Black-Scholes at the surface's vol, at the time left
+    (end of day by default, or `seconds_to_close` intraday), widened into bid/ask."""
+    spots = np.asarray(spots, dtype=float)
+    day = grid.day
+    rng = np.random.default_rng([seed, day.toordinal()])
+    years = _years(day, grid.listed, seconds_to_close)
+    forward = spots[:, None] * np.exp(rate * years)[None, :]
+    u_of, e_of, k, is_call = grid.u_of, grid.e_of, grid.strike, grid.is_call
     t, f, s = years[e_of], forward[u_of, e_of], spots[u_of]
     vol = np.empty(k.size)
     for u, surface in enumerate(surfaces):
@@ -156,11 +210,11 @@ def synthetic_chain(
     dte = np.round(t * 365.0)
     quotes = _quotes(rng, np.maximum(mid, 0.0), np.abs(delta), dte, model, spread_factor)
     n = mid.size
-    expiry_seconds = np.array([to_seconds(e) for e in listed])
-    names = np.array(symbols, dtype="U8")[u_of]
+    expiry_seconds = np.array([to_seconds(e) for e in grid.listed])
     columns = {
-        "underlying_symbol": names,
-        "root": names,
+        "underlying_symbol": grid.names,
+        "root": grid.names,
+        "symbol": grid.symbols,
         "type": is_call.astype("i1"),
         "style": np.zeros(n, dtype="i1"),
         "settlement": np.ones(n, dtype="i1"),
@@ -181,7 +235,6 @@ def synthetic_chain(
         "quote_age": np.zeros(n),
         **quotes,
     }
-    columns["symbol"] = _occ_symbols(columns)
     return Chain(
         {
             name: np.asarray(columns[name], dtype=COLUMNS[name] if COLUMNS[name] != "U" else None)
@@ -238,16 +291,17 @@ def _quotes(
     }
 
 
-def _occ_symbols(columns: dict) -> np.ndarray:
+def _occ_symbols(
+    roots: np.ndarray, expiry: np.ndarray, is_call: np.ndarray, strike: np.ndarray
+) -> np.ndarray:
     """OCC-style symbols: root padded to 6, YYMMDD, C/P, strike x 1000 in 8 digits."""
-    roots = np.char.ljust(columns["root"].astype(str), 6)
-    days = np.array(
-        [from_seconds(float(s)).strftime("%y%m%d") for s in np.unique(columns["expiry"])]
-    )
-    day_text = days[np.searchsorted(np.unique(columns["expiry"]), columns["expiry"])]
-    kind = np.where(columns["type"] == 1, "C", "P")
-    strikes = np.char.zfill(np.round(columns["strike"] * 1000).astype(np.int64).astype(str), 8)
-    return np.char.add(np.char.add(np.char.add(roots, day_text), kind), strikes)
+    padded = np.char.ljust(roots.astype(str), 6)
+    unique = np.unique(expiry)
+    days = np.array([from_seconds(float(s)).strftime("%y%m%d") for s in unique])
+    day_text = days[np.searchsorted(unique, expiry)]
+    kind = np.where(is_call, "C", "P")
+    strikes = np.char.zfill(np.round(strike * 1000).astype(np.int64).astype(str), 8)
+    return np.char.add(np.char.add(np.char.add(padded, day_text), kind), strikes)
 
 
 def synthetic_market(

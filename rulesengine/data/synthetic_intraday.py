@@ -7,7 +7,9 @@ Model-generated, like the daily generator, and deterministic by seed:
   the intraday U-shape (the open and the close are about 2.5x busier than midday), mapped
   monotonically so its lowest point is the day's real low and its highest the real high.
   Minute highs and lows are the minute's open and close (the path is all the detail there is).
-- Chains price every expiry at the time left to its 16:00 close, so a same-day option decays
+- Strikes are listed at each session's open around the opening price (and kept until they
+  expire), so the contracts are the same all day. Chains price every expiry at the time left
+  to its 16:00 close, so a same-day option decays
   through the session; the surface's level is anchored to that day's VIX close where known.
   Bid/ask spreads are the daily model's, widened 1.5x in the first 15 minutes and up to 3x in
   the last 30 (as SPX quotes behave into the bell).
@@ -15,7 +17,6 @@ Model-generated, like the daily generator, and deterministic by seed:
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -25,7 +26,7 @@ from rulesengine.analytics.ssvi import SSVI
 from rulesengine.check.timeframes import Timeframe
 from rulesengine.data.chain import Bars, Chain, from_seconds, to_seconds
 from rulesengine.data.intraday import NEW_YORK, IntradayStore, MinuteBars
-from rulesengine.data.synthetic import Listing, synthetic_chain
+from rulesengine.data.synthetic import ContractGrid, Listing, list_contracts, price_contracts
 
 SESSION_MINUTES = 390  # 09:30-16:00
 OPEN = time(9, 30)
@@ -113,6 +114,7 @@ class IntradayMarket:
     surface: SSVI = field(default_factory=SSVI)
     store: IntradayStore = field(default_factory=IntradayStore)
     _listings: dict[date, Listing] = field(default_factory=dict, repr=False)
+    _grids: dict[date, ContractGrid] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         warm = self._daily_before(self.sessions[0], WARMUP_SESSIONS)
@@ -161,49 +163,42 @@ class IntradayMarket:
         close = datetime.combine(day, time(16, 0), NEW_YORK)
         left = max((close - local).total_seconds(), 0.0)
         elapsed = 1.0 - left / (SESSION_MINUTES * 60)
-        chain = synthetic_chain(
-            day,
+        chain = price_contracts(
+            self._contracts_on(day),
             [spot],
             [self._level(day)],
-            [self.symbol],
             seed=self.seed * 100_003 + int(local.hour * 60 + local.minute),
-            contracts_per=self.contracts_per,
-            listings=[self._listing_on(day)],
             seconds_to_close=left,
-            daily_expiries=True,
             spread_factor=spread_factor(elapsed),
-            min_width=MIN_WIDTH,
-            strike_spots=[self._bar(day)[0]],
         )
         chain.bars = {self.symbol: self.daily.until(to_seconds(day) - 1)}
         chain.intraday = view
         chain.source = f"synthetic intraday {self.symbol} (seed {self.seed}, model-generated)"
         return chain
 
-    def _listing_on(self, day: date) -> Listing:
-        """The strikes listed on `day`: those listed at each earlier session's open that have
-        not expired, plus today's. Built session by session in order and kept per day, so a
-        snapshot's listing never depends on which snapshots were taken before it."""
-        if day not in self._listings:
-            known = [d for d in self.sessions if d < day and d in self._listings]
+    def _contracts_on(self, day: date) -> ContractGrid:
+        """The contracts listed on `day`: the strikes listed at each session's open (around the
+        open's price) that have not expired, today's included; the same all day. Built session
+        by session in order and kept per day, so a snapshot never depends on which snapshots
+        were taken before it."""
+        if day not in self._grids:
+            known = [d for d in self.sessions if d < day and d in self._grids]
             todo = [d for d in self.sessions if (not known or d > known[-1]) and d <= day]
-            listing = copy.deepcopy(self._listings[known[-1]]) if known else Listing()
+            listing = self._listings[known[-1]].copy() if known else Listing()
             for session in todo:
-                open_ = self._bar(session)[0]
-                synthetic_chain(
+                self._grids[session] = list_contracts(
                     session,
-                    [open_],
+                    [self._bar(session)[0]],
                     [self._level(session)],
                     [self.symbol],
-                    seed=self.seed,
                     contracts_per=self.contracts_per,
                     listings=[listing],
                     seconds_to_close=SESSION_MINUTES * 60.0,
                     daily_expiries=True,
                     min_width=MIN_WIDTH,
                 )
-                self._listings[session] = copy.deepcopy(listing)
-        return copy.deepcopy(self._listings[day])
+                self._listings[session] = listing.copy()
+        return self._grids[day]
 
     def _level(self, day: date) -> SSVI:
         if self.vix is None:

@@ -173,7 +173,7 @@ class PositionBook:
                 vega=float(cols["net_vega"][i]) * MULTIPLIER * p.quantity,
                 by_model=bool(model[i]),
             )
-            self.journal.save_position(p)  # the high-water mark survives a restart
+        self.journal.save_marks(group)  # the high-water mark survives a restart
 
     def rejected_quotes(self, chain: Chain) -> list[tuple[Position, str]]:
         """Held positions with a leg whose quote this snapshot failed the sanity checks (each

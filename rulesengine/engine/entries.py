@@ -84,6 +84,8 @@ class Entries:
                 compiled.program.file, f"{f.stage} `{f.label}`", f.rows_out, failed
             )
         missing = f"missing data: {'; '.join(result.missing)}" if result.missing else "scanned"
+        if result.missing:
+            self.recorder.report.missing[compiled.name] = sorted(result.missing)
         self.recorder.decide(
             now,
             compiled,

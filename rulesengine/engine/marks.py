@@ -8,7 +8,7 @@ no exit fires on a position that cannot be marked, and the monitor records why.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 import numpy as np
@@ -17,7 +17,8 @@ from rulesengine.data.chain import Chain
 from rulesengine.engine.positions import MULTIPLIER, Position
 from rulesengine.strategies.structures import LegShape, Structures
 
-POSITION_STRUCTURE_FIELDS = ("credit", "net_delta", "net_vega", "pop", "min_dte")
+POSITION_STRUCTURE_FIELDS = ("credit", "net_delta", "net_vega", "min_dte")
+LAZY_STRUCTURE_FIELDS = ("pop",)  # solved only when an exit rule reads it (the payoff's roots)
 
 
 class SymbolIndex:
@@ -25,12 +26,25 @@ class SymbolIndex:
 
     def __init__(self, chain: Chain):
         self.chain = chain
-        # a quote that failed the sanity checks is no quote: the contract is marked by model
-        usable = np.flatnonzero(chain.column("quote_ok"))
-        self.rows = dict(zip(chain.column("symbol")[usable].tolist(), usable.tolist(), strict=True))
-        underlyings = chain.column("underlying_symbol")
-        unique, first = np.unique(underlyings, return_index=True)
-        self.underlying_rows = {str(u): int(i) for u, i in zip(unique, first, strict=True)}
+        self._rows: dict[str, int] | None = None  # built on the first lookup: most ticks of
+        self._underlying_rows: dict[str, int] | None = None  # a flat book never look one up
+
+    @property
+    def rows(self) -> dict[str, int]:
+        if self._rows is None:
+            # a quote that failed the sanity checks is no quote: the contract is marked by model
+            usable = np.flatnonzero(self.chain.column("quote_ok"))
+            symbols = self.chain.column("symbol")[usable].tolist()
+            self._rows = dict(zip(symbols, usable.tolist(), strict=True))
+        return self._rows
+
+    @property
+    def underlying_rows(self) -> dict[str, int]:
+        if self._underlying_rows is None:
+            underlyings = self.chain.column("underlying_symbol")
+            unique, first = np.unique(underlyings, return_index=True)
+            self._underlying_rows = {str(u): int(i) for u, i in zip(unique, first, strict=True)}
+        return self._underlying_rows
 
     def row(self, symbol: str, kind: str) -> int:
         if kind == "stock":
@@ -47,19 +61,23 @@ class PositionView:
         rows: dict[str, np.ndarray],
         columns: dict[str, np.ndarray],
         scalars: Mapping[str, float],
+        lazy: Mapping[str, Callable[[], np.ndarray]] | None = None,
     ):
         self.chain = chain
         self.rows = rows  # leg name -> chain row per position (-1: not quoted)
         self.columns = columns
         self.scalars = scalars
+        self.lazy = lazy or {}  # columns computed when first read, then kept in `columns`
         self.n = len(next(iter(columns.values()))) if columns else 0
         self.missing: set[str] = set()
 
     def reading(self, scalars: Mapping[str, float]) -> PositionView:
         """The same positions and marks, evaluated against another scope's scalars."""
-        return PositionView(self.chain, self.rows, self.columns, scalars)
+        return PositionView(self.chain, self.rows, self.columns, scalars, self.lazy)
 
     def field(self, leg: str | None, name: str) -> np.ndarray:
+        if leg is None and name not in self.columns and name in self.lazy:
+            self.columns[name] = self.lazy[name]()
         if leg is None and name in self.columns:
             return self.columns[name]
         if name in self.scalars:
@@ -134,13 +152,26 @@ def position_view(
     if tested is not None:
         rows = {**rows, TESTED: tested}  # not a shape: structures never read it
     structure = {name: np.full(n, np.nan) for name in POSITION_STRUCTURE_FIELDS}
+    solver = None
     if quoted.any():
-        s = Structures(
+        solver = Structures(
             chain, shapes, {name: r[quoted] for name, r in rows.items() if name != TESTED}
         )
         for name, column in structure.items():
-            column[quoted] = s(name)
-    return PositionView(chain, rows, _columns(positions, structure, index, rows, now), scalars)
+            column[quoted] = solver(name)
+
+    def later(name: str) -> Callable[[], np.ndarray]:
+        def compute() -> np.ndarray:
+            column = np.full(n, np.nan)
+            if solver is not None:
+                column[quoted] = solver(name)
+            return column
+
+        return compute
+
+    lazy = {name: later(name) for name in LAZY_STRUCTURE_FIELDS}
+    columns = _columns(positions, structure, index, rows, now)
+    return PositionView(chain, rows, columns, scalars, lazy)
 
 
 def _columns(positions, structure, index, rows, now) -> dict[str, np.ndarray]:
@@ -173,7 +204,6 @@ def _columns(positions, structure, index, rows, now) -> dict[str, np.ndarray]:
         "credit": -value_now,
         "net_delta": structure["net_delta"],
         "net_vega": structure["net_vega"],
-        "pop": structure["pop"],
     }
 
 

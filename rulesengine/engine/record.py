@@ -24,6 +24,8 @@ class TickReport:
     trips: list[str] = field(default_factory=list)
     decisions: int = 0
     checks: ClauseTally = field(default_factory=ClauseTally)  # for `rules test --coverage`
+    # what scans could not read ("ema(close, 9, 5m) needs 22+ 5m bars of SPX, has 3"), by strategy
+    missing: dict[str, list[str]] = field(default_factory=dict)
 
 
 class Recorder:

@@ -65,7 +65,7 @@ class Reloader:
             self.say(line)
         for line in [*(f"forced: {p}" for p in problems), *diff]:
             self.say(f"  {line}")
-        self.say(f"  (rules version {rules.version}, active {self.last_ms:.0f} ms after the save)")
+        self.say(f"  (rules version {rules.version}; checked and swapped in {self.last_ms:.0f} ms)")
         return True
 
     def _forced(self) -> bool:

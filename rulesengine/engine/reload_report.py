@@ -59,7 +59,9 @@ class FileVersions:
         for old_name, new_name in renamed.items():
             self.numbers[new_name] = self.numbers.pop(old_name, 1)
             self.hashes[new_name] = self.hashes.pop(old_name, after[new_name].version)
-            lines.append(f"{old_name} renamed to {new_name}: same rules, still {self.running(new_name)}")
+            lines.append(
+                f"{old_name} renamed to {new_name}: same rules, still {self.running(new_name)}"
+            )
         for name in sorted(set(before) - set(after) - set(renamed)):
             what = before[name]
             tail = (
@@ -77,7 +79,9 @@ class FileVersions:
             self.numbers[name] = self.numbers.get(name, 0) + 1
             self.hashes[name] = compiled.version
             previous = before.get(name)
-            lines.append(f"{name} {self.running(name)} active: " + _change(previous, compiled, chain))
+            lines.append(
+                f"{name} {self.running(name)} active: " + _change(previous, compiled, chain)
+            )
         return lines
 
 
@@ -106,7 +110,8 @@ def clause_changes(old_text: str, new_text: str) -> list[str]:
         for k in range(max(len(removed), len(added))):
             was = removed[k] if k < len(removed) else None
             now = added[k] if k < len(added) else None
-            section = (now or was)[0] if (now or was) else ""
+            either = now or was
+            section = either[0] if either else ""
             if was and now:
                 out.append(f"{section}: {narrowed(was[1], now[1])}")
             elif now:

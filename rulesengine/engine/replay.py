@@ -27,10 +27,10 @@ from rulesengine.data.bars import BarsError, load_bars
 from rulesengine.data.bundled import bundled
 from rulesengine.data.chain import Chain, from_seconds
 from rulesengine.data.formats import ChainFileError, load_chain
-from rulesengine.data.quotes import SnapshotListing, underlying_prices
-from rulesengine.data.synthetic import synthetic_history
 from rulesengine.data.intraday import IntradayStore
 from rulesengine.data.minute_files import MinuteFileError, load_minutes, looks_intraday
+from rulesengine.data.quotes import SnapshotListing, underlying_prices
+from rulesengine.data.synthetic import synthetic_history
 from rulesengine.data.synthetic_intraday import IntradayMarket, intraday_market
 from rulesengine.engine.clock import NEW_YORK, ManualClock
 from rulesengine.engine.loop import LIVE_STATUSES, Engine
@@ -195,8 +195,8 @@ def _synthetic_intraday(spec: str) -> ReplaySource:
         f"synthetic intraday SPX {start}..{end} every {every} seed {seed} "
         "(model-generated minute path and option prices)"
     )
-    first = market.snapshot(market.times(market.sessions[0])[0])
-    return ReplaySource(first, label, True, market=market)
+    opening = market.snapshot(market.times(market.sessions[0])[0])
+    return ReplaySource(opening, label, True, market=market)
 
 
 def stamp(day: date, at: time = DEFAULT_AT) -> datetime:

@@ -53,7 +53,7 @@ def open_paper_session(
     data_dir.mkdir(parents=True, exist_ok=True)
     asked = settings or rules.paper
     chosen = asked or AccountSettings(cash=Decimal(starting_cash))
-    journal = Journal(data_dir / JOURNAL_FILE)
+    journal = Journal(data_dir / JOURNAL_FILE, power_safe=False)  # paper: see Journal
     last = journal.get("last_tick")
     clock = ManualClock(max(start, datetime.fromisoformat(last)) if last else start)
     sessions = Sessions()

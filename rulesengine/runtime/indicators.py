@@ -68,7 +68,8 @@ def _value(chain: Chain, expr: SeriesExpr, symbol: str) -> tuple[float, str | No
         bars = source(bar)
         return np.zeros(0) if bars is None else getattr(bars, _BAR_ATTR[bar.name])[-keep:]
 
-    result = np.atleast_1d(np.asarray(series.evaluate(expr, fetch), dtype=float))
+    shared = chain.series_memo.setdefault(("subtrees", symbol, keep), {})
+    result = np.atleast_1d(np.asarray(series.evaluate(expr, fetch, shared), dtype=float))
     value = float(result[-1]) if len(result) else np.nan
     if np.isfinite(value):
         return value, None

@@ -60,12 +60,13 @@ def test_generic_csv_with_offsets_and_new_york_times(tmp_path):
 def test_databento_ohlcv_1m_fixed_point_and_pretty(tmp_path):
     bars = sample()
     header = "ts_event,rtype,publisher_id,instrument_id,open,high,low,close,volume,symbol"
+    prices = ("open", "high", "low", "close")
     raw = [header] + [
         f"{int(bars.start[i]) * 10**9},33,1,5002,"
-        + ",".join(str(int(round(getattr(bars, f)[i] * 1e9))) for f in ("open", "high", "low", "close"))
+        + ",".join(str(round(getattr(bars, f)[i] * 1e9)) for f in prices)
         + f",{int(bars.volume[i])},ESH8"
         for i in range(len(bars))
-    ]  # fmt: skip
+    ]
     (tmp_path / "raw.csv").write_text("\n".join(raw) + "\n")
     same(load_minutes(tmp_path / "raw.csv")["ESH8"], bars)
     pretty = [header] + [

@@ -92,7 +92,7 @@ def test_a_running_feed_shows_every_reload_event(tmp_path):
         line = engine.wait_for("spx_ema_cross_5m.yaml v2 active")
         assert "entry: credit >= $0.40 -> $0.30" in line
         assert "on the last snapshot:" in line
-        engine.wait_for("active")  # the timing line
+        engine.wait_for("checked and swapped in")
 
         save(strategy, original.replace("credit >= $0.40", "credt >= $0.30"))
         engine.wait_for("error[E102]: unknown name 'credt'")

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench schema clean
+.PHONY: run feed test lint bench schema clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,10 @@ $(STAMP): pyproject.toml
 run: $(STAMP)  ## the engine on the embedded default: paper broker, the real SPX week, rules/
 	$(BIN)/rules lint rules/
 	$(BIN)/rules run rules/ --replay spx --data-dir .rules-data/demo --fresh
+	@echo "next: 'make feed' runs these rules continuously on a synthetic intraday market; edit rules/*.yaml while it runs (Ctrl-C stops)"
+
+feed: $(STAMP)  ## a live paper engine on a synthetic intraday SPX market, 60x real time, hot reload on
+	$(BIN)/rules run rules/ --feed synthetic --speed 60 --data-dir .rules-data/feed --fresh
 
 test: $(STAMP)  ## ruff, mypy, the example rules, and the whole test suite (layering contract included)
 	$(BIN)/ruff check rulesengine brokers tests bench
@@ -33,6 +37,7 @@ bench: $(STAMP)  ## benchmarks: figures go to the README, never asserted in test
 	$(BIN)/python bench/analytics.py
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/backtest.py
+	$(BIN)/python bench/intraday.py
 
 schema: $(STAMP)  ## regenerate the committed JSON Schema and names reference
 	$(BIN)/rules schema --output schema/rules.schema.json

@@ -11,6 +11,9 @@ from typing import Any
 from brokers.errors import BrokerError, CredentialsMissing, LiveTradingNotEnabled
 from brokers.registry import open_broker
 from rulesengine.cli.broker import check
+from rulesengine.data.bars import BarsError
+from rulesengine.data.intraday import MinuteBuilder
+from rulesengine.data.minute_files import MinuteFileError, load_bar_sources
 from rulesengine.engine.clock import Clock, RehearsalClock, WallClock
 from rulesengine.engine.journal import Journal
 from rulesengine.engine.live import live_loop
@@ -44,7 +47,12 @@ def run_live(args, rules, console) -> int:
         print(f"rules run: {error}", file=sys.stderr)
         return 2
     try:
-        return asyncio.run(_run(args, rules, broker, data_dir, console, clock))
+        history = load_bar_sources(dict(item.split("=", 1) for item in args.bars or ()))
+    except (BarsError, MinuteFileError, ValueError) as error:
+        print(f"rules run: --bars: {error}", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(_run(args, rules, broker, data_dir, console, clock, history))
     except BrokerError as error:
         print(f"rules run: {error}", file=sys.stderr)
         return 1
@@ -68,7 +76,8 @@ def _clock(args) -> Clock | None:
         return None
 
 
-async def _run(args, rules, broker, data_dir: Path, console, clock: Clock) -> int:
+async def _run(args, rules, broker, data_dir: Path, console, clock: Clock, history) -> int:
+    daily, store = history
     try:
         for line in await check(broker):  # the confirmation: which account, which mode
             console.print(line, markup=False)
@@ -88,6 +97,8 @@ async def _run(args, rules, broker, data_dir: Path, console, clock: Clock) -> in
                 stop,
                 lambda s: console.print(s, markup=False),
                 max_ticks=args.stop_after,
+                minutes=MinuteBuilder(store),
+                daily=daily,
             )
         finally:
             stop.set()

@@ -224,6 +224,34 @@ class IntradayStore:
             del self._built[key]
 
 
+class MinuteBuilder:
+    """Minute bars from a stream of prices (a live broker's underlying quotes, polled every few
+    seconds): each minute's first, highest, lowest and last price. A minute joins the store
+    when a price of a later minute arrives, so indicators never read a minute still forming;
+    with no trades seen, volume is 0."""
+
+    def __init__(self, store: IntradayStore):
+        self.store = store
+        self._forming: dict[str, list[float]] = {}  # symbol -> [start, open, high, low, close]
+
+    def see(self, symbol: str, when: float, price: float) -> None:
+        if not np.isfinite(price) or price <= 0:
+            return  # a missing or corrupt print makes no bar
+        start = when // 60 * 60
+        forming = self._forming.get(symbol)
+        if forming is not None and forming[0] != start:
+            self._close(symbol, forming)
+            forming = None
+        if forming is None:
+            self._forming[symbol] = [start, price, price, price, price]
+            return
+        forming[2], forming[3], forming[4] = max(forming[2], price), min(forming[3], price), price
+
+    def _close(self, symbol: str, bar: list[float]) -> None:
+        start, o, h, lo, c = (np.array([x]) for x in bar)
+        self.store.extend(symbol, MinuteBars(start, o, h, lo, c, np.zeros(1)))
+
+
 @dataclass(frozen=True)
 class IntradayView:
     """The bars complete at one moment: what a snapshot's indicators may read."""

@@ -25,7 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from rulesengine.data.intraday import NEW_YORK, MinuteBars
+from rulesengine.data.bars import load_bars
+from rulesengine.data.chain import Bars
+from rulesengine.data.intraday import NEW_YORK, IntradayStore, MinuteBars
 
 MAX_BAD_SHARE = 0.01
 _FRACTION = re.compile(r"\.(\d+)")
@@ -183,6 +185,25 @@ def _grouped(
         table = np.array([v for _, v in mine])
         out[name] = MinuteBars(stamps, *(table[:, i] for i in range(5)))
     return out
+
+
+def load_bar_sources(sources: dict[str, str]) -> tuple[dict[str, Bars], IntradayStore]:
+    """`--bars SYMBOL=SOURCE` entries: daily bars (`arch:sp500`, `bokeh:AAPL`, a daily CSV)
+    and minute-bar files, told apart by their columns. BarsError or MinuteFileError say what
+    is wrong with which."""
+    daily: dict[str, Bars] = {}
+    store = IntradayStore()
+    for symbol, where in sources.items():
+        if Path(where).is_file() and looks_intraday(Path(where)):
+            found = load_minutes(where, symbol)
+            if symbol not in found and len(found) != 1:
+                raise MinuteFileError(
+                    f"{where}: no minute bars of {symbol} (it has {', '.join(sorted(found))})"
+                )
+            store.minutes[symbol] = found.get(symbol) or next(iter(found.values()))
+        else:
+            daily[symbol] = load_bars(where)
+    return daily, store
 
 
 def write_generic(bars: dict[str, MinuteBars], handle: io.TextIOBase) -> None:

@@ -1,5 +1,6 @@
 """The live loop: poll the broker's chains for every strategy's universe during the options
-session, tick the engine on each snapshot, print a one-line status. Hot reload runs beside it
+session, build minute bars from the underlyings' prices (history from `--bars` minute files),
+tick the engine on each snapshot, print a one-line status. Hot reload runs beside it
 and swaps rules only between ticks (the reloader's lock)."""
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ from dataclasses import replace
 from datetime import datetime
 
 from brokers.errors import BrokerError
-from rulesengine.data.quotes import chain_from_entries
+from rulesengine.data.chain import Bars, to_seconds
+from rulesengine.data.intraday import MinuteBuilder
+from rulesengine.data.quotes import chain_from_entries, underlying_prices
+from rulesengine.engine.clock import NEW_YORK
 from rulesengine.engine.loop import Engine
 from rulesengine.engine.reload import Reloader
 
@@ -50,8 +54,12 @@ async def live_loop(
     stop: asyncio.Event,
     status: Callable[[str], None],
     max_ticks: int | None = None,
+    minutes: MinuteBuilder | None = None,
+    daily: dict[str, Bars] | None = None,
 ) -> int:
-    """Tick until `stop` is set (or `max_ticks`); returns the ticks run."""
+    """Tick until `stop` is set (or `max_ticks`); returns the ticks run. `minutes` builds
+    intraday bars from each snapshot's underlying prices, for intraday indicators; `daily`
+    bars (from `--bars`) are read up to yesterday (today's bar is not over)."""
     ticks = 0
     while not stop.is_set() and (max_ticks is None or ticks < max_ticks):
         now = engine.clock.now()
@@ -68,6 +76,13 @@ async def live_loop(
             engine.broker_failed(now, "option chain", error)
             await _sleep(stop, poll)
             continue
+        if daily:
+            today = to_seconds(now.astimezone(NEW_YORK).date())
+            chain.bars = {symbol: bars.until(today - 1) for symbol, bars in daily.items()}
+        if minutes is not None:
+            for symbol, price in underlying_prices(chain).items():
+                minutes.see(symbol, now.timestamp(), float(price))
+            chain.intraday = minutes.store.at(now)
         async with reloader.lock:
             report = await engine.tick(chain, now)
         ticks += 1

@@ -17,7 +17,6 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 
 import numpy as np
 
@@ -28,7 +27,7 @@ from rulesengine.data.bundled import bundled
 from rulesengine.data.chain import Chain, from_seconds
 from rulesengine.data.formats import ChainFileError, load_chain
 from rulesengine.data.intraday import IntradayStore
-from rulesengine.data.minute_files import MinuteFileError, load_minutes, looks_intraday
+from rulesengine.data.minute_files import MinuteFileError, load_bar_sources
 from rulesengine.data.quotes import SnapshotListing, underlying_prices
 from rulesengine.data.synthetic import synthetic_history
 from rulesengine.data.synthetic_intraday import IntradayMarket, intraday_market
@@ -122,11 +121,10 @@ def open_replay(spec: str, bars: dict[str, str] | None = None) -> ReplaySource:
             source = _synthetic(spec)
         else:
             source = ReplaySource(load_chain(spec), spec, False)
-        for symbol, where in (bars or {}).items():
-            if Path(where).is_file() and looks_intraday(Path(where)):
-                source = _with_minutes(source, symbol, where)
-            else:
-                source.chain.bars[symbol] = load_bars(where)
+        daily, minutes = load_bar_sources(bars or {})
+        source.chain.bars.update(daily)
+        if minutes.minutes:
+            source = replace(source, minutes=minutes)
     except (ChainFileError, BarsError, MinuteFileError) as error:
         raise ReplayError(str(error)) from None
     if not source.days():
@@ -156,19 +154,6 @@ def _synthetic(spec: str) -> ReplaySource:
     chain.bars["SPX"], chain.bars["VIX"] = spx, vix
     label = f"synthetic SPX {start}..{end} seed {seed} (model-generated option prices)"
     return ReplaySource(chain, label, True)
-
-
-def _with_minutes(source: ReplaySource, symbol: str, where: str) -> ReplaySource:
-    """Minute bars of `symbol` from a file, for intraday indicators."""
-    found = load_minutes(where, symbol)
-    if symbol not in found and len(found) != 1:
-        raise MinuteFileError(
-            f"{where}: no minute bars of {symbol} (it has {', '.join(sorted(found))})"
-        )
-    minutes = found.get(symbol) or next(iter(found.values()))
-    store = source.minutes or IntradayStore()
-    store.minutes[symbol] = minutes
-    return replace(source, minutes=store)
 
 
 def _synthetic_intraday(spec: str) -> ReplaySource:

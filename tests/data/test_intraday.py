@@ -17,6 +17,7 @@ from rulesengine.data.intraday import (
     GLOBEX,
     NEW_YORK,
     IntradayStore,
+    MinuteBuilder,
     MinuteBars,
     Trades,
     resample,
@@ -171,3 +172,20 @@ def test_same_day_options_decay_through_the_session_and_spreads_widen_at_the_clo
     # the daily bars a snapshot reads end with the previous session (today's is not over)
     chain = market.snapshot(datetime.combine(DAY, time(10, 0), NEW_YORK))
     assert chain.bars["SPX"].dates[-1] < to_seconds(DAY)
+
+
+def test_minute_bars_from_a_live_price_stream():
+    store = IntradayStore()
+    builder = MinuteBuilder(store)
+    first = at(DAY, 9, 30)
+    prices = [100.0, 101.0, 99.5, 100.5, 102.0, np.nan, 103.0]  # every 20 s; a NaN is no print
+    for i, price in enumerate(prices):
+        builder.see("SPX", first + 20 * i, price)
+    minutes = store.minutes["SPX"]
+    # 09:30 (100, 101, 99.5) and 09:31 (100.5, 102, -) are over; 09:32 (103) is still forming
+    assert minutes.start.tolist() == [first, first + 60]
+    assert minutes.open.tolist() == [100.0, 100.5] and minutes.close.tolist() == [99.5, 102.0]
+    assert minutes.high.tolist() == [101.0, 102.0] and minutes.low.tolist() == [99.5, 100.5]
+    view = store.at(datetime.fromtimestamp(first + 125, NEW_YORK))
+    two = view.bars("SPX", parse_timeframe("2m"))
+    assert two is not None and two.close.tolist() == [102.0]  # 09:30-09:32, complete

@@ -9,6 +9,8 @@ from datetime import date, datetime, time
 import numpy as np
 import pytest
 
+from rulesengine.data.chain import Bars, to_seconds
+from rulesengine.data.intraday import IntradayStore, MinuteBuilder
 from rulesengine.data.quotes import chain_entries, chain_from_entries, underlying_prices
 from rulesengine.engine.clock import NEW_YORK
 from rulesengine.engine.live import in_session, live_loop
@@ -51,6 +53,32 @@ async def test_live_loop_ticks_on_broker_chains_and_prints_a_status_line(harness
     assert ticks == 1
     assert lines[-1].startswith("15:45:00  open P&L")
     assert "entries 1" in lines[-1] and "breakers none" in lines[-1]
+
+
+async def test_the_live_loop_builds_minute_bars_from_the_underlying_prices(harness):
+    h = harness()
+    store = IntradayStore()
+    builder = MinuteBuilder(store)
+    snapshot = h.snapshot(0)
+    for minute, second in ((45, 0), (45, 30), (46, 1)):
+        when = datetime(2011, 1, 3, 15, minute, second, tzinfo=NEW_YORK)
+        h.clock.set(when)
+        h.broker.book.update(chain_entries(snapshot), underlying_prices(snapshot), when)
+        await live_loop(
+            h.engine,
+            Reloader(h.engine, [str(h.rules_dir)], lambda _: None),
+            0.0,
+            asyncio.Event(),
+            lambda _: None,
+            max_ticks=1,
+            minutes=builder,
+            daily={"SPX": Bars.from_closes({to_seconds(date(2011, 1, d)): 1.0 for d in (2, 3)})},
+        )
+        market = h.engine.market
+        assert market is not None and market.intraday is not None
+        assert market.bars["SPX"].dates[-1] < to_seconds(date(2011, 1, 3))  # today's not over
+    price = float(snapshot.column("underlying_price")[0])
+    assert store.minutes["SPX"].close.tolist() == [price]  # 15:45 closed by the 15:46 price
 
 
 def test_sessions_decide_when_the_live_loop_trades(harness):

@@ -56,7 +56,7 @@ async def test_a_good_save_prints_the_shadow_diff_and_swaps_between_ticks(harnes
         "puts.yaml v2 active: legs: ... == short.strike - 25 -> 50 ...; "
         "on the last snapshot: 1 -> 1 candidates, no change"
     )
-    assert f"(rules version {h.engine.rules.version}, active" in h.messages[-1]
+    assert f"(rules version {h.engine.rules.version}; checked and swapped in" in h.messages[-1]
     plus = [m for m in h.messages if m.startswith("  puts: + ")]
     minus = [m for m in h.messages if m.startswith("  puts: - ")]
     assert plus and minus  # 50-wide spreads replace the 25-wide ones
@@ -197,3 +197,27 @@ async def test_a_check_that_takes_too_long_is_refused_without_stalling(harness, 
     monkeypatch.setattr(reload, "load_rules", lambda paths: time.sleep(0.5) or before)
     assert await reloader(h).attempt() is False and h.engine.rules is before
     assert "  checking the rules took longer than 0s" in h.messages
+
+
+async def test_rapid_saves_coalesce_into_the_last_text(harness):
+    """Ten saves 20 ms apart (an editor's autosave, a formatter): the stability wait reads
+    the file once it stops changing, so the last text goes live, not a middle one."""
+    h = harness()
+    r = reloader(h)
+    stop = asyncio.Event()
+    task = asyncio.create_task(r.watch(stop))
+    path = h.rules_dir / "puts.yaml"
+    await asyncio.sleep(0.5)  # the watcher starts
+    for cents in range(51, 61):
+        path.write_text(PUT_SPREAD.replace("credit >= $0.50", f"credit >= $0.{cents}"))
+        await asyncio.sleep(0.02)
+    deadline = time.perf_counter() + 10
+    while "credit >= $0.60" not in h.engine.rules.strategies["puts"].program.text:
+        assert time.perf_counter() < deadline, h.messages
+        await asyncio.sleep(0.05)
+    stop.set()
+    await task
+    active = [m for m in h.messages if " active: " in m]
+    assert active and active[-1].startswith("puts.yaml v")
+    assert "-> $0.60" in active[-1]
+    assert len(active) <= 3  # coalesced: not one reload per save

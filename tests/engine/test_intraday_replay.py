@@ -1,0 +1,93 @@
+"""Intraday replays through the real engine: schedules fire at their real times, the clock
+reads `minutes_to_close` through the session, and `rules run` / `rules backtest` say what an
+indicator could not read."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import datetime, time
+from pathlib import Path
+
+import pytest
+
+from rulesengine.cli.main import main
+from rulesengine.engine.clock import NEW_YORK
+from rulesengine.engine.replay import open_replay, replay
+from rulesengine.engine.ruleset import load_rules
+from rulesengine.engine.session import open_paper_session
+from tests.conftest import ROOT
+
+ZERO_DTE = (ROOT / "rules" / "spx_0dte_ema.yaml").read_text()
+
+
+def run_intraday(tmp_path: Path, text: str, spec: str) -> sqlite3.Connection:
+    path = tmp_path / "rules" / "strategy.yaml"
+    path.parent.mkdir()
+    path.write_text(text)
+    source = open_replay(spec)
+    rules = load_rules([path])
+    session = open_paper_session(rules, tmp_path / "data", source.times()[0], say=lambda m: None)
+    asyncio.run(replay(session.engine, source, session.broker, session.clock))
+    session.journal.close()
+    db = sqlite3.connect(tmp_path / "data" / "journal.sqlite")
+    db.row_factory = sqlite3.Row
+    return db
+
+
+def local(at: str) -> datetime:
+    return datetime.fromisoformat(at).astimezone(NEW_YORK)
+
+
+def test_schedules_fire_at_their_real_times_and_before_close_exits_at_1545(tmp_path):
+    # any credit enters; only the time exit may close: `minutes_to_close <= 15`
+    text = ZERO_DTE.replace("  - credit >= $0.20\n  - pop >= 80%\n", "  - credit > 0\n")
+    text = text.replace("  take_profit: pnl >= 50% of max_profit\n", "")
+    text = text.replace("  stop_loss: pnl <= -2 * entry_credit\n", "")
+    text = text.replace(
+        "  max_contracts: 10\n", "  max_contracts: 10\nlimits:\n  max_positions: 1\n"
+    )
+    text = text.replace("before_close: minutes_to_close <= 15", "stop_loss: minutes_to_close <= 15")
+    db = run_intraday(tmp_path, text, "synthetic-intraday:2018-01-03:2018-01-03:5m")
+    scans = [local(r["at"]) for r in db.execute("SELECT at FROM decisions WHERE kind='scan'")]
+    assert scans, "the scan schedule never fired"
+    assert min(scans).time() == time(10, 0) and max(scans).time() <= time(14, 0)
+    assert all(t.minute % 5 == 0 for t in scans)  # every 5m between 10:00 and 14:00
+    exits = [local(r["at"]) for r in db.execute("SELECT at FROM decisions WHERE kind='exit'")]
+    assert [t.time() for t in exits] == [time(15, 45)]  # 15 minutes before the 16:00 close
+    closed = db.execute("SELECT status, closed_at FROM positions").fetchall()
+    assert [r["status"] for r in closed] == ["closed"]
+    assert local(closed[0]["closed_at"]).date() == exits[0].date()  # in and out the same day
+
+
+def test_run_says_once_what_an_indicator_cannot_read(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    code = main(
+        ["run", "rules/spx_ema_cross_5m.yaml", "--at", "14:00", "--data-dir", str(tmp_path),
+         "--fresh"]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 0
+    line = "rules run: spx_ema_cross_5m: crosses_above(ema(close, 9), ema(close, 21), 5m) needs"
+    assert err.count(line) == 1  # five daily snapshots, said once
+    assert "this data has no intraday bars" in err and "match nothing" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--feed", "polygon"], "the built-in feed is `synthetic`"),
+        (["--feed", "synthetic", "--speed", "0"], "use a positive number"),
+        (
+            ["--replay", "synthetic-intraday:2018-01-02:2018-01-05:7s"],
+            "expected synthetic-intraday",
+        ),
+        (["--replay", "synthetic-intraday:2030-01-02:2030-01-05"], "the S&P 500 path runs"),
+    ],
+)
+def test_feed_and_intraday_replay_mistakes_are_clear(capsys, tmp_path, argv, message):
+    code = main(
+        ["run", str(ROOT / "rules" / "spx_0dte_ema.yaml"), *argv, "--data-dir", str(tmp_path)]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "Traceback" not in err

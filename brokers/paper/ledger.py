@@ -49,6 +49,10 @@ class Ledger:
     clock: datetime | None = None  # the latest market time the account acted at
     settings: AccountSettings = field(default_factory=AccountSettings)  # as opened
     marks: dict[str, Decimal] = field(default_factory=dict)  # last mark of each holding
+    # each order's JSON while it is the same (frozen) object: saves re-encode only changes
+    _json: dict[str, tuple[Order, dict[str, Any]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def new_order_id(self) -> str:
         order_id = f"paper-{self.next_id:06d}"
@@ -120,6 +124,15 @@ class Ledger:
             marks={s: Decimal(m) for s, m in data.get("marks", {}).items()},
         )
 
+    def _encoded(self, order: Order) -> dict[str, Any]:
+        """An order as JSON, kept while the order is the same object (orders are frozen: a
+        change replaces them), so a save re-encodes only what changed since the last."""
+        kept = self._json.get(order.id)
+        if kept is None or kept[0] is not order:
+            kept = (order, _order_to(order))
+            self._json[order.id] = kept
+        return kept[1]
+
     def _to_json(self) -> dict[str, Any]:
         return {
             "cash": str(self.cash),
@@ -134,7 +147,7 @@ class Ledger:
                 }
                 for s, h in self.holdings.items()
             },
-            "orders": [_order_to(o) for o in self.orders.values()],
+            "orders": [self._encoded(o) for o in self.orders.values()],
             "placed_at": {k: v.isoformat() for k, v in self.placed_at.items()},
             "anchors": {k: [t.isoformat(), str(p)] for k, (t, p) in self.anchors.items()},
             "next_id": self.next_id,

@@ -105,8 +105,9 @@ class Chain:
     iv_history: dict[str, Bars] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # what the loader skipped or resolved
     intraday: BarSource | None = None  # intraday bars up to this snapshot's time
-    # indicator values of this snapshot: (series tree, symbol) -> (value, why it is missing)
-    series_memo: dict = field(default_factory=dict, repr=False)
+    # lookups derived from this snapshot, computed once: indicator values by (series tree,
+    # symbol), shared indicator subtrees, the symbol index of usable quotes
+    memo: dict = field(default_factory=dict, repr=False)
     _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     # model fields filled row by row: name -> values, plus which rows are solved
     _partial: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
@@ -167,7 +168,11 @@ class Chain:
         )
 
     def quote_dates(self) -> list[date]:
-        return [from_seconds(s) for s in np.unique(self.columns["quote_date"])]
+        found = self.memo.get("quote_dates")
+        if found is None:
+            found = [from_seconds(s) for s in np.unique(self.columns["quote_date"])]
+            self.memo["quote_dates"] = found
+        return list(found)
 
     def on(self, day: date) -> Chain:
         """The snapshot quoted on one date, with bars and IV history up to that date."""
@@ -217,10 +222,28 @@ class Chain:
         )
         self._cache["quote_problem"] = problems
         self._cache.pop("quote_ok", None)
+        self.memo.pop("symbol_rows", None)  # built from quote_ok
         self._screened = True
 
     def underlyings(self) -> np.ndarray:
-        return np.unique(self.columns["underlying_symbol"])
+        return self.underlying_groups()[0]
+
+    def underlying_groups(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(distinct underlyings, first row of each, each row's index into them), once."""
+        found = self.memo.get("underlying_groups")
+        if found is None:
+            found = distinct(self.columns["underlying_symbol"])
+            self.memo["underlying_groups"] = found
+        return found
+
+
+def distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """np.unique with return_index and return_inverse, without a sort when every value is the
+    same (a one-underlying chain: every snapshot of a replay)."""
+    if len(values) and bool((values == values[0]).all()):
+        return values[:1].copy(), np.zeros(1, dtype=np.int64), np.zeros(len(values), np.int64)
+    unique, first, inverse = np.unique(values, return_index=True, return_inverse=True)
+    return unique, first, inverse.astype(np.int64)
 
 
 def _mid(c: Chain) -> np.ndarray:
@@ -238,7 +261,7 @@ def _itm(c: Chain) -> np.ndarray:
 
 
 def _underlying_codes(c: Chain) -> np.ndarray:
-    return np.unique(c.columns["underlying_symbol"], return_inverse=True)[1].astype(np.int64)
+    return c.underlying_groups()[2]
 
 
 def _quote_problem(c: Chain) -> np.ndarray:

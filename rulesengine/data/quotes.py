@@ -73,7 +73,7 @@ class SnapshotListing:
         self._symbols = chain.columns["symbol"]
         self._index: dict[str, int] | None = None  # built on first lookup
         self._built: dict[int, ChainEntry] = {}
-        self.underlyings = frozenset(str(u) for u in np.unique(chain.columns["underlying_symbol"]))
+        self.underlyings = frozenset(str(u) for u in chain.underlyings())
 
     @property
     def _rows(self) -> dict[str, int]:
@@ -134,7 +134,7 @@ def _entry(
 
 
 def underlying_prices(chain: Chain) -> dict[str, Decimal]:
-    symbols, first = np.unique(chain.columns["underlying_symbol"], return_index=True)
+    symbols, first, _ = chain.underlying_groups()
     prices = chain.columns["underlying_price"][first]
     return {
         str(s): Decimal(str(round(float(p), 4)))

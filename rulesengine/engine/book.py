@@ -19,7 +19,7 @@ import numpy as np
 from brokers.model import Intent, OrderLeg
 from brokers.settlement import SpotHistory, intrinsic, settles
 from rulesengine.data import sanity
-from rulesengine.data.chain import Chain
+from rulesengine.data.chain import Chain, distinct
 from rulesengine.engine.journal import Journal
 from rulesengine.engine.marks import MULTIPLIER, PositionView, SymbolIndex, position_view
 from rulesengine.engine.model_marks import Marked, with_model_rows
@@ -125,7 +125,7 @@ class PositionBook:
         names = chain.column("underlying_symbol")[sound]
         if not len(names):
             return
-        unique, first = np.unique(names, return_index=True)
+        unique, first, _ = distinct(names)
         for name, row in zip(unique, first, strict=True):
             if math.isfinite(float(prices[row])):
                 self.spots.see(str(name), float(prices[row]), now)

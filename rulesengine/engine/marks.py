@@ -32,10 +32,14 @@ class SymbolIndex:
     @property
     def rows(self) -> dict[str, int]:
         if self._rows is None:
-            # a quote that failed the sanity checks is no quote: the contract is marked by model
-            usable = np.flatnonzero(self.chain.column("quote_ok"))
-            symbols = self.chain.column("symbol")[usable].tolist()
-            self._rows = dict(zip(symbols, usable.tolist(), strict=True))
+            found = self.chain.memo.get("symbol_rows")
+            if found is None:
+                # a quote that failed the sanity checks is no quote: marked by the model
+                usable = np.flatnonzero(self.chain.column("quote_ok"))
+                symbols = self.chain.column("symbol")[usable].tolist()
+                found = dict(zip(symbols, usable.tolist(), strict=True))
+                self.chain.memo["symbol_rows"] = found
+            self._rows = found
         return self._rows
 
     @property

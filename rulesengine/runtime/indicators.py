@@ -44,10 +44,10 @@ def series_value(view: Fields, expr: SeriesExpr) -> np.ndarray:
 
 def _cached(chain: Chain, expr: SeriesExpr, symbol: str, missing: set[str]) -> float:
     key = (expr, symbol)
-    found = chain.series_memo.get(key)
+    found = chain.memo.get(key)
     if found is None:
         found = _value(chain, expr, symbol)
-        chain.series_memo[key] = found
+        chain.memo[key] = found
     value, problem = found
     if problem:
         missing.add(problem)
@@ -68,7 +68,7 @@ def _value(chain: Chain, expr: SeriesExpr, symbol: str) -> tuple[float, str | No
         bars = source(bar)
         return np.zeros(0) if bars is None else getattr(bars, _BAR_ATTR[bar.name])[-keep:]
 
-    shared = chain.series_memo.setdefault(("subtrees", symbol, keep), {})
+    shared = chain.memo.setdefault(("subtrees", symbol, keep), {})
     result = np.atleast_1d(np.asarray(series.evaluate(expr, fetch, shared), dtype=float))
     value = float(result[-1]) if len(result) else np.nan
     if np.isfinite(value):

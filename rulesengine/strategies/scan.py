@@ -72,8 +72,9 @@ def eligible_rows(
 ) -> np.ndarray:
     """Chain rows whose underlying is in the universe and passes the underlying conditions."""
     rows = np.arange(len(chain))
+    names, _, group = chain.underlying_groups()
     if program.universe:
-        in_universe = np.isin(chain.column("underlying_symbol"), list(program.universe))
+        in_universe = np.isin(names, list(program.universe))[group]
         funnel.append(
             FunnelStep(
                 "universe",
@@ -86,7 +87,7 @@ def eligible_rows(
         rows = rows[in_universe]
     clauses = graph.filters.get("underlying", ())
     if clauses and len(rows):
-        codes = chain.column("underlying_code")[rows]
+        codes = group[rows]
         unique_codes, first = np.unique(codes, return_index=True)
         representatives = rows[first]
         view = View(

@@ -17,7 +17,13 @@ from typing import Protocol
 from rulesengine.check import types as t
 from rulesengine.check.names import FIELDS_BY_NAME, FUNCTIONS, SERIES, Function
 from rulesengine.check.program import SeriesRef
-from rulesengine.check.timeframes import Timeframe, TimeframeError, timeframe_of
+from rulesengine.check.timeframes import (
+    DAILY,
+    Timeframe,
+    TimeframeError,
+    parse_timeframe,
+    timeframe_of,
+)
 from rulesengine.check.types import Type
 from rulesengine.language import ast
 
@@ -31,6 +37,17 @@ class Visitor(Protocol):
     report: Report
 
     def call(self, node: ast.Call) -> tuple[ast.Node, Type | None]: ...
+
+
+def default_timeframe(text: str | None, report: Callable[[str], None]) -> Timeframe:
+    """A file's `bars: 5m`: the timeframe of its indicators that name none (daily without)."""
+    if text is None:
+        return DAILY
+    try:
+        return parse_timeframe(text)
+    except TimeframeError as error:
+        report(str(error))
+        return DAILY
 
 
 def is_timeframe_literal(node: ast.Node) -> bool:

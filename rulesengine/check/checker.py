@@ -10,15 +10,16 @@ from pydantic import ValidationError
 
 from rulesengine.check import lints, suppressions
 from rulesengine.check.account import check_account, check_schedules
+from rulesengine.check.bar_calls import default_timeframe
 from rulesengine.check.diagnostics import CODES, Diagnostic
+from rulesengine.check.exits import check_exits
 from rulesengine.check.expressions import Context, LetInfo, check
 from rulesengine.check.legs import check_expiry_section, check_legs
 from rulesengine.check.names import Scope
 from rulesengine.check.paper import check_paper
 from rulesengine.check.program import Checked, Program, Source
-from rulesengine.check.rolls import check_roll_legs, roll_legs_visible
-from rulesengine.check.scopes import ALL_SCOPES, EXIT_SCOPES, STRUCTURE_SCOPES
-from rulesengine.check.timeframes import DAILY, TimeframeError, parse_timeframe
+from rulesengine.check.scopes import ALL_SCOPES, STRUCTURE_SCOPES
+from rulesengine.check.timeframes import DAILY
 from rulesengine.check.types import BOOL, RATIO, Kind, Type
 from rulesengine.check.validation import report_validation
 from rulesengine.language import ast, yaml_source
@@ -263,14 +264,17 @@ class _FileChecker:
             model.description or "",
             tuple(model.universe),
         )
-        self.check_bars(model, root, program)
+        self.bars = program.bars = default_timeframe(
+            model.bars,
+            lambda message: self.result.add("E111", message, self.at_node(root.get("bars"))),
+        )
         lets = self.check_lets(model, root, program)
         leg_names = tuple(model.legs)
         if model.expiry is not None:
             check_expiry_section(self, root, program, lets)
         check_legs(self, model, root, program, lets, leg_names)
         self.check_lists(model, root, program, lets, leg_names)
-        self.check_exits(model, root, program, lets)
+        check_exits(self, model, root, program, lets)
         check_account(self, model, root, program, lets)
         if model.paper is not None:
             check_paper(model.paper, program, self.at_node(root.key_node("paper")), self.result)
@@ -328,17 +332,6 @@ class _FileChecker:
             broken_lets=self.broken_lets,
             bars=self.bars,
         )
-
-    def check_bars(self, model: RuleFile, root, program: Program) -> None:
-        """`bars: 5m`: the default timeframe of the file's indicators."""
-        if model.bars is None:
-            return
-        try:
-            self.bars = parse_timeframe(model.bars)
-        except TimeframeError as error:
-            self.result.add("E111", str(error), self.at_node(root.get("bars")), None)
-            return
-        program.bars = self.bars
 
     def check_lets(self, model: RuleFile, root, program: Program) -> dict[str, LetInfo]:
         section = root.get("let")
@@ -402,38 +395,6 @@ class _FileChecker:
         if model.rank is not None:
             ctx = self.context("rank", STRUCTURE_SCOPES, lets, leg_names, leg_names)
             program.rank = self.checked(root.get("rank"), "expr", ctx, "rank", Type(Kind.NUMBER))
-
-    def check_exits(self, model, root, program, lets) -> None:
-        section = root.get("exit")
-        leg_names = tuple(model.legs)
-        for name in model.exit:
-            ctx = self.context("exit conditions", EXIT_SCOPES, lets, leg_names, leg_names)
-            checked = self.checked(section.get(name), "expr", ctx, f"exit.{name}", BOOL)
-            if checked:
-                program.exits[name] = checked
-        if model.roll is not None:
-            visible = roll_legs_visible(program, leg_names)
-            ctx = self.context("roll", EXIT_SCOPES, lets, visible, visible)
-            node = root.get("roll").get("when")
-            program.roll = self.checked(node, "expr", ctx, "roll.when", BOOL)
-            program.roll_credit_only = model.roll.credit_only
-            program.roll_fallback = tuple(model.roll.fallback)
-            check_roll_legs(self, model, root, program, lets)
-        program.sectors = {name: tuple(symbols) for name, symbols in model.sectors.items()}
-        if (
-            program.kind == "strategy"
-            and model.legs
-            and not lints.bounded_loss(program.legs)
-            and not any(lints.limits_loss(c.node) for c in program.exits.values())
-            and len(program.exits) == len(model.exit)
-        ):
-            anchor = root.key_node("exit") or root.key_node("legs")
-            self.result.add(
-                "W303",
-                "no exit limits the loss of this strategy",
-                self.at_node(anchor),
-                "add e.g. `stop_loss: pnl <= -2 * entry_credit`",
-            )
 
 
 # ---------------------------------------------------------------- helpers

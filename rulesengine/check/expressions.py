@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from rulesengine.check import bar_calls
+from rulesengine.check import calls, comparisons
 from rulesengine.check import types as t
 from rulesengine.check.diagnostics import did_you_mean
 from rulesengine.check.names import (
@@ -15,7 +15,6 @@ from rulesengine.check.names import (
     FUNCTIONS,
     POSITION_ALIASES,
     Field,
-    Function,
     Scope,
 )
 from rulesengine.check.program import EnumLit, FieldRef, LetRef
@@ -101,11 +100,11 @@ class _Checker:
             case ast.Binary():
                 return self.binary(node)
             case ast.Compare():
-                return self.compare(node)
+                return comparisons.compare(self, node)
             case ast.Between():
-                return self.between(node)
+                return comparisons.between(self, node)
             case ast.InList():
-                return self.in_list(node)
+                return comparisons.in_list(self, node)
             case ast.BoolOp():
                 return self.bool_op(node)
         self.report("E101", f"unexpected {type(node).__name__} here", node.span, None)
@@ -262,105 +261,7 @@ class _Checker:
 
     # ---------------------------------------------------------------- calls
     def call(self, node: ast.Call) -> tuple[ast.Node, Type | None]:
-        func = FUNCTIONS.get(node.func)
-        if func is None:
-            self.report(
-                "E103",
-                f"unknown function '{node.func}'",
-                node.func_span,
-                did_you_mean(node.func, FUNCTIONS),
-            )
-            return node, None
-        if func.scope is not None and func.scope not in self.ctx.scopes:
-            self.report(
-                "E107",
-                f"'{func.name}' reads {func.scope} data, not available in {self.ctx.section}",
-                node.func_span,
-                None,
-            )
-            return node, None
-        given, timeframe, timeframe_ok = bar_calls.split_timeframe(func, node, self.report)
-        arity_ok = (
-            len(given) >= len(func.params) if func.variadic else len(given) == len(func.params)
-        )
-        if not arity_ok:
-            wanted = f"at least {len(func.params)}" if func.variadic else str(len(func.params))
-            signature = f"{func.name}({', '.join(func.params)})"
-            if func.reads_bars and not func.daily:
-                signature = f"{func.name}({', '.join((*func.params, 'timeframe'))}) or {signature}"
-            self.report(
-                "E104",
-                f"'{func.name}' takes {wanted} arguments, got {len(given)}",
-                node.span,
-                f"write {signature}",
-            )
-            return node, None
-        params = func.params + (func.params[-1],) * (len(given) - len(func.params))
-        args, arg_types = [], []
-        for param, arg in zip(params, given, strict=True):
-            resolved, typ = self.argument(func.name, param, arg)
-            args.append(resolved)
-            arg_types.append(typ)
-        args += node.args[len(given) :]  # the timeframe literal, kept for the compiler
-        if func.scope is not None:
-            self.ctx.used_scopes.add(func.scope)
-        checked = replace(node, args=tuple(args))
-        if func.reads_bars and not (
-            bar_calls.check_mixing(node, self.report)
-            and bar_calls.check_lookback(node, timeframe or self.ctx.bars, self.report)
-        ):
-            return checked, None
-        if not timeframe_ok or any(a is None for a in arg_types):
-            return checked, None
-        return checked, self.call_result(func, node, params, arg_types)
-
-    def call_result(
-        self, func: Function, node: ast.Call, params: tuple[str, ...], arg_types: list
-    ) -> Type | None:
-        numeric = [  # every type is known here: an unknown one returned above
-            a for p, a in zip(params, arg_types, strict=True) if p in {"x", "series", "level"}
-        ]
-        if func.result == "same" or (func.result == "bool" and numeric):
-            try:
-                unified = t.unify(numeric) if numeric else t.NUMBER
-            except UnitError as error:
-                self.report("E201", str(error), node.span, None)
-                return None
-            if func.result == "bool":
-                return t.BOOL
-            return unified
-        return {"number": t.NUMBER, "money": t.MONEY, "percent": t.PERCENT, "bool": t.BOOL}[
-            func.result
-        ]
-
-    def argument(self, func: str, param: str, arg: ast.Node) -> tuple[ast.Node, Type | None]:
-        if param in {"series", "level"}:
-            resolved, typ = bar_calls.series_argument(self, func, param, arg)
-            if typ is not None:
-                self.ctx.used_scopes.add(Scope.UNDERLYING)
-            return resolved, typ
-        if param == "k":
-            if isinstance(arg, ast.Number) and not arg.unit and 0 < arg.value <= 100:
-                return arg, t.LITERAL_NUMBER
-            self.report("E104", f"'{func}' needs a positive constant here, e.g. 3", arg.span, None)
-            return arg, None
-        if param == "n":
-            if (
-                isinstance(arg, ast.Number)
-                and not arg.unit
-                and arg.value == int(arg.value)
-                and 1 <= arg.value <= 5000
-            ):
-                return arg, t.LITERAL_NUMBER
-            self.report(
-                "E104", f"'{func}' needs a whole number of bars (1-5000) here", arg.span, None
-            )
-            return arg, None
-        resolved, typ = self.visit(arg)
-        if typ is not None and typ.kind not in t.NUMERIC:
-            self.report("E201", f"'{func}' needs a number, got {typ}", arg.span, None)
-            return resolved, None
-        return resolved, typ
+        return calls.check_call(self, node)
 
     # ---------------------------------------------------------------- operators
     def unary(self, node: ast.Unary) -> tuple[ast.Node, Type | None]:
@@ -387,63 +288,6 @@ class _Checker:
         except UnitError as error:
             self.report("E201", str(error), node.span, _unit_hint(node, lt, rt))
             return node, None
-
-    def pair(
-        self, a: ast.Node | None, b: ast.Node | None
-    ) -> tuple[ast.Node, Type | None, ast.Node, Type | None]:
-        """Check two operands of a comparison; a bare name opposite an enum is a literal."""
-        left, lt = self.visit(a)
-        right, rt = self.visit(b, enum_hint=lt)
-        if (
-            lt is None
-            and rt is not None
-            and isinstance(a, ast.Name)
-            and rt.kind in {Kind.ENUM, Kind.STRING}
-        ):
-            pass  # the left name was already reported as unknown
-        return left, lt, right, rt
-
-    def compare(self, node: ast.Compare) -> tuple[ast.Node, Type | None]:
-        left, lt, right, rt = self.pair(node.left, node.right)
-        node = replace(node, left=left, right=right)
-        if lt is None or rt is None:
-            return node, None
-        if not t.comparable(lt, rt, node.op):
-            self.report("E201", f"can't compare {lt} with {rt}", node.span, _compare_hint(lt, rt))
-            return node, None
-        return node, t.BOOL
-
-    def between(self, node: ast.Between) -> tuple[ast.Node, Type | None]:
-        subject, st = self.visit(node.subject)
-        low, lo_t = self.visit(node.low)
-        high, hi_t = self.visit(node.high)
-        node = replace(node, subject=subject, low=low, high=high)
-        if st is None or lo_t is None or hi_t is None:
-            return node, None
-        for bound, bt in ((low, lo_t), (high, hi_t)):
-            if not t.comparable(st, bt, "<"):
-                self.report(
-                    "E201", f"can't compare {st} with {bt}", bound.span, _compare_hint(st, bt)
-                )
-                return node, None
-        return node, t.BOOL
-
-    def in_list(self, node: ast.InList) -> tuple[ast.Node, Type | None]:
-        subject, st = self.visit(node.subject)
-        items, ok = [], st is not None
-        for item in node.items:
-            resolved, it = self.visit(item, enum_hint=st)
-            items.append(resolved)
-            if it is None:
-                ok = False
-            elif st is not None and not t.comparable(st, it, "=="):
-                self.report("E201", f"can't compare {st} with {it}", item.span, None)
-                ok = False
-        node = replace(node, subject=subject, items=tuple(items))
-        if not node.items:
-            self.report("E301", "`in []` is an empty list: nothing can match", node.span, None)
-            return node, None
-        return node, (t.BOOL if ok else None)
 
     def bool_op(self, node: ast.BoolOp) -> tuple[ast.Node, Type | None]:
         operands, ok = [], True
@@ -473,17 +317,4 @@ def _unit_hint(node: ast.Binary, lt: Type, rt: Type) -> str | None:
         return "multiply money by a number or a percentage"
     if Kind.DURATION in {lt.kind, rt.kind}:
         return "durations need a unit: 30s, 5m, 2h, 1d"
-    return None
-
-
-def _compare_hint(lt: Type, rt: Type) -> str | None:
-    kinds = {lt.kind, rt.kind}
-    if Kind.MONEY in kinds and kinds & t.RATIO:
-        return (
-            "one side is money, the other a plain number: drop the `$`, or compare money with money"
-        )
-    if Kind.DURATION in kinds:
-        return "durations need a unit: 30s, 5m, 2h, 1d"
-    if Kind.ENUM in kinds:
-        return "compare with one of its values, e.g. `type == put`"
     return None

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
@@ -24,7 +24,7 @@ from brokers.paper.broker import PaperBroker
 from rulesengine.check.timeframes import TimeframeError, parse_timeframe
 from rulesengine.data.bars import BarsError, load_bars
 from rulesengine.data.bundled import bundled
-from rulesengine.data.chain import Chain, from_seconds
+from rulesengine.data.chain import Bars, Chain, from_seconds
 from rulesengine.data.formats import ChainFileError, load_chain
 from rulesengine.data.intraday import IntradayStore
 from rulesengine.data.minute_files import MinuteFileError, load_bar_sources
@@ -132,6 +132,18 @@ def open_replay(spec: str, bars: dict[str, str] | None = None) -> ReplaySource:
     return source
 
 
+@contextlib.contextmanager
+def _within_sp500(spec: str, spx: Bars) -> Iterator[None]:
+    """A synthetic market's span outside the bundled S&P 500 path: say which span it has."""
+    try:
+        yield
+    except ValueError as error:
+        first, last = from_seconds(spx.dates[0]), from_seconds(spx.dates[-1])
+        raise ReplayError(
+            f"--replay {spec}: {error}; the S&P 500 path runs {first}..{last}"
+        ) from None
+
+
 def _synthetic(spec: str) -> ReplaySource:
     parts = spec.split(":")
     try:
@@ -144,13 +156,8 @@ def _synthetic(spec: str) -> ReplaySource:
             "e.g. synthetic:2018-01-01:2018-12-31:7"
         ) from None
     spx, vix = load_bars("arch:sp500"), load_bars("arch:vix")
-    try:
+    with _within_sp500(spec, spx):
         chain = synthetic_history(spx, "SPX", start, end, seed=seed, vix=vix)
-    except ValueError as error:
-        first, last = from_seconds(spx.dates[0]), from_seconds(spx.dates[-1])
-        raise ReplayError(
-            f"--replay {spec}: {error}; the S&P 500 path runs {first}..{last}"
-        ) from None
     chain.bars["SPX"], chain.bars["VIX"] = spx, vix
     label = f"synthetic SPX {start}..{end} seed {seed} (model-generated option prices)"
     return ReplaySource(chain, label, True)
@@ -169,13 +176,8 @@ def _synthetic_intraday(spec: str) -> ReplaySource:
             "e.g. synthetic-intraday:2018-01-02:2018-03-29:5m:7"
         ) from None
     spx, vix = load_bars("arch:sp500"), load_bars("arch:vix")
-    try:
+    with _within_sp500(spec, spx):
         market = intraday_market(spx, "SPX", start, end, every, seed=seed, vix=vix)
-    except ValueError as error:
-        first, last = from_seconds(spx.dates[0]), from_seconds(spx.dates[-1])
-        raise ReplayError(
-            f"--replay {spec}: {error}; the S&P 500 path runs {first}..{last}"
-        ) from None
     label = (
         f"synthetic intraday SPX {start}..{end} every {every} seed {seed} "
         "(model-generated minute path and option prices)"

@@ -132,7 +132,8 @@ def render_graph(graph: Graph) -> str:
     lines = ["nodes:"]
     for i, node in enumerate(graph.nodes):
         if node.op == "series":
-            detail = f" {series_expr.render(node.series)}"
+            bars = series_expr.timeframe(node.series)
+            detail = f" {series_expr.render(node.series)}" + (f" [{bars} bars]" if bars else "")
         elif node.op == "field":
             detail = f" {tuple(node.field_ref)!r}"
         else:

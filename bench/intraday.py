@@ -59,6 +59,8 @@ async def monitor_only(n: int = 50, repeat: int = 30) -> float:
     source = open_replay("synthetic-intraday:2018-01-23:2018-01-23:5m")
     first = datetime(2018, 1, 23, 14, 0, tzinfo=NEW_YORK)
     chain = source.snapshot(first)
+    # a fresh snapshot each tick, two times in turn: every mark changes (as it would live)
+    moments = [first, first + timedelta(minutes=5)]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "spx_0dte_ema.yaml"
         text = (RULES / "spx_0dte_ema.yaml").read_text()
@@ -85,10 +87,11 @@ async def monitor_only(n: int = 50, repeat: int = 30) -> float:
         times = []
         for k in range(1, repeat + 1):
             when = first + timedelta(minutes=k)
-            session.broker.book.update(SnapshotListing(chain), underlying_prices(chain), when)
+            market = source.snapshot(moments[k % 2])
+            session.broker.book.update(SnapshotListing(market), underlying_prices(market), when)
             session.clock.set(when)
             started = time.perf_counter()
-            report = await engine.tick(chain, when)
+            report = await engine.tick(market, when)
             times.append((time.perf_counter() - started) * 1000)
             assert report.entries == 0 and report.exits == 0, "monitoring only"
         session.journal.close()

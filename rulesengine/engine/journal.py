@@ -118,6 +118,7 @@ class Journal:
         self.db.execute(f"PRAGMA synchronous={'FULL' if power_safe else 'NORMAL'}")
         self.db.executescript(SCHEMA)
         self.db.commit()
+        self._marked: dict[str, tuple] = {}  # the marks last written per position
 
     def close(self) -> None:
         self.db.commit()
@@ -259,6 +260,7 @@ class Journal:
 
     # ---------------------------------------------------------------- positions
     def save_position(self, p: Position) -> None:
+        self._marked[p.id] = (p.high_water_pnl, p.last_mark, dict(p.detail))
         row = {name: getattr(p, name) for name in _PLAIN_POSITION_COLUMNS}
         row.update(
             legs=json.dumps(p.legs_json()),
@@ -270,8 +272,15 @@ class Journal:
 
     def save_marks(self, positions: list[Position]) -> None:
         """A tick's marks of positions already saved: the fields marking changes, in one
-        statement (a full save re-encodes the legs, which marking never changes). A position
-        not saved yet is saved whole."""
+        statement, for the positions whose marks changed since they were last written (a
+        live poll every few seconds often sees the same quotes). A position not saved yet is
+        saved whole."""
+        changed = []
+        for p in positions:
+            state = (p.high_water_pnl, p.last_mark, p.detail)
+            if self._marked.get(p.id) != state:
+                changed.append(p)
+                self._marked[p.id] = (p.high_water_pnl, p.last_mark, dict(p.detail))
         cursor = self.db.executemany(
             "UPDATE positions SET high_water_pnl=?, last_mark=?, detail=? WHERE id=?",
             [
@@ -281,11 +290,11 @@ class Journal:
                     json.dumps(p.detail, sort_keys=True, default=str),
                     p.id,
                 )
-                for p in positions
+                for p in changed
             ],
         )
-        if cursor.rowcount != len(positions):
-            for p in positions:
+        if cursor.rowcount != len(changed):
+            for p in changed:
                 self.save_position(p)
 
     def _replace(self, table: str, row: dict) -> None:

@@ -201,8 +201,6 @@ _SPECS = (
 )
 
 SERIES: dict[str, SeriesSpec] = {spec.name: spec for spec in _SPECS}
-# Bar fields that only exist once per session (read from daily data whatever the timeframe)
-DAILY_ONLY_INPUTS = frozenset({"atm_iv"})
 
 
 def timeframe(expr: SeriesExpr) -> Timeframe | None:

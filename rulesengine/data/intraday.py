@@ -15,7 +15,7 @@ Everything is vectorised: `np.add.reduceat` over bucket boundaries, and arrays m
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -200,14 +200,6 @@ class IntradayStore:
     def at(self, now: datetime) -> IntradayView:
         return IntradayView(self, now.timestamp())
 
-    def timeframes_available(self, symbol: str) -> str:
-        kinds = []
-        if symbol in self.minutes:
-            kinds.append("time bars from 1m")
-        if symbol in self.trades:
-            kinds.append("tick bars")
-        return " and ".join(kinds) or "no intraday bars"
-
     def extend(self, symbol: str, minutes: MinuteBars) -> None:
         """Add later minutes (a live feed's new day); built timeframes are rebuilt on use."""
         old = self.minutes.get(symbol)
@@ -269,7 +261,3 @@ class IntradayView:
             return None
         i = int(np.searchsorted(minutes.start, self.now - 60, side="right"))
         return float(minutes.close[i - 1]) if i else None
-
-
-def utc(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, UTC)

@@ -116,10 +116,9 @@ def test_timeframes_the_bars_cannot_have(text):
     st.floats(0.0, 0.05),
     st.floats(0.0, 0.05),
     st.floats(0.0, 1.0),
-    st.floats(0.0, 1.0),
     st.integers(0, 1000),
 )
-def test_a_synthetic_day_honours_its_daily_bar(open_, up, down, where_close, _, seed):
+def test_a_synthetic_day_honours_its_daily_bar(open_, up, down, where_close, seed):
     high, low = open_ * (1 + up), open_ * (1 - down)
     close = low + where_close * (high - low)
     minutes = day_minutes(DAY, (open_, high, low, close, 1e6), seed)

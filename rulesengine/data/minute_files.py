@@ -1,4 +1,4 @@
-"""Minute bars from files, in the shapes traders have them:
+"""Minute bars (and trade streams, for tick bars) from files, in the shapes traders have them:
 
 - generic CSV: a time column (`timestamp`, `datetime`, `time`, `date` or `ts`) and `open`,
   `high`, `low`, `close`, `volume` (any case), optionally `symbol`/`ticker`. Times are ISO 8601
@@ -27,7 +27,7 @@ import numpy as np
 
 from rulesengine.data.bars import load_bars
 from rulesengine.data.chain import Bars
-from rulesengine.data.intraday import NEW_YORK, IntradayStore, MinuteBars
+from rulesengine.data.intraday import NEW_YORK, IntradayStore, MinuteBars, Trades
 
 MAX_BAD_SHARE = 0.01
 _FRACTION = re.compile(r"\.(\d+)")
@@ -40,15 +40,24 @@ class MinuteFileError(ValueError):
     """A minute-bar file that cannot be used; the message says what to do."""
 
 
+def _header(path: Path) -> set[str]:
+    try:
+        return {h.strip().lower() for h in next(csv.reader(_lines(path)), [])}
+    except (OSError, UnicodeDecodeError, EOFError, gzip.BadGzipFile):
+        return set()
+
+
+def looks_like_trades(path: Path) -> bool:
+    """A trade stream: a time, a price and a size per row (generic, or Databento `trades`)."""
+    names = _header(path)
+    return "price" in names and "size" in names and bool(names & set(TIME_COLUMNS))
+
+
 def looks_intraday(path: Path) -> bool:
     """True for a file of minute bars in one of the known shapes (not daily bars)."""
     if path.suffix == ".json":
         return True
-    try:
-        header = next(csv.reader(_lines(path)), [])
-    except (OSError, UnicodeDecodeError, EOFError, gzip.BadGzipFile):
-        return False
-    names = {h.strip().lower() for h in header}
+    names = _header(path)
     return (
         "ts_event" in names
         or {"t", "o", "c"} <= names
@@ -187,6 +196,49 @@ def _grouped(
     return out
 
 
+def load_trades(path: str | Path, symbol: str | None = None) -> dict[str, Trades]:
+    """A trade stream per symbol (for tick bars): a generic CSV (`timestamp`, `price`, `size`,
+    optionally `symbol`) or Databento's `trades` CSV (nanosecond `ts_event`, fixed-point or
+    pretty prices)."""
+    path = Path(path)
+    reader = csv.reader(_lines(path))
+    header = [h.strip().lower() for h in next(reader, [])]
+    stamp = "ts_event" if "ts_event" in header else next(c for c in TIME_COLUMNS if c in header)
+    shape = "databento" if stamp == "ts_event" else "generic"
+    at = {name: header.index(name) for name in (stamp, "price", "size")}
+    name_at = next((header.index(c) for c in ("symbol", "ticker") if c in header), None)
+    rows: list[tuple[str, float, list[float]]] = []
+    bad: list[str] = []
+    total = 0
+    for line_number, row in enumerate(reader, start=2):
+        if not row or not any(cell.strip() for cell in row):
+            continue
+        total += 1
+        try:
+            when = _time(row[at[stamp]], shape)
+            values = [float(row[at["price"]]), float(row[at["size"]])]
+            name = row[name_at].strip() if name_at is not None else (symbol or "")
+        except (ValueError, IndexError) as error:
+            bad.append(f"{path}:{line_number}: {error}")
+            continue
+        rows.append((name, when, values))
+    _check_bad(path, bad, total)
+    if not rows:
+        raise MinuteFileError(f"{path}: no trades in the file")
+    if shape == "databento" and _fixed_point([[0, 0, 0, v[0]] for _, _, v in rows]):
+        rows = [(n, t, [v[0] * 1e-9, v[1]]) for n, t, v in rows]
+    out: dict[str, Trades] = {}
+    for name in sorted({n for n, _, _ in rows}):
+        if not name:
+            raise MinuteFileError(
+                f"{path}: the file names no symbol: give it, e.g. --bars SPX={path}"
+            )
+        mine = sorted((t, v) for n, t, v in rows if n == name)
+        table = np.array([v for _, v in mine])
+        out[name] = Trades(np.array([t for t, _ in mine]), table[:, 0], table[:, 1])
+    return out
+
+
 def load_bar_sources(sources: dict[str, str]) -> tuple[dict[str, Bars], IntradayStore]:
     """`--bars SYMBOL=SOURCE` entries: daily bars (`arch:sp500`, `bokeh:AAPL`, a daily CSV)
     and minute-bar files, told apart by their columns. BarsError or MinuteFileError say what
@@ -194,7 +246,14 @@ def load_bar_sources(sources: dict[str, str]) -> tuple[dict[str, Bars], Intraday
     daily: dict[str, Bars] = {}
     store = IntradayStore()
     for symbol, where in sources.items():
-        if Path(where).is_file() and looks_intraday(Path(where)):
+        if Path(where).is_file() and looks_like_trades(Path(where)):
+            trades = load_trades(where, symbol)
+            if symbol not in trades and len(trades) != 1:
+                raise MinuteFileError(
+                    f"{where}: no trades of {symbol} (it has {', '.join(sorted(trades))})"
+                )
+            store.trades[symbol] = trades.get(symbol) or next(iter(trades.values()))
+        elif Path(where).is_file() and looks_intraday(Path(where)):
             found = load_minutes(where, symbol)
             if symbol not in found and len(found) != 1:
                 raise MinuteFileError(

@@ -7,6 +7,8 @@ Model-generated, like the daily generator, and deterministic by seed:
   the intraday U-shape (the open and the close are about 2.5x busier than midday), mapped
   monotonically so its lowest point is the day's real low and its highest the real high.
   Minute highs and lows are the minute's open and close (the path is all the detail there is).
+  A model trade stream along the path (20 prints a minute on average, busier at the open and
+  close) gives tick bars (`512t`).
 - Strikes are listed at each session's open around the opening price (and kept until they
   expire), so the contracts are the same all day. Chains price every expiry at the time left
   to its 16:00 close, so a same-day option decays
@@ -25,13 +27,14 @@ import numpy as np
 from rulesengine.analytics.ssvi import SSVI
 from rulesengine.check.timeframes import Timeframe
 from rulesengine.data.chain import Bars, Chain, from_seconds, to_seconds
-from rulesengine.data.intraday import NEW_YORK, IntradayStore, MinuteBars
+from rulesengine.data.intraday import NEW_YORK, IntradayStore, MinuteBars, Trades
 from rulesengine.data.synthetic import ContractGrid, Listing, list_contracts, price_contracts
 
 SESSION_MINUTES = 390  # 09:30-16:00
 OPEN = time(9, 30)
 MIN_WIDTH = 0.02  # strikes listed at least 2% either side of the open (same-day expiries)
-WARMUP_SESSIONS = 5  # minute bars generated before the first snapshot, so indicators have history
+WARMUP_SESSIONS = 5  # minute bars generated before the first snapshot: indicators have history
+TRADES_PER_MINUTE = 20.0  # model prints per minute on average (for tick bars)
 
 
 def volatility_shape(minutes: int = SESSION_MINUTES) -> np.ndarray:
@@ -100,6 +103,20 @@ def day_minutes(day: date, bar: tuple[float, float, float, float, float], seed: 
     )
 
 
+def day_trades(day: date, minutes: MinuteBars, seed: int) -> Trades:
+    """A model trade stream along a session's minute path (for tick bars): a Poisson number of
+    prints per minute following the intraday volume shape, at prices moving from the minute's
+    open to its close, sharing the minute's volume."""
+    rng = np.random.default_rng([seed, day.toordinal(), 11])
+    counts = rng.poisson(TRADES_PER_MINUTE * volatility_shape(len(minutes)))
+    minute = np.repeat(np.arange(len(minutes)), counts)
+    starts = np.repeat(np.cumsum(counts) - counts, counts)
+    within = (np.arange(len(minute)) - starts + 0.5) / np.repeat(counts, counts)
+    price = minutes.open[minute] + (minutes.close[minute] - minutes.open[minute]) * within
+    size = np.maximum(np.round(minutes.volume[minute] / np.repeat(counts, counts)), 1.0)
+    return Trades(minutes.start[minute] + 60.0 * within, price, size)
+
+
 @dataclass
 class IntradayMarket:
     """Minute bars and chains of one underlying over a span of sessions."""
@@ -118,12 +135,17 @@ class IntradayMarket:
 
     def __post_init__(self) -> None:
         warm = self._daily_before(self.sessions[0], WARMUP_SESSIONS)
-        parts = [day_minutes(d, self._bar(d), self.seed) for d in [*warm, *self.sessions]]
+        days = [*warm, *self.sessions]
+        parts = [day_minutes(d, self._bar(d), self.seed) for d in days]
         self.store.minutes[self.symbol] = MinuteBars(
             *(
                 np.concatenate([getattr(p, f) for p in parts])
                 for f in ("start", "open", "high", "low", "close", "volume")
             )
+        )
+        prints = [day_trades(d, p, self.seed) for d, p in zip(days, parts, strict=True)]
+        self.store.trades[self.symbol] = Trades(
+            *(np.concatenate([getattr(t, f) for t in prints]) for f in ("time", "price", "size"))
         )
 
     def _daily_before(self, day: date, count: int) -> list[date]:

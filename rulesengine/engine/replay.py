@@ -123,7 +123,7 @@ def open_replay(spec: str, bars: dict[str, str] | None = None) -> ReplaySource:
             source = ReplaySource(load_chain(spec), spec, False)
         daily, minutes = load_bar_sources(bars or {})
         source.chain.bars.update(daily)
-        if minutes.minutes:
+        if minutes.minutes or minutes.trades:
             source = replace(source, minutes=minutes)
     except (ChainFileError, BarsError, MinuteFileError) as error:
         raise ReplayError(str(error)) from None

@@ -153,6 +153,18 @@ def test_the_synthetic_market_matches_the_real_day_and_is_deterministic(market):
     assert "model-generated" in first.source
 
 
+def test_the_synthetic_market_prints_trades_for_tick_bars(market):
+    trades = market.store.trades["SPX"]
+    minutes = market.store.minutes["SPX"]
+    assert np.all(np.diff(trades.time) >= 0)
+    assert len(trades.time) > 15 * len(minutes)  # ~20 prints a minute
+    assert trades.price.min() >= minutes.low.min() and trades.price.max() <= minutes.high.max()
+    chain = market.snapshot(datetime.combine(DAY, time(12, 0), NEW_YORK))
+    ticks = chain.intraday.bars("SPX", parse_timeframe("512t"))
+    assert ticks is not None and len(ticks.dates) > 50
+    assert ticks.dates[-1] <= at(DAY, 12, 0)  # only complete bars, as of noon
+
+
 def test_same_day_options_decay_through_the_session_and_spreads_widen_at_the_close(market):
     def atm_zero_dte(hh, mm):
         chain = market.snapshot(datetime.combine(DAY, time(hh, mm), NEW_YORK))

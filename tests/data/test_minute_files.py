@@ -15,7 +15,9 @@ from rulesengine.data.chain import COLUMNS
 from rulesengine.data.intraday import NEW_YORK, MinuteBars
 from rulesengine.data.minute_files import (
     MinuteFileError,
+    load_bar_sources,
     load_minutes,
+    load_trades,
     looks_intraday,
     write_generic,
 )
@@ -150,3 +152,21 @@ def test_a_recorded_intraday_chain_file_replays_each_quote_time(tmp_path):
             "2018-01-23T09:30:00-05:00,B,1,2,0.5,1.5,10\n"
         )
         open_replay(str(path), {"VIX": str(tmp_path / "two.csv")})
+
+
+def test_trade_streams_give_tick_bars(tmp_path):
+    lines = ["ts_event,rtype,publisher_id,instrument_id,action,side,price,size,symbol"]
+    for i in range(1030):  # two full 512-trade bars and 6 trades of a third
+        ns = (int(OPEN) + i) * 10**9
+        lines.append(f"{ns},0,1,5002,T,A,{(4000 + i * 0.25) * 1e9:.0f},2,ESH8")
+    (tmp_path / "trades.csv").write_text("\n".join(lines) + "\n")
+    daily, store = load_bar_sources({"/ES": str(tmp_path / "trades.csv")})
+    assert not daily and "/ES" in store.trades
+    later = datetime.fromtimestamp(OPEN + 2000, NEW_YORK)
+    bars = store.at(later).bars("/ES", parse_timeframe("512t"))
+    assert bars is not None and len(bars.dates) == 2
+    assert bars.open[0] == pytest.approx(4000.0) and bars.close[0] == pytest.approx(4127.75)
+    assert bars.volume.tolist() == [1024.0, 1024.0]
+    generic = tmp_path / "prints.csv"
+    generic.write_text("timestamp,price,size\n2018-01-23T09:30:00-05:00,10,1\n")
+    assert load_trades(generic, "X")["X"].price.tolist() == [10.0]

@@ -101,9 +101,29 @@ def _csv(path: Path, symbol: str | None) -> dict[str, MinuteBars]:
                 + (f"; missing {', '.join(missing)}" if missing else "")
             )
         shape, fields, stamp = "generic", _GENERIC, found[0]
-    where = {name: header.index(name) for name in (stamp, *fields)}
+    rows = _read_rows(path, reader, header, (stamp, shape), fields, symbol)
+    if shape == "databento" and rows and _fixed_point([v for _, _, v in rows]):
+        rows = [(n, t, [x * 1e-9 for x in v[:4]] + [v[4]]) for n, t, v in rows]
+    return _grouped(path, rows, symbol)
+
+
+Row = tuple[str, float, list[float]]  # symbol, epoch seconds, values
+
+
+def _read_rows(
+    path: Path,
+    reader: Iterator[list[str]],
+    header: list[str],
+    time_column: tuple[str, str],
+    fields: tuple[str, ...],
+    symbol: str | None,
+) -> list[Row]:
+    """Every readable row as (symbol, time, values of `fields`); unreadable rows are named
+    by line and past 1% refuse the file. `time_column` is (name, file shape)."""
+    stamp, shape = time_column
+    at = {name: header.index(name) for name in (stamp, *fields)}
     name_at = next((header.index(c) for c in ("symbol", "ticker") if c in header), None)
-    rows: list[tuple[str, float, list[float]]] = []
+    rows: list[Row] = []
     bad: list[str] = []
     total = 0
     for line_number, row in enumerate(reader, start=2):
@@ -111,17 +131,15 @@ def _csv(path: Path, symbol: str | None) -> dict[str, MinuteBars]:
             continue
         total += 1
         try:
-            when = _time(row[where[stamp]], shape)
-            values = [float(row[where[f]]) for f in fields]
+            when = _time(row[at[stamp]], shape)
+            values = [float(row[at[f]]) for f in fields]
             name = row[name_at].strip() if name_at is not None else (symbol or "")
         except (ValueError, IndexError) as error:
             bad.append(f"{path}:{line_number}: {error}")
             continue
         rows.append((name, when, values))
     _check_bad(path, bad, total)
-    if shape == "databento" and rows and _fixed_point([v for _, _, v in rows]):
-        rows = [(n, t, [x * 1e-9 for x in v[:4]] + [v[4]]) for n, t, v in rows]
-    return _grouped(path, rows, symbol)
+    return rows
 
 
 def _check_bad(path: Path, bad: list[str], total: int) -> None:
@@ -205,24 +223,7 @@ def load_trades(path: str | Path, symbol: str | None = None) -> dict[str, Trades
     header = [h.strip().lower() for h in next(reader, [])]
     stamp = "ts_event" if "ts_event" in header else next(c for c in TIME_COLUMNS if c in header)
     shape = "databento" if stamp == "ts_event" else "generic"
-    at = {name: header.index(name) for name in (stamp, "price", "size")}
-    name_at = next((header.index(c) for c in ("symbol", "ticker") if c in header), None)
-    rows: list[tuple[str, float, list[float]]] = []
-    bad: list[str] = []
-    total = 0
-    for line_number, row in enumerate(reader, start=2):
-        if not row or not any(cell.strip() for cell in row):
-            continue
-        total += 1
-        try:
-            when = _time(row[at[stamp]], shape)
-            values = [float(row[at["price"]]), float(row[at["size"]])]
-            name = row[name_at].strip() if name_at is not None else (symbol or "")
-        except (ValueError, IndexError) as error:
-            bad.append(f"{path}:{line_number}: {error}")
-            continue
-        rows.append((name, when, values))
-    _check_bad(path, bad, total)
+    rows = _read_rows(path, reader, header, (stamp, shape), ("price", "size"), symbol)
     if not rows:
         raise MinuteFileError(f"{path}: no trades in the file")
     if shape == "databento" and _fixed_point([[0, 0, 0, v[0]] for _, _, v in rows]):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from rulesengine.check import types as t
 from rulesengine.check.names import FIELDS_BY_NAME, FUNCTIONS, SERIES, Function
@@ -35,6 +35,7 @@ GLOBEX_MINUTES = 23 * 60  # the longest session any instrument trades
 
 class Visitor(Protocol):
     report: Report
+    ctx: Any  # expressions.Context: the lets in scope, the names used
 
     def call(self, node: ast.Call) -> tuple[ast.Node, Type | None]: ...
 
@@ -85,6 +86,10 @@ def series_argument(
     """A `series` or `level` argument: a bar field, an indicator call, or (level) a constant."""
     if isinstance(arg, ast.Name) and arg.name in SERIES:
         return SeriesRef(arg.span, arg.name), FIELDS_BY_NAME[arg.name].type
+    let = visitor.ctx.lets.get(arg.name) if isinstance(arg, ast.Name) else None
+    if let is not None and let.series is not None:  # `fast: ema(close, 9)`: the call itself
+        visitor.ctx.used_lets.add(getattr(arg, "name", ""))
+        return let.series, let.type
     if isinstance(arg, ast.Call) and arg.func in FUNCTIONS and FUNCTIONS[arg.func].reads_bars:
         return visitor.call(arg)
     if param == "level" and isinstance(arg, ast.Number) and arg.unit in {"", "$", "%"}:
@@ -115,6 +120,12 @@ def _describe(arg: ast.Node) -> str:
     if isinstance(arg, ast.Attr):
         return "a leg's field"
     return "this expression"
+
+
+def indicator(node: ast.Node) -> ast.Node | None:
+    """`node` when it is an indicator call (a let holding one can stand for a series)."""
+    func = FUNCTIONS.get(node.func) if isinstance(node, ast.Call) else None
+    return node if func is not None and func.reads_bars else None
 
 
 def explicit_timeframes(node: ast.Node) -> set[Timeframe]:

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from rulesengine.check import lints, suppressions
 from rulesengine.check.account import check_account, check_schedules
-from rulesengine.check.bar_calls import default_timeframe
+from rulesengine.check.bar_calls import default_timeframe, indicator
 from rulesengine.check.diagnostics import CODES, Diagnostic
 from rulesengine.check.exits import check_exits
 from rulesengine.check.expressions import Context, LetInfo, check
@@ -370,7 +370,9 @@ class _FileChecker:
                     None,
                 )
                 continue
-            infos[name] = LetInfo(typ.plain(), frozenset(ctx.used_scopes), ctx.used_neutral)
+            infos[name] = LetInfo(
+                typ.plain(), frozenset(ctx.used_scopes), ctx.used_neutral, indicator(resolved)
+            )
             program.lets[name] = Checked(resolved, typ.plain(), source.text, source, f"let.{name}")
         self.broken_lets = frozenset(set(model.let) - set(infos))
         return infos

@@ -32,6 +32,9 @@ class LetInfo:
     # reads a name that is a contract field and a position field alike (`dte`): usable in
     # a leg's `where` and in exits, wherever one of the two is visible
     neutral: bool = False
+    # the checked indicator call when the let is one (`fast: ema(close, 9)`): usable where a
+    # series belongs, `crosses_above(fast, slow)`
+    series: ast.Node | None = None
 
 
 @dataclass

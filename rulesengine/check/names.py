@@ -127,11 +127,19 @@ FIELDS: tuple[Field, ...] = (
     ),
     # ---------------------------------------------------------------- underlying
     Field("price", U, MONEY, "$", "underlying price", (0, INF)),
-    Field("close", U, MONEY, "$", "last daily close (a series inside sma/ema)", (0, INF)),
-    Field("open", U, MONEY, "$", "today's open (a series inside sma/ema)", (0, INF)),
-    Field("high", U, MONEY, "$", "today's high (a series inside sma/ema)", (0, INF)),
-    Field("low", U, MONEY, "$", "today's low (a series inside sma/ema)", (0, INF)),
-    Field("underlying_volume", U, NUMBER, "shares", "underlying volume today", (0, INF)),
+    Field(
+        "close",
+        U,
+        MONEY,
+        "$",
+        "last complete bar's close: daily (an end-of-day snapshot's own session), or of the "
+        "file's `bars:` timeframe; a series inside indicators",
+        (0, INF),
+    ),
+    Field("open", U, MONEY, "$", "last bar's open (as `close`)", (0, INF)),
+    Field("high", U, MONEY, "$", "last bar's high (as `close`)", (0, INF)),
+    Field("low", U, MONEY, "$", "last bar's low (as `close`)", (0, INF)),
+    Field("underlying_volume", U, NUMBER, "shares", "last bar's volume (as `close`)", (0, INF)),
     Field(
         "forward",
         U,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rulesengine.check.bar_calls import is_timeframe_literal
 from rulesengine.check.names import ENUMS, FUNCTIONS
+from rulesengine.check.names import SERIES as SERIES_FIELDS
 from rulesengine.check.program import Checked, EnumLit, FieldRef, LetRef, Program, SeriesRef
 from rulesengine.check.timeframes import DAILY, Timeframe, timeframe_of
 from rulesengine.compile.graph import Clause, FieldPath, Graph, Node, Payload
@@ -57,6 +58,10 @@ class _Lowering:
                 return self.add("const", value=float(ENUMS[enum_of].index(v)) if enum_of else v)
             case FieldRef(field=f) if f is not None and f.name in FIELDS_AS_CALLS:
                 return self.add("series", value=FIELDS_AS_CALLS[f.name])
+            case FieldRef(field=f) if (
+                f is not None and f.name in SERIES_FIELDS and self.program.bars.intraday
+            ):  # in a `bars: 5m` file, `close` is the last 5-minute bar's, like `close[1]`
+                return self.add("series", value=Bar(f.name, self.program.bars))
             case FieldRef(field=f, leg=own) if f is not None:
                 return self.add("field", value=FieldPath(own if own is not None else leg, f.name))
             case LetRef(name=name, leg=own):

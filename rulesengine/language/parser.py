@@ -229,6 +229,11 @@ class _ToAst(Transformer):
         args = tuple(a for a in args if a is not None)
         return ast.Call(_span(meta), str(func), args, _token_span(func))
 
+    def index(self, meta, children):
+        """`close[1]` is `prev(close, 1)`: the value one bar ago."""
+        series, count = children
+        return ast.Call(_span(meta), "prev", (series, _number(count)), _span(meta))
+
     # operators ----------------------------------------------------------
     add, sub, mul, div, of = _binary("+"), _binary("-"), _binary("*"), _binary("/"), _binary("of")
 

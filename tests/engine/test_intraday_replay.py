@@ -122,3 +122,36 @@ def test_rules_read_every_kind_of_bar_on_an_intraday_snapshot():
     value = Evaluator(compile_program(result.program), view)
     node = next(i for i, n in enumerate(value.graph.nodes) if n.op == "series")
     assert float(value.value(node)[0]) == pytest.approx(ind.ema(five.close, 9)[-1])
+
+
+def test_previous_bars_lets_and_a_files_own_close():
+    """`close[1]` is `prev(close, 1)`; a let holding an indicator stands for the series; in a
+    `bars: 5m` file a bare `close` is the last 5-minute bar's, like `close[1]` is."""
+    text = (
+        "strategy: t\nbars: 5m\nuniverse: [SPX]\nlet:\n  fast: ema(close, 9)\n"
+        "  slow: ema(close, 21)\nunderlying:\n  - crosses_above(fast, slow) or fast > 0\n"
+        "  - close[1] > 0\n  - close > 0\nlegs:\n  short: put where delta > -0.3\n"
+        "exit:\n  stop_loss: pnl <= -2 * entry_credit\n  flip: crosses_below(fast, slow)\n"
+    )
+    result = checked(text)
+    assert not result.errors, result.diagnostics
+    assert not [d for d in result.diagnostics if d.code == "W305"]  # the lets count as used
+    graph = compile_program(result.program)
+    source = open_replay("synthetic-intraday:2018-01-23:2018-01-23:5m")
+    chain = source.snapshot(datetime(2018, 1, 23, 12, 0, tzinfo=NEW_YORK))
+    five = chain.intraday.bars("SPX", parse_timeframe("5m"))
+    evaluator = Evaluator(graph, View.whole_chain(chain))
+    values = {
+        graph.render(i): float(evaluator.value(i)[0])
+        for i, n in enumerate(graph.nodes)
+        if n.op == "series"
+    }
+    assert values["prev(close, 1, 5m)"] == pytest.approx(five.close[-2])
+    assert values["close"] == pytest.approx(five.close[-1])
+    assert "crosses_below(ema(close, 9), ema(close, 21), 5m)" in values
+    assert checked(text.replace("close[1]", "close[0]")).errors  # no bar zero bars ago
+
+
+def test_a_timeframe_literal_alone_is_no_value():
+    text = "strategy: t\nentry:\n  - credit > 512t\nlegs:\n  short: put\n"
+    assert [d.code for d in checked(text).errors] == ["E111"]

@@ -89,7 +89,8 @@ def _change_pct(x: np.ndarray, n: int) -> np.ndarray:
 
 def _crosses(above: bool) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """True on the bar where a moves from at-or-below b to above it (or the reverse): an event,
-    not a state. NaN on either bar is no crossing."""
+    not a state. Without both bars' values (too little history) the result is NaN: no
+    crossing, and the scan says the indicator lacks history."""
 
     def kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         a, b = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
@@ -98,7 +99,8 @@ def _crosses(above: bool) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
             a, b, before_a, before_b = b, a, before_b, before_a
         with np.errstate(invalid="ignore"):
             hit = (a > b) & (before_a <= before_b)
-        return hit.astype(float)
+        known = np.isfinite(a) & np.isfinite(b) & np.isfinite(before_a) & np.isfinite(before_b)
+        return np.where(known, hit.astype(float), np.nan)  # unknown: no value, said so
 
     return kernel
 

@@ -87,15 +87,21 @@ def _shortfall(chain, expr, symbol, timeframe, source) -> str:
     if timeframe.daily and what.endswith("bars"):
         what = "daily bars"
     if any(s is None for s in stores):
-        where = (
-            "this data has no intraday bars (replay with synthetic-intraday or give minute bars)"
-            if timeframe.intraday
-            else "this data has none"
-        )
+        if timeframe.ticks:
+            where = "this data has no trade stream (give one with --bars SYMBOL=trades.csv)"
+        elif timeframe.intraday:
+            where = (
+                "this data has no intraday bars (replay with synthetic-intraday or give minute "
+                "bars)"
+            )
+        else:
+            where = "this data has none"
         return f"{text} needs {what} of {symbol}: {where}"
-    have = min(int(np.isfinite(getattr(s, _BAR_ATTR[leaf.name])).sum()) for s, leaf in
-               zip(stores, leaves, strict=True))  # fmt: skip
-    return f"{text} needs {series.lookback(expr) + 1}+ {what} of {symbol}, has {have}"
+    counts = [
+        int(np.isfinite(getattr(bars, _BAR_ATTR[leaf.name])).sum())
+        for bars, leaf in zip(stores, leaves, strict=True)
+    ]
+    return f"{text} needs {series.lookback(expr) + 1}+ {what} of {symbol}, has {min(counts)}"
 
 
 def _leaves(expr: SeriesExpr) -> list[Bar]:

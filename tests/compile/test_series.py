@@ -70,21 +70,23 @@ def test_hand_computed_prev_and_zscore():
 def test_a_crossing_is_true_on_the_bar_where_it_happens_only():
     a = np.array([1.0, 2.0, 3.0, 3.5, 2.0, 1.0, 1.0])
     b = np.full(7, 2.0)
-    # bar 1 touches (2 == 2, not above), bar 2 crosses, bars 3.. stay above: no more events
-    assert kernel("crosses_above", a, b).tolist() == [0, 0, 1, 0, 0, 0, 0]
-    assert kernel("crosses_below", a, b).tolist() == [0, 0, 0, 0, 0, 1, 0]
+    # bar 0 has no bar before it (unknown); bar 1 touches (2 == 2, not above), bar 2 crosses,
+    # bars 3.. stay above: no more events
+    up, down = kernel("crosses_above", a, b), kernel("crosses_below", a, b)
+    assert np.isnan(up[0]) and np.isnan(down[0])
+    assert up[1:].tolist() == [0, 1, 0, 0, 0, 0]
+    assert down[1:].tolist() == [0, 0, 0, 0, 1, 0]
 
 
 @given(st.lists(st.floats(-100, 100), min_size=2, max_size=60), st.floats(-100, 100))
 def test_crossings_are_the_state_changes_of_above(values, level):
     a = np.array(values)
     above = a > level
-    ups = kernel("crosses_above", a, np.full(len(a), level)).astype(bool)
-    assert not ups[0]
-    assert (ups[1:] == (above[1:] & ~above[:-1])).all()
-    # between two crossings up there is a crossing down (or a touch) in between
-    downs = kernel("crosses_below", a, np.full(len(a), level)).astype(bool)
-    assert not (ups & downs).any()
+    ups = kernel("crosses_above", a, np.full(len(a), level))
+    assert np.isnan(ups[0])  # the first bar has no bar before it
+    assert (ups[1:].astype(bool) == (above[1:] & ~above[:-1])).all()
+    downs = kernel("crosses_below", a, np.full(len(a), level))
+    assert not (ups[1:].astype(bool) & downs[1:].astype(bool)).any()
 
 
 def tree(text_fn, *args, constants=(), tf=DAILY):
@@ -115,7 +117,7 @@ def test_evaluating_recent_bars_gives_the_full_history_value(hlc):
 def test_a_constant_level_broadcasts():
     expr = tree("crosses_above", Bar("close", DAILY), Lit(2.0))
     values = series.evaluate(expr, lambda bar: np.array([1.0, 3.0]))
-    assert values.tolist() == [0.0, 1.0]
+    assert values[1] == 1.0 and np.isnan(values[0])
 
 
 def test_render_shows_the_timeframe_once():

@@ -155,3 +155,17 @@ def test_previous_bars_lets_and_a_files_own_close():
 def test_a_timeframe_literal_alone_is_no_value():
     text = "strategy: t\nentry:\n  - credit > 512t\nlegs:\n  short: put\n"
     assert [d.code for d in checked(text).errors] == ["E111"]
+
+
+def test_a_crossing_without_enough_history_says_so():
+    text = (
+        "strategy: t\nbars: 5m\nunderlying:\n  - crosses_above(ema(close, 400), ema(close, 21))\n"
+        "legs:\n  short: put where delta > -0.3\nexit:\n  stop_loss: pnl <= -2 * entry_credit\n"
+    )
+    result = checked(text)
+    source = open_replay("synthetic-intraday:2018-01-23:2018-01-23:5m")
+    chain = source.snapshot(datetime(2018, 1, 23, 9, 45, tzinfo=NEW_YORK))
+    found = scan(result.program, compile_program(result.program), chain)
+    assert len(found) == 0
+    # 5 warm-up sessions of 78 bars, and 09:30-09:45
+    assert any("needs 401+ 5m bars of SPX, has 393" in m for m in found.missing), found.missing

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from rulesengine.check.summary import print_text
 from rulesengine.engine.loop import Engine
-from rulesengine.engine.reload_report import FileVersions
+from rulesengine.engine.reload_report import FileVersions, shadow_scan
 from rulesengine.engine.reload_safety import FORCE_MARKER, unsafe_changes
 from rulesengine.engine.ruleset import RulesError, RuleSet, load_rules
-from rulesengine.strategies.scan import DEFAULT_SCALARS, candidate_records, scan
+from rulesengine.strategies.scan import candidate_records
 
 SHADOW_TOP = 5
 
@@ -202,7 +202,7 @@ def shadow_diff(old: RuleSet, new: RuleSet, engine: Engine) -> list[str]:
 def _picks(compiled, chain) -> set[str]:
     if compiled is None:
         return set()
-    result = scan(compiled.program, compiled.graph, chain, DEFAULT_SCALARS)
+    result = shadow_scan(compiled, chain)
     records = candidate_records(result, compiled.program, chain, SHADOW_TOP)
     return {
         " / ".join(

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from rulesengine.data.chain import Chain
 from rulesengine.engine.ruleset import Compiled, RuleSet
-from rulesengine.strategies.scan import DEFAULT_SCALARS, scan
+from rulesengine.strategies.scan import DEFAULT_SCALARS, ScanResult, scan
 
 MAX_CHANGES = 3  # clause changes shown per file; more are counted
 
@@ -167,6 +167,15 @@ def candidate_change(old: Compiled | None, new: Compiled, chain: Chain) -> str:
 
 
 def _candidates(compiled: Compiled | None, chain: Chain) -> int:
-    if compiled is None:
-        return 0
-    return len(scan(compiled.program, compiled.graph, chain, DEFAULT_SCALARS))
+    return 0 if compiled is None else len(shadow_scan(compiled, chain))
+
+
+def shadow_scan(compiled: Compiled, chain: Chain) -> ScanResult:
+    """A strategy's scan of the last chain at default scalars, once per rule version and
+    chain (the shadow diff and the candidate count read the same scan)."""
+    key = ("shadow_scan", compiled.version, compiled.name)
+    found = chain.memo.get(key)
+    if found is None:
+        found = scan(compiled.program, compiled.graph, chain, DEFAULT_SCALARS)
+        chain.memo[key] = found
+    return found

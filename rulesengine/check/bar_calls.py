@@ -77,6 +77,14 @@ def split_timeframe(
     except TimeframeError as error:
         report("E111", str(error), literal.span, None)
         return args[:-1], None, False
+    if timeframe.ticks and func.annualised:
+        report(
+            "E111",
+            f"'{func.name}' is annualised, which tick bars (no fixed count a year) cannot be",
+            literal.span,
+            "use time bars, e.g. 5m",
+        )
+        return args[:-1], None, False
     return args[:-1], timeframe, True
 
 

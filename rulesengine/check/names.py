@@ -291,6 +291,7 @@ class Function:
     scope: Scope | None = None  # where the function's data lives (None: pure arithmetic)
     variadic: bool = False
     daily: bool = False  # reads once-a-session data (ATM IV history): no timeframe argument
+    annualised: bool = False  # scaled by the timeframe's bars a year: time bars only
 
     @property
     def reads_bars(self) -> bool:
@@ -347,7 +348,43 @@ FUNCTIONS: dict[str, Function] = {
         Function("bb_middle", ("series", "n", "k"), "same", "middle Bollinger band (the SMA)", U),
         Function("bb_lower", ("series", "n", "k"), "same", "lower Bollinger band (k std devs)", U),
         Function("rsi", ("n",), "number", "Wilder's RSI of the close over n bars (0-100)", U),
-        Function("hv", ("n",), "percent", "annualised close-to-close volatility over n bars", U),
+        Function(
+            "hv",
+            ("n",),
+            "percent",
+            "annualised close-to-close volatility over n bars",
+            U,
+            annualised=True,
+        ),
+        Function(
+            "hv_parkinson",
+            ("n",),
+            "percent",
+            "annualised high-low (Parkinson) volatility over n bars",
+            U,
+            annualised=True,
+        ),
+        Function(
+            "atr_distance",
+            ("n",),
+            "number",
+            "ATRs the close is above (below: negative) its n-bar SMA",
+            U,
+        ),
+        Function(
+            "supertrend_dir",
+            ("n", "k"),
+            "number",
+            "Supertrend direction: 1 in an uptrend, -1 in a downtrend",
+            U,
+        ),
+        Function(
+            "aligned",
+            ("n", "n", "n"),
+            "bool",
+            "the three SMAs stacked shortest above, e.g. aligned(20, 50, 200): an uptrend",
+            U,
+        ),
         Function(
             "cci", ("n",), "number", "commodity channel index over n bars (needs high/low)", U
         ),

@@ -52,6 +52,7 @@ class SeriesSpec:
     settle: Callable[[tuple[float, ...]], int]  # bars for a recursive value to forget its seed
     inputs: tuple[str, ...] = ()  # bars read implicitly (rsi: close); empty: series arguments
     result: str = "number"  # 'number' | 'bool'
+    per_year: bool = False  # annualised from daily bars: rescaled to the timeframe's bars a year
 
 
 def _n(c: tuple[float, ...]) -> int:
@@ -120,6 +121,14 @@ def _cci(high: np.ndarray, low: np.ndarray, close: np.ndarray, n: int) -> np.nda
     return out
 
 
+def _aligned(close: np.ndarray, periods: tuple[float, ...]) -> np.ndarray:
+    """1 where the SMAs are stacked shortest above, 0 where not, NaN until the longest has a
+    value."""
+    stacked = ind.aligned(close, tuple(int(p) for p in periods)).astype(float)
+    longest = ind.sma(close, int(max(periods)))
+    return np.where(np.isfinite(longest), stacked, np.nan)
+
+
 def _ones(_: tuple[float, ...]) -> int:
     return 1
 
@@ -168,7 +177,39 @@ _SPECS = (
     ),
     SeriesSpec("bb_lower", lambda x, n, k: ind.bollinger(x, int(n), k)[0], lambda c: _n(c) - 1, _n),
     SeriesSpec("rsi", lambda c, n: ind.rsi(c, int(n)), _n, lambda c: 20 * _n(c), inputs=("close",)),
-    SeriesSpec("hv", lambda c, n: ind.hv_close(c, int(n)), _n, _n, inputs=("close",)),
+    SeriesSpec(
+        "hv", lambda c, n: ind.hv_close(c, int(n)), _n, _n, inputs=("close",), per_year=True
+    ),
+    SeriesSpec(
+        "hv_parkinson",
+        lambda h, lo, n: ind.hv_parkinson(h, lo, int(n)),
+        lambda c: _n(c) - 1,
+        _n,
+        inputs=("high", "low"),
+        per_year=True,
+    ),
+    SeriesSpec(
+        "atr_distance",
+        lambda h, lo, c, n: ind.atr_distance(h, lo, c, int(n)),
+        _n,
+        lambda c: 20 * _n(c),
+        inputs=("high", "low", "close"),
+    ),
+    SeriesSpec(
+        "supertrend_dir",
+        lambda h, lo, c, n, k: ind.supertrend(h, lo, c, int(n), k)[1],
+        _n,
+        lambda c: 20 * _n(c),
+        inputs=("high", "low", "close"),
+    ),
+    SeriesSpec(
+        "aligned",
+        lambda c, *periods: _aligned(c, periods),
+        lambda c: int(max(c)) - 1,
+        lambda c: int(max(c)),
+        inputs=("close",),
+        result="bool",
+    ),
     SeriesSpec(
         "atr",
         lambda h, lo, c, n: ind.atr(h, lo, c, int(n)),
@@ -203,6 +244,15 @@ _SPECS = (
 )
 
 SERIES: dict[str, SeriesSpec] = {spec.name: spec for spec in _SPECS}
+
+
+def bars_a_year(bars: Timeframe | None) -> float:
+    """Bars of a timeframe in a trading year (252 sessions of 6.5 hours), for annualising."""
+    if bars is None or bars.daily:
+        return 252.0
+    if bars.ticks:
+        return float("nan")  # tick bars have no fixed count: the checker refuses (E111)
+    return 252.0 * 390.0 * 60.0 / bars.seconds
 
 
 def timeframe(expr: SeriesExpr) -> Timeframe | None:
@@ -253,8 +303,11 @@ def evaluate(
         return float("nan")
     length = max(len(a) for a in arrays if a.ndim)
     arrays = [np.full(length, float(a)) if a.ndim == 0 else a for a in arrays]
+    spec = SERIES[expr.fn]
     with np.errstate(all="ignore"):
-        out = SERIES[expr.fn].kernel(*arrays, *expr.constants)
+        out = spec.kernel(*arrays, *expr.constants)
+        if spec.per_year:
+            out = out * np.sqrt(bars_a_year(timeframe(expr)) / 252.0)
     if memo is not None:
         memo[expr] = out
     return out

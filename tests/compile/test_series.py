@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from rulesengine.analytics import indicators as ind
 from rulesengine.check.names import FUNCTIONS
 from rulesengine.check.timeframes import DAILY, parse_timeframe
 from rulesengine.compile import series
@@ -40,6 +41,7 @@ def test_the_table_and_the_registry_name_the_same_functions():
         series_params = [p for p in params if p in {"series", "level"}]
         assert list(params[: len(series_params)]) == series_params, "series arguments come first"
         assert not (SERIES[name].inputs and series_params), "implicit inputs or arguments"
+        assert SERIES[name].per_year == FUNCTIONS[name].annualised
 
 
 def test_kernels_against_talib(hlc):
@@ -57,6 +59,20 @@ def test_kernels_against_talib(hlc):
     # Wilder's average is TA-Lib's ATR recursion applied to any series
     true_range = talib.TRANGE(high, low, close)
     same(kernel("rma", true_range[1:], 14), talib.ATR(high, low, close, 14)[1:])
+
+
+def test_the_library_indicators_and_annualising_by_timeframe(hlc):
+    high, low, close = hlc
+    same(kernel("hv_parkinson", high, low, 20), ind.hv_parkinson(high, low, 20))
+    same(kernel("atr_distance", high, low, close, 20), ind.atr_distance(high, low, close, 20))
+    direction = kernel("supertrend_dir", high, low, close, 10, 3.0)
+    assert set(np.unique(direction[np.isfinite(direction)])) <= {-1.0, 1.0}
+    stacked = kernel("aligned", close, 5.0, 10.0, 20.0)
+    assert np.isnan(stacked[:19]).all() and set(np.unique(stacked[19:])) <= {0.0, 1.0}
+    daily = series.evaluate(tree("hv", Bar("close", DAILY), constants=(20,)), lambda b: close)
+    five = parse_timeframe("5m")
+    intraday = series.evaluate(tree("hv", Bar("close", five), constants=(20,)), lambda b: close)
+    assert intraday[-1] == pytest.approx(daily[-1] * np.sqrt(78))  # 78 five-minute bars a day
 
 
 def test_hand_computed_prev_and_zscore():

@@ -61,31 +61,29 @@ def _epoch(day: date, at: time, zone=NEW_YORK) -> float:
 
 
 def session_bounds(start: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
-    """Each minute's session (open, close) in epoch seconds, computed once per calendar day."""
+    """Each minute's session (open, close) in epoch seconds, computed once per calendar day
+    (UTC), in New York time so daylight-saving changes move the hours, not the sessions."""
     days = (start // 86_400).astype(np.int64)
     unique, inverse = np.unique(days, return_inverse=True)
-    opens, closes = np.empty(len(unique)), np.empty(len(unique))
+    bounds = np.empty((len(unique), 4))  # open, close, and (Globex) the next session's
     epoch = date(1970, 1, 1)
     for i, day_number in enumerate(unique):
-        utc_day = epoch + timedelta(days=int(day_number))
-        if kind == GLOBEX:
-            # a UTC day's minutes from 22:00/23:00 UTC on belong to the next session; the
-            # caller splits them by comparing with `close` (see _sessions)
-            opens[i] = _epoch(utc_day - timedelta(days=1), GLOBEX_HOURS[0])
-            closes[i] = _epoch(utc_day, GLOBEX_HOURS[1])
+        day = epoch + timedelta(days=int(day_number))
+        if kind == GLOBEX:  # the session closing today at 17:00 opened yesterday at 18:00
+            bounds[i] = (
+                _epoch(day - timedelta(days=1), GLOBEX_HOURS[0]),
+                _epoch(day, GLOBEX_HOURS[1]),
+                _epoch(day, GLOBEX_HOURS[0]),
+                _epoch(day + timedelta(days=1), GLOBEX_HOURS[1]),
+            )
         else:
-            opens[i] = _epoch(utc_day, REGULAR_HOURS[0])
-            closes[i] = _epoch(utc_day, REGULAR_HOURS[1])
-    return opens[inverse], closes[inverse]
-
-
-def _sessions(start: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
-    opens, closes = session_bounds(start, kind)
-    if kind == GLOBEX:  # after today's 17:00 close the next session has begun
-        later = start >= closes
-        opens = np.where(later, opens + 86_400, opens)
-        closes = np.where(later, closes + 86_400, closes)
-    return opens, closes
+            opens, closes = _epoch(day, REGULAR_HOURS[0]), _epoch(day, REGULAR_HOURS[1])
+            bounds[i] = (opens, closes, opens, closes)
+    row = bounds[inverse]
+    if kind == GLOBEX:  # after today's 17:00 close a minute belongs to the next session
+        later = start >= row[:, 1]
+        return np.where(later, row[:, 2], row[:, 0]), np.where(later, row[:, 3], row[:, 1])
+    return row[:, 0], row[:, 1]
 
 
 def resample(minutes: MinuteBars, timeframe: Timeframe, kind: str = REGULAR) -> Bars:
@@ -93,7 +91,7 @@ def resample(minutes: MinuteBars, timeframe: Timeframe, kind: str = REGULAR) -> 
     if timeframe.ticks:
         raise ValueError(f"{timeframe} bars are built from trades (tick_bars), not minute bars")
     start = np.asarray(minutes.start, dtype=float)
-    opens, closes = _sessions(start, kind)
+    opens, closes = session_bounds(start, kind)
     inside = (start >= opens) & (start < closes)
     if not inside.all():
         keep = np.flatnonzero(inside)

@@ -80,6 +80,15 @@ def test_futures_bars_follow_the_globex_session():
     assert len(daily.dates) == 1  # the 17:00-18:00 break has no trading, Monday 18:00 not in
 
 
+def test_a_globex_session_across_the_daylight_saving_change():
+    sunday = date(2018, 3, 11)  # clocks went forward at 02:00 that morning
+    stream = minutes_of(sunday, time(18, 0), 23 * 60)  # Sunday 18:00 to Monday 17:00
+    daily = resample(stream, DAILY, GLOBEX)
+    assert len(daily.dates) == 1 and daily.dates[0] == at(date(2018, 3, 12), 17, 0)
+    four = resample(stream, parse_timeframe("4h"), GLOBEX)
+    assert four.dates[0] == at(sunday, 22, 0)
+
+
 def test_two_dimensional_minutes_resample_per_column():
     one = minutes_of(DAY, time(9, 30), 390)
     two = MinuteBars(

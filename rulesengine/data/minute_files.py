@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -29,6 +30,7 @@ from rulesengine.data.bars import load_bars
 from rulesengine.data.chain import Bars
 from rulesengine.data.intraday import NEW_YORK, IntradayStore, MinuteBars, Trades
 
+T = TypeVar("T")
 MAX_BAD_SHARE = 0.01
 _FRACTION = re.compile(r"\.(\d+)")
 TIME_COLUMNS = ("timestamp", "datetime", "time", "date", "ts", "ts_event", "t")
@@ -248,22 +250,22 @@ def load_bar_sources(sources: dict[str, str]) -> tuple[dict[str, Bars], Intraday
     store = IntradayStore()
     for symbol, where in sources.items():
         if Path(where).is_file() and looks_like_trades(Path(where)):
-            trades = load_trades(where, symbol)
-            if symbol not in trades and len(trades) != 1:
-                raise MinuteFileError(
-                    f"{where}: no trades of {symbol} (it has {', '.join(sorted(trades))})"
-                )
-            store.trades[symbol] = trades.get(symbol) or next(iter(trades.values()))
+            store.trades[symbol] = _one_symbol(load_trades(where, symbol), symbol, where, "trades")
         elif Path(where).is_file() and looks_intraday(Path(where)):
             found = load_minutes(where, symbol)
-            if symbol not in found and len(found) != 1:
-                raise MinuteFileError(
-                    f"{where}: no minute bars of {symbol} (it has {', '.join(sorted(found))})"
-                )
-            store.minutes[symbol] = found.get(symbol) or next(iter(found.values()))
+            store.minutes[symbol] = _one_symbol(found, symbol, where, "minute bars")
         else:
             daily[symbol] = load_bars(where)
     return daily, store
+
+
+def _one_symbol(found: dict[str, T], symbol: str, where: str, what: str) -> T:
+    """The symbol's series in a file (or the file's only one, whatever it calls it)."""
+    if symbol in found:
+        return found[symbol]
+    if len(found) == 1:
+        return next(iter(found.values()))
+    raise MinuteFileError(f"{where}: no {what} of {symbol} (it has {', '.join(sorted(found))})")
 
 
 def write_generic(bars: dict[str, MinuteBars], handle: io.TextIOBase) -> None:

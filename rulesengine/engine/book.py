@@ -156,22 +156,27 @@ class PositionBook:
         for rows in view.rows.values():
             model |= marked.is_model(rows)
         view.columns["marked_by_model"] = model
-        prices = view.field(None, "underlying_price")
+        prices = view.field(None, "underlying_price").tolist()
+        # plain floats: a loop over numpy scalars costs more than the marking itself
+        pnl, high_water, mark, credit, delta, vega = (
+            np.asarray(cols[name], dtype=float).tolist()
+            for name in ("pnl", "high_water_pnl", "mark", "credit", "net_delta", "net_vega")
+        )
+        by_model = model.tolist()
         for i, p in enumerate(group):
-            if np.isfinite(prices[i]):
-                p.detail["underlying_price"] = float(prices[i])
-            pnl = float(cols["pnl"][i])
-            if np.isfinite(pnl):
-                p.high_water_pnl = float(cols["high_water_pnl"][i])
-                p.last_mark = float(cols["mark"][i])
-                p.detail["pnl"] = round(pnl, 2)
-            p.detail["marked_by_model"] = bool(model[i])
+            if math.isfinite(prices[i]):
+                p.detail["underlying_price"] = prices[i]
+            if math.isfinite(pnl[i]):
+                p.high_water_pnl = high_water[i]
+                p.last_mark = mark[i]
+                p.detail["pnl"] = round(pnl[i], 2)
+            p.detail["marked_by_model"] = by_model[i]
             self.marks[p.id] = Mark(
-                pnl=pnl,
-                close_credit=float(cols["credit"][i]),
-                delta=float(cols["net_delta"][i]) * MULTIPLIER * p.quantity,
-                vega=float(cols["net_vega"][i]) * MULTIPLIER * p.quantity,
-                by_model=bool(model[i]),
+                pnl=pnl[i],
+                close_credit=credit[i],
+                delta=delta[i] * MULTIPLIER * p.quantity,
+                vega=vega[i] * MULTIPLIER * p.quantity,
+                by_model=by_model[i],
             )
         self.journal.save_marks(group)  # the high-water mark survives a restart
 

@@ -18,7 +18,8 @@ sys.path.insert(0, str(ROOT))
 
 from rulesengine.backtest.report import write_report  # noqa: E402
 from rulesengine.backtest.run import run_backtest  # noqa: E402
-from rulesengine.backtest.sweep import Job, LocalRunner, backtest_job, parse_axis, variants  # noqa: E402
+from rulesengine.backtest.runners import LocalRunner  # noqa: E402
+from rulesengine.backtest.sweep import Job, backtest_job, parse_axis, variants  # noqa: E402
 from rulesengine.engine.replay import open_replay  # noqa: E402
 from rulesengine.engine.ruleset import load_rules  # noqa: E402
 

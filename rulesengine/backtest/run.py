@@ -49,19 +49,22 @@ def run_backtest(
     say: Callable[[str], None] = lambda message: None,
     settings: AccountSettings | None = None,
     on_tick: Callable[[TickReport], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> BacktestResult:
     """Replay `source` through the engine into `out_dir` (emptied first) and measure it."""
     session = open_paper_session(
         rules, out_dir, source.times(at)[0], fresh=True, say=say, settings=settings
     )
     try:
-        asyncio.run(_replay(session, source, at, on_day, on_tick))
+        asyncio.run(_replay(session, source, at, on_day, on_tick, should_stop))
         return measure(session.journal, source, out_dir / JOURNAL_FILE)
     finally:
         session.journal.close()
 
 
-async def _replay(session, source: ReplaySource, at: time, on_day, on_tick=None) -> None:
+async def _replay(
+    session, source: ReplaySource, at: time, on_day, on_tick=None, should_stop=None
+) -> None:
     # exactly what `rules run --replay` does, so the two journals match (the parity test)
     await reconcile(session.engine, session.clock.now())
     await replay(
@@ -72,6 +75,7 @@ async def _replay(session, source: ReplaySource, at: time, on_day, on_tick=None)
         at=at,
         on_day=on_day,
         on_tick=on_tick,
+        should_stop=should_stop or (lambda: False),
     )
     await session.broker.aclose()
 

@@ -5,23 +5,28 @@
 moves with it, keeping its width. `--vary NAME=...` replaces the `let` NAME. Values are
 `A..B:STEP` (inclusive) or a comma list. Each variant's rule text is checked like any other.
 
-The grid runs behind `SweepRunner` (a `map` over picklable jobs): `LocalRunner` uses processes
-on this machine; a distributed runner needs only the same method."""
+The grid runs behind `SweepRunner` (a `map` over picklable jobs; see backtest/runners.py):
+processes on this machine, or a Dask cluster. Each finished variant is appended to the sweep's
+log, so an interrupted sweep resumes with the variants already done."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import itertools
+import json
 import math
+import os
 import re
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Protocol
 
 from rulesengine.backtest.run import run_backtest
+from rulesengine.backtest.runners import SweepRunner
 from rulesengine.engine.replay import open_replay
 from rulesengine.engine.ruleset import RulesError, load_rules
 from rulesengine.language.files import rule_files
@@ -48,24 +53,13 @@ class Job:
     data: str
     start: str | None
     end: str | None
+    timeout: float | None = None  # seconds; the variant stops replaying past it
 
-
-class SweepRunner(Protocol):
-    def map(self, fn: Callable[[Job], dict], jobs: Sequence[Job]) -> Iterator[dict]: ...
-
-
-class LocalRunner:
-    """Processes on this machine (the engine is single-threaded: one variant per core)."""
-
-    def __init__(self, workers: int = 2):
-        self.workers = workers
-
-    def map(self, fn: Callable[[Job], dict], jobs: Sequence[Job]) -> Iterator[dict]:
-        if self.workers <= 1 or len(jobs) <= 1:
-            yield from map(fn, jobs)
-            return
-        with ProcessPoolExecutor(max_workers=self.workers) as pool:
-            yield from pool.map(fn, jobs)
+    @property
+    def key(self) -> str:
+        """What the variant is (rules, data, span): a resumed sweep skips keys already done."""
+        text = json.dumps([self.texts, self.data, self.start, self.end], sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def parse_axis(spec: str) -> Axis:
@@ -241,7 +235,9 @@ def _set_let(text: str, name: str, value: float) -> str | None:
 
 # ---------------------------------------------------------------- running a variant
 def backtest_job(job: Job) -> dict:
-    """Run one variant (in a worker process) and return its label and metrics."""
+    """Run one variant (in a worker process) and return its label and metrics; past its time
+    limit it stops replaying and reports where."""
+    deadline = None if job.timeout is None else time.monotonic() + job.timeout
     with tempfile.TemporaryDirectory(prefix="rules-sweep-") as tmp:
         rules_dir = Path(tmp) / "rules"
         rules_dir.mkdir()
@@ -256,13 +252,65 @@ def backtest_job(job: Job) -> dict:
             date.fromisoformat(job.start) if job.start else None,
             date.fromisoformat(job.end) if job.end else None,
         )
-        result = run_backtest(rules, source, Path(tmp) / "run")
+        late = (lambda: time.monotonic() > deadline) if deadline is not None else None
+        result = run_backtest(rules, source, Path(tmp) / "run", should_stop=late)
+    if late is not None and late():
+        return {
+            "label": job.label,
+            "error": f"timed out after {job.timeout:g} s (replayed {len(result.days)} of "
+            f"{len(source.days())} days)",
+        }
     return {"label": job.label, **result.overall.as_dict()}
 
 
-def run_sweep(jobs: Sequence[Job], runner: SweepRunner, rank_by: str) -> list[dict]:
-    results = list(runner.map(backtest_job, jobs))
-    return rank(results, rank_by)
+class SweepLog:
+    """The sweep's results as they finish, one JSON line each (flushed and synced), so an
+    interrupted sweep resumes with every variant already done."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def done(self) -> dict[str, dict]:
+        """Results by job key; a line cut off by a crash is ignored (its variant runs again)."""
+        found: dict[str, dict] = {}
+        if not self.path.exists():
+            return found
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            with contextlib.suppress(json.JSONDecodeError, KeyError, TypeError):
+                entry = json.loads(line)
+                found[entry["key"]] = entry["result"]
+        return found
+
+    def add(self, key: str, result: dict) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a", encoding="utf-8") as out:
+            out.write(json.dumps({"key": key, "result": result}, default=_plain) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+
+
+def _plain(value: object) -> object:
+    return None if isinstance(value, float) and math.isnan(value) else str(value)
+
+
+def run_sweep(
+    jobs: Sequence[Job],
+    runner: SweepRunner,
+    log: SweepLog | None = None,
+    on_result: Callable[[dict], None] = lambda result: None,
+) -> list[dict]:
+    """Every variant's result in job order: those the log already has, then the rest from
+    the runner (each logged as it finishes). Failed variants are kept with their error."""
+    done = log.done() if log is not None else {}
+    by_label = {job.label: job for job in jobs}
+    todo = [job for job in jobs if job.key not in done]
+    for result in runner.map(backtest_job, todo):
+        job = by_label[result["label"]]
+        done[job.key] = result
+        if log is not None:
+            log.add(job.key, result)
+        on_result(result)
+    return [done[job.key] for job in jobs if job.key in done]
 
 
 def rank(results: Iterable[dict], by: str) -> list[dict]:

@@ -14,13 +14,14 @@ from rich.table import Table
 from brokers.paper.settings import SettingsError
 from rulesengine.backtest.report import fmt, print_report, write_report
 from rulesengine.backtest.run import run_backtest
+from rulesengine.backtest.runners import DaskRunner, LocalRunner, RunnerError, SweepRunner
 from rulesengine.backtest.sweep import (
     Job,
-    LocalRunner,
     SweepError,
-    backtest_job,
+    SweepLog,
     parse_axis,
     rank,
+    run_sweep,
     variants,
 )
 from rulesengine.check.summary import print_text
@@ -97,17 +98,49 @@ def _sweep(args, spec: str, start, end, console: Console) -> int:
     except SweepError as error:
         return _usage(str(error))
     jobs = [
-        Job(label, tuple(sorted(texts.items())), spec, start and str(start), end and str(end))
+        Job(
+            label,
+            tuple(sorted(texts.items())),
+            spec,
+            start and str(start),
+            end and str(end),
+            args.variant_timeout,
+        )
         for label, texts in grid
     ]
-    console.print(f"sweep: {len(jobs)} variants on {args.workers} worker(s), data {spec}")
+    log = SweepLog(Path(args.out) / "sweep.jsonl")
+    if args.restart:
+        log.path.unlink(missing_ok=True)
+    done = len([job for job in jobs if job.key in log.done()])
+    runner: SweepRunner = (
+        DaskRunner(args.workers, args.scheduler)
+        if args.runner == "dask"
+        else LocalRunner(args.workers)
+    )
+    where = f"Dask at {args.scheduler}" if args.scheduler else f"{args.workers} worker(s)"
+    console.print(
+        f"sweep: {len(jobs)} variants on {where} ({args.runner}), data {spec}"
+        + (f"; resuming: {done} already done in {log.path}" if done else f"; log {log.path}")
+    )
     progress = progress_bar(console)
-    results = []
     with progress:
-        task = progress.add_task("variants", total=len(jobs))
-        for result in LocalRunner(args.workers).map(backtest_job, jobs):
-            results.append(result)
-            progress.update(task, completed=len(results), description=result["label"])
+        task = progress.add_task("variants", total=len(jobs), completed=done)
+
+        def finished(result: dict) -> None:
+            progress.update(task, advance=1, description=result["label"])
+
+        try:
+            results = run_sweep(jobs, runner, log, finished)
+        except RunnerError as error:
+            return _usage(str(error))
+        except KeyboardInterrupt:
+            kept = len([job for job in jobs if job.key in log.done()])
+            print(
+                f"rules backtest: sweep interrupted with {kept} of {len(jobs)} variants done "
+                f"(kept in {log.path}); run the same command to resume",
+                file=sys.stderr,
+            )
+            return 130
     ranked = rank(results, args.rank)
     console.print(sweep_table(ranked, args.rank))
     failed = [r for r in ranked if "error" in r]

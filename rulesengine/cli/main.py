@@ -113,6 +113,25 @@ def add_test_commands(sub) -> None:
     )
     backtest.add_argument("--rank", choices=RANKABLE, default="sharpe", help="sweep ranking")
     backtest.add_argument("--workers", type=int, default=2, help="sweep processes (2)")
+    backtest.add_argument(
+        "--runner",
+        choices=("local", "dask"),
+        default="local",
+        help="sweep runner: processes here (local), or Dask (a LocalCluster of --workers "
+        "processes, or --scheduler); needs rulesengine[distributed]",
+    )
+    backtest.add_argument(
+        "--scheduler", metavar="tcp://HOST:8786", help="an existing Dask scheduler (--runner dask)"
+    )
+    backtest.add_argument(
+        "--variant-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="a sweep variant past this time stops and is reported as timed out",
+    )
+    backtest.add_argument(
+        "--restart", action="store_true", help="a sweep starts over instead of resuming"
+    )
     paper.add_arguments(backtest)
 
 

@@ -20,7 +20,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -311,18 +311,3 @@ def run_sweep(
             log.add(job.key, result)
         on_result(result)
     return [done[job.key] for job in jobs if job.key in done]
-
-
-def rank(results: Iterable[dict], by: str) -> list[dict]:
-    """Best first by `by`; variants without a value (no trades: NaN), then failed ones, last."""
-    sign = 1.0 if by in {"max_drawdown", "max_drawdown_days"} else -1.0  # lower is better
-
-    def key(r: dict) -> tuple[int, float]:
-        value = r.get(by)
-        if "error" in r:
-            return 2, 0.0
-        if value is None or math.isnan(value):
-            return 1, 0.0
-        return 0, sign * value
-
-    return sorted(results, key=key)

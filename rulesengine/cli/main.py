@@ -132,6 +132,20 @@ def add_test_commands(sub) -> None:
     backtest.add_argument(
         "--restart", action="store_true", help="a sweep starts over instead of resuming"
     )
+    backtest.add_argument(
+        "--search", metavar="grid|random:N[:SEED]", help="every grid point (grid), or N of them"
+    )
+    backtest.add_argument(
+        "--require",
+        action="append",
+        metavar="METRIC>=VALUE",
+        help="a constraint on ranked variants, e.g. trades>=30 or max_drawdown<=15%% (repeat)",
+    )
+    backtest.add_argument(
+        "--walk-forward",
+        metavar="train=6m,test=1m",
+        help="choose on each training window, score on the next unseen window",
+    )
     paper.add_arguments(backtest)
 
 

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from rulesengine.backtest.runners import LocalRunner
+from rulesengine.backtest.selection import rank
 from rulesengine.backtest.sweep import (
     Job,
     SweepError,
     backtest_job,
     parse_axis,
-    rank,
     variants,
 )
 from rulesengine.cli.main import main

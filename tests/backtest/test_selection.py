@@ -1,0 +1,118 @@
+"""Choosing variants: constraints, random search, walk-forward window arithmetic and the
+walk-forward itself on the real SPX week."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from itertools import pairwise
+
+import pytest
+
+from rulesengine.backtest.runners import LocalRunner
+from rulesengine.backtest.selection import (
+    SelectionError,
+    best,
+    parse_constraint,
+    parse_search,
+    rank,
+    sample,
+)
+from rulesengine.backtest.sweep import Job, parse_axis, variants
+from rulesengine.backtest.walkforward import (
+    WalkForwardError,
+    Window,
+    parse_spec,
+    shifted,
+    summary,
+    walk_forward,
+    windows,
+)
+from rulesengine.cli.main import main
+from tests.conftest import ROOT
+
+METRICS = ("trades", "sharpe", "max_drawdown", "total_return")
+RESULTS = [
+    {"label": "a", "sharpe": 1.0, "trades": 40, "max_drawdown": 0.20},
+    {"label": "b", "sharpe": 2.0, "trades": 10, "max_drawdown": 0.05},
+    {"label": "c", "sharpe": 0.5, "trades": 35, "max_drawdown": 0.08},
+    {"label": "d", "sharpe": math.nan, "trades": 0, "max_drawdown": 0.0},
+    {"label": "e", "error": "boom"},
+]
+
+
+def test_constraints_rank_the_variants_that_meet_them_first():
+    need = [parse_constraint("trades>=30", METRICS), parse_constraint("max_drawdown<=10%", METRICS)]
+    assert need[1].value == pytest.approx(0.10)
+    ranked = rank(RESULTS, "sharpe", need)
+    assert [r["label"] for r in ranked] == ["c", "b", "a", "d", "e"]
+    assert ranked[1]["failed"] == ["trades>=30"] and ranked[2]["failed"] == ["max_drawdown<=10%"]
+    assert best(RESULTS, "sharpe", need)["label"] == "c"
+    assert best(RESULTS, "sharpe")["label"] == "b"
+    assert best(RESULTS, "sharpe", [parse_constraint("trades>100", METRICS)]) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("trades>>3", "METRIC OP NUMBER"), ("trade>=3", "no metric 'trade'; one of")],
+)
+def test_a_constraint_that_cannot_be_read_says_how(text, message):
+    with pytest.raises(SelectionError, match=message):
+        parse_constraint(text, METRICS)
+
+
+def test_random_search_samples_the_grid_the_same_way_for_a_seed():
+    points = list(range(40))
+    assert parse_search("random:5:7") == (5, 7) and parse_search(None) is None
+    chosen = sample(points, 5, 7)
+    assert chosen == sample(points, 5, 7) and len(set(chosen)) == 5 and chosen == sorted(chosen)
+    assert sample(points, 50, 1) == points
+    with pytest.raises(SelectionError, match="random:N"):
+        parse_search("bayes")
+
+
+def test_window_arithmetic():
+    assert shifted(date(2018, 1, 31), (1, "m")) == date(2018, 2, 28)  # month ends clamp
+    assert shifted(date(2018, 3, 15), (1, "y")) == date(2019, 3, 15)
+    assert parse_spec("train=6m,test=1m") == ((6, "m"), (1, "m"))
+    spans = windows(date(2018, 1, 1), date(2018, 12, 31), (6, "m"), (1, "m"))
+    assert len(spans) == 6  # tests July .. December
+    assert spans[0] == Window(
+        (date(2018, 1, 1), date(2018, 6, 30)), (date(2018, 7, 1), date(2018, 7, 31))
+    )
+    assert spans[-1].test == (date(2018, 12, 1), date(2018, 12, 31))
+    assert all(a.test[1] < b.test[1] for a, b in pairwise(spans))
+    with pytest.raises(WalkForwardError, match="no window fits"):
+        windows(date(2018, 1, 1), date(2018, 3, 1), (6, "m"), (1, "m"))
+    with pytest.raises(WalkForwardError, match="train=LENGTH,test=LENGTH"):
+        parse_spec("6m/1m")
+
+
+def test_walk_forward_chooses_in_sample_and_scores_out_of_sample():
+    files = [str(ROOT / "rules" / "bull_put_spread.yaml")]
+    grid = variants(files, [parse_axis("short.delta=-0.30,-0.20")])
+    jobs = [Job(label, tuple(sorted(t.items())), "spx", None, None) for label, t in grid]
+    spans = windows(date(2011, 1, 3), date(2011, 1, 7), (3, "d"), (1, "d"))
+    assert len(spans) == 2
+    steps = walk_forward(jobs, spans, LocalRunner(2), "total_return")
+    assert [s.chosen for s in steps] == [
+        s.chosen for s in steps if s.chosen in {j.label for j in jobs}
+    ]
+    for step in steps:
+        assert step.test_result is not None and math.isfinite(step.out_of_sample)
+    totals = summary(steps)
+    assert totals["windows"] == 2 and totals["chosen"] == 2
+    assert totals["out_of_sample"] == pytest.approx(sum(s.out_of_sample for s in steps) / 2)
+
+
+def test_the_command_writes_the_windows(tmp_path, capsys):
+    argv = ["backtest", str(ROOT / "rules" / "bull_put_spread.yaml"), "--vary",
+            "short.delta=-0.30,-0.20", "--walk-forward", "train=3d,test=1d", "--rank",
+            "total_return", "--out", str(tmp_path)]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "walk-forward: 2 windows x 2 variants" in out and "out-of-sample" in out
+    rows = (tmp_path / "walk_forward.csv").read_text().splitlines()
+    assert rows[0].startswith("train_start,train_end,test_start,test_end,chosen") and len(rows) == 3
+    assert main([*argv[:-4], "--walk-forward", "train=1y,test=1m", "--out", str(tmp_path)]) == 2
+    assert "no window fits" in capsys.readouterr().err

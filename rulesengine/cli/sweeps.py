@@ -13,6 +13,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from rulesengine.backtest.heatmap import write_heatmap
 from rulesengine.backtest.report import fmt
 from rulesengine.backtest.runners import DaskRunner, LocalRunner, RunnerError, SweepRunner
 from rulesengine.backtest.selection import (
@@ -98,6 +99,9 @@ def _grid(args, jobs, spec, runner, constraints, console: Console) -> int:
             return 130
     ranked = rank(results, args.rank, constraints)
     console.print(sweep_table(ranked, args.rank, constraints))
+    picture = write_heatmap(results, args.rank, Path(args.out) / "sweep_heatmap.png")
+    if picture is not None:
+        console.print(f"heat map: {picture}", markup=False)
     for r in ranked:
         if "error" in r:
             console.print(f"{r['label']}: {r['error']}", markup=False)

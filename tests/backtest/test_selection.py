@@ -9,6 +9,7 @@ from itertools import pairwise
 
 import pytest
 
+from rulesengine.backtest.heatmap import grid_points, write_heatmap
 from rulesengine.backtest.runners import LocalRunner
 from rulesengine.backtest.selection import (
     SelectionError,
@@ -116,3 +117,15 @@ def test_the_command_writes_the_windows(tmp_path, capsys):
     assert rows[0].startswith("train_start,train_end,test_start,test_end,chosen") and len(rows) == 3
     assert main([*argv[:-4], "--walk-forward", "train=1y,test=1m", "--out", str(tmp_path)]) == 2
     assert "no window fits" in capsys.readouterr().err
+
+
+def test_the_heat_map_draws_the_grid(tmp_path):
+    results = [
+        {"label": f"short.delta={d:g}, spread_pct={s:g}", "sharpe": d * 10 + s}
+        for d in (-0.3, -0.2)
+        for s in (0.2, 0.3)
+    ] + [{"label": "short.delta=-0.1, spread_pct=0.2", "error": "boom"}]
+    assert grid_points(results[0]["label"]) == {"short.delta": -0.3, "spread_pct": 0.2}
+    path = write_heatmap(results, "sharpe", tmp_path / "map.png")
+    assert path is not None and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert write_heatmap(results[-1:], "sharpe", tmp_path / "none.png") is None

@@ -121,13 +121,15 @@ def _metric(result: dict, by: str) -> float:
 
 def summary(steps: Sequence[Step]) -> dict[str, float]:
     """Mean in-sample and out-of-sample metric over the windows that chose a variant, and
-    their ratio (walk-forward efficiency: near 1 generalises, near 0 or negative overfits)."""
+    their ratio when in-sample is positive (walk-forward efficiency: near 1 generalises, near
+    0 or negative overfits)."""
     chosen = [s for s in steps if s.chosen is not None]
     inside = [s.in_sample for s in chosen if math.isfinite(s.in_sample)]
     outside = [s.out_of_sample for s in chosen if math.isfinite(s.out_of_sample)]
     mean_in = sum(inside) / len(inside) if inside else math.nan
     mean_out = sum(outside) / len(outside) if outside else math.nan
-    efficiency = mean_out / mean_in if inside and outside and mean_in != 0 else math.nan
+    # a ratio to a loss says nothing: efficiency only over a positive in-sample figure
+    efficiency = mean_out / mean_in if inside and outside and mean_in > 0 else math.nan
     return {
         "windows": float(len(steps)),
         "chosen": float(len(chosen)),

@@ -58,6 +58,30 @@ def sweep() -> None:
     print(f"backtest sweep variants={len(jobs)} workers=2 wall_s={time.perf_counter() - start:.1f}")
 
 
+def dask_scaling(count: int = 8, span: tuple[str, str] = ("2018-01-01", "2018-03-31")) -> None:
+    """The same sweep on a Dask LocalCluster of 1 and of 2 workers, in one run: the wall-time
+    ratio and whether the two rank the variants the same."""
+    from rulesengine.backtest.runners import DaskRunner
+    from rulesengine.backtest.selection import rank
+
+    values = ",".join(f"{-0.32 + 0.02 * i:.2f}" for i in range(count))
+    grid = variants([str(RULES / "bull_put_spread.yaml")], [parse_axis(f"short.delta={values}")])
+    data = f"synthetic:{span[0]}:{span[1]}:7"
+    jobs = [Job(label, tuple(sorted(t.items())), data, None, None) for label, t in grid]
+    walls, orders = [], []
+    for workers in (1, 2):
+        start = time.perf_counter()
+        results = list(DaskRunner(workers).map(backtest_job, jobs))
+        walls.append(time.perf_counter() - start)
+        orders.append([r["label"] for r in rank(results, "sharpe")])
+    print(
+        f"backtest dask_sweep variants={count} span={span[0]}..{span[1]} "
+        f"one_worker_s={walls[0]:.1f} two_workers_s={walls[1]:.1f} "
+        f"ratio={walls[1] / walls[0]:.2f} "
+        f"same_ranking={orders[0] == orders[1]}"
+    )
+
+
 def rules_test() -> None:
     start = time.perf_counter()
     done = subprocess.run(
@@ -74,4 +98,5 @@ def rules_test() -> None:
 if __name__ == "__main__":
     synthetic_year()
     sweep()
+    dask_scaling()
     rules_test()

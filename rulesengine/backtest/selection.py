@@ -1,6 +1,6 @@
 """Choosing among a sweep's variants: constraints (`--require trades>=30`,
-`--require max_drawdown<=10%`), ranking by a metric within them, and sampling a grid
-(`--search random:20:7`: 20 of its points, seed 7).
+`--require max_drawdown<=10%`), ranking by a metric within them, and searching a grid
+(`--search random:20:7`: 20 of its points, seed 7; `--search bayes:20` in backtest/search.py).
 
 A variant that fails a constraint ranks after every variant that meets them all (with the
 constraint it failed), before variants without a value and failed variants: a drawdown
@@ -92,17 +92,24 @@ def best(results: Iterable[dict], by: str, constraints: Sequence[Constraint] = (
     return None
 
 
-def parse_search(text: str | None) -> tuple[int, int] | None:
-    """`random:N[:SEED]` -> (N, seed); None for the whole grid."""
+@dataclass(frozen=True)
+class Search:
+    kind: str  # 'random' | 'bayes'
+    trials: int
+    seed: int
+
+
+def parse_search(text: str | None) -> Search | None:
+    """`random:N[:SEED]` or `bayes:N[:SEED]`; None for the whole grid."""
     if text is None or text == "grid":
         return None
-    found = re.fullmatch(r"random:(\d+)(?::(\d+))?", text.strip())
-    if found is None or int(found.group(1)) < 1:
+    found = re.fullmatch(r"(random|bayes):(\d+)(?::(\d+))?", text.strip())
+    if found is None or int(found.group(2)) < 1:
         raise SelectionError(
-            f"--search {text}: write grid, or random:N[:SEED], e.g. random:20:7 (20 points of "
-            "the grid, seed 7)"
+            f"--search {text}: write grid, random:N[:SEED] (N points of the grid) or "
+            "bayes:N[:SEED] (N trials chosen by Optuna's TPE), e.g. random:20:7"
         )
-    return int(found.group(1)), int(found.group(2) or 0)
+    return Search(found.group(1), int(found.group(2)), int(found.group(3) or 0))
 
 
 def sample(points: Sequence[T], count: int, seed: int) -> list[T]:

@@ -133,7 +133,9 @@ def add_test_commands(sub) -> None:
         "--restart", action="store_true", help="a sweep starts over instead of resuming"
     )
     backtest.add_argument(
-        "--search", metavar="grid|random:N[:SEED]", help="every grid point (grid), or N of them"
+        "--search",
+        metavar="grid|random:N[:SEED]|bayes:N[:SEED]",
+        help="every grid point (grid), N of them at random, or N Bayesian (Optuna TPE) trials",
     )
     backtest.add_argument(
         "--require",

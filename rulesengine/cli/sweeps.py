@@ -16,6 +16,7 @@ from rich.table import Table
 from rulesengine.backtest.heatmap import write_heatmap
 from rulesengine.backtest.report import fmt
 from rulesengine.backtest.runners import DaskRunner, LocalRunner, RunnerError, SweepRunner
+from rulesengine.backtest.search import bayes_search
 from rulesengine.backtest.selection import (
     Constraint,
     SelectionError,
@@ -51,8 +52,8 @@ def sweep(args, spec: str, start: date | None, end: date | None, console: Consol
         plan = parse_spec(args.walk_forward) if args.walk_forward else None
     except (SweepError, SelectionError, WalkForwardError) as error:
         return _usage(str(error))
-    if search is not None:
-        grid = sample(grid, *search)
+    if search is not None and search.kind == "random":
+        grid = sample(grid, search.trials, search.seed)
     first, last = (str(start) if start else None), (str(end) if end else None)
     jobs = [
         Job(label, tuple(sorted(t.items())), spec, first, last, args.variant_timeout)
@@ -66,29 +67,44 @@ def sweep(args, spec: str, start: date | None, end: date | None, console: Consol
     try:
         if plan is not None:
             return _walk_forward(args, jobs, spec, start, end, plan, runner, constraints, console)
-        return _grid(args, jobs, spec, runner, constraints, console)
+        return _grid(args, jobs, spec, runner, constraints, console, axes, search)
     except RunnerError as error:
         return _usage(str(error))
 
 
-def _grid(args, jobs, spec, runner, constraints, console: Console) -> int:
+def _grid(args, jobs, spec, runner, constraints, console: Console, axes, search) -> int:
     log = SweepLog(Path(args.out) / "sweep.jsonl")
     if args.restart:
         log.path.unlink(missing_ok=True)
     done = len([job for job in jobs if job.key in log.done()])
+    bayes = search is not None and search.kind == "bayes"
+    size = (
+        f"{search.trials} Bayesian trials over {len(jobs)} points"
+        if bayes
+        else f"{len(jobs)} variants"
+    )
     console.print(
-        f"sweep: {len(jobs)} variants on {_where(args)}, data {spec}"
+        f"sweep: {size} on {_where(args)}, data {spec}"
         + (f"; resuming: {done} already done in {log.path}" if done else f"; log {log.path}")
     )
     progress = progress_bar(console)
     with progress:
-        task = progress.add_task("variants", total=len(jobs), completed=done)
+        total = search.trials if bayes else len(jobs)
+        task = progress.add_task("variants", total=total, completed=0 if bayes else done)
 
         def finished(result: dict) -> None:
             progress.update(task, advance=1, description=result["label"])
 
         try:
-            results = run_sweep(jobs, runner, log, finished)
+            if bayes:
+                results = bayes_search(
+                    axes, jobs, runner, args.rank, search.trials, search.seed, constraints, log,
+                    finished,
+                )  # fmt: skip
+            else:
+                results = run_sweep(jobs, runner, log, finished)
+        except SelectionError as error:
+            return _usage(str(error))
         except KeyboardInterrupt:
             kept = len([job for job in jobs if job.key in log.done()])
             print(

@@ -11,7 +11,9 @@ import pytest
 
 from rulesengine.backtest.heatmap import grid_points, write_heatmap
 from rulesengine.backtest.runners import LocalRunner
+from rulesengine.backtest.search import bayes_search
 from rulesengine.backtest.selection import (
+    Search,
     SelectionError,
     best,
     parse_constraint,
@@ -64,12 +66,37 @@ def test_a_constraint_that_cannot_be_read_says_how(text, message):
 
 def test_random_search_samples_the_grid_the_same_way_for_a_seed():
     points = list(range(40))
-    assert parse_search("random:5:7") == (5, 7) and parse_search(None) is None
+    assert parse_search("random:5:7") == Search("random", 5, 7) and parse_search(None) is None
+    assert parse_search("bayes:12") == Search("bayes", 12, 0)
     chosen = sample(points, 5, 7)
     assert chosen == sample(points, 5, 7) and len(set(chosen)) == 5 and chosen == sorted(chosen)
     assert sample(points, 50, 1) == points
     with pytest.raises(SelectionError, match="random:N"):
         parse_search("bayes")
+
+
+def test_bayesian_search_runs_its_trial_budget_once_per_point(tmp_path):
+    pytest.importorskip("optuna")
+    files = [str(ROOT / "rules" / "bull_put_spread.yaml")]
+    axes = [parse_axis("short.delta=-0.30,-0.25,-0.20,-0.15")]
+    jobs = [
+        Job(label, tuple(sorted(t.items())), "spx", None, None)
+        for label, t in variants(files, axes)
+    ]
+    ran: list[str] = []
+    results = bayes_search(
+        axes,
+        jobs,
+        LocalRunner(2),
+        "total_return",
+        6,
+        seed=3,
+        on_result=lambda r: ran.append(r["label"]),
+    )
+    assert len(ran) == len(set(ran)) <= 4  # 6 trials over 4 points: each point runs once
+    assert {r["label"] for r in results} == set(ran) and all("error" not in r for r in results)
+    again = bayes_search(axes, jobs, LocalRunner(2), "total_return", 6, seed=3)
+    assert [r["label"] for r in again] == [r["label"] for r in results]  # the same for a seed
 
 
 def test_window_arithmetic():

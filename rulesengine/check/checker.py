@@ -21,6 +21,7 @@ from rulesengine.check.program import Checked, Program, Source
 from rulesengine.check.scopes import ALL_SCOPES, STRUCTURE_SCOPES
 from rulesengine.check.timeframes import DAILY
 from rulesengine.check.types import BOOL, RATIO, Kind, Type
+from rulesengine.check.universe import read_universe
 from rulesengine.check.validation import report_validation
 from rulesengine.language import ast, yaml_source
 from rulesengine.language.errors import SourceError
@@ -262,7 +263,13 @@ class _FileChecker:
             model.strategy or model.portfolio or "",
             kind,
             model.description or "",
-            tuple(model.universe),
+        )
+        program.universe, program.universe_label = read_universe(
+            model.universe,
+            self.file,
+            lambda message, hint: self.result.add(
+                "E011", message, self.at_node(root.get("universe")), hint
+            ),
         )
         self.bars = program.bars = default_timeframe(
             model.bars,

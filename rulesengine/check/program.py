@@ -123,7 +123,8 @@ class Program:
     name: str
     kind: str  # 'strategy' | 'portfolio'
     description: str = ""
-    universe: tuple[str, ...] = ()
+    universe: tuple[str, ...] = ()  # empty: every underlying in the data
+    universe_label: str = ""  # the funnel's step, e.g. `underlying in sp500.txt (503 symbols)`
     bars: Timeframe = DAILY  # the timeframe of indicators that name none
     lets: dict[str, Checked] = field(default_factory=dict)
     underlying: list[Checked] = field(default_factory=list)

@@ -35,6 +35,14 @@ def run_live(args, rules, console) -> int:
             file=sys.stderr,
         )
         return 2
+    unbounded = sorted(c.name for c in rules.strategies.values() if not c.program.universe)
+    if unbounded:
+        print(
+            f"rules run: live, each strategy's underlyings must be named (a broker has no "
+            f"'every underlying'): give {', '.join(unbounded)} a `universe:` list or file",
+            file=sys.stderr,
+        )
+        return 2
     clock = _clock(args)
     if clock is None:
         return 2

@@ -124,7 +124,11 @@ class RuleFile(Strict):
     strategy: Identifier | None = Field(None, description="the strategy's name")
     portfolio: Identifier | None = Field(None, description="name of a portfolio-wide risk file")
     description: str | None = Field(None, description="one line saying what the rules do")
-    universe: list[str] = Field(default_factory=list, description="underlyings, e.g. [SPX]")
+    universe: list[str] | str = Field(
+        default_factory=list,
+        description="underlyings: a list ([SPX]), `all` (every underlying in the data), or "
+        "`file:sp500.txt` (a list file beside the rule file)",
+    )
     schedule: ScheduleSection | None = None
     bars: str | None = Field(
         None,

@@ -78,7 +78,7 @@ def eligible_rows(
         funnel.append(
             FunnelStep(
                 "universe",
-                f"underlying in {list(program.universe)}",
+                program.universe_label or f"underlying in {list(program.universe)}",
                 "universe",
                 len(rows),
                 int(in_universe.sum()),

@@ -110,7 +110,29 @@ def scale_benchmark() -> None:
     )
 
 
+def universe_benchmark() -> None:
+    """The bull put spread over synthetic universes up to 5,000 underlyings (304 contracts
+    each over their 8 nearest expiries): the scaling curve of a universe scan."""
+    program = check_file(ROOT / "rules" / "bull_put_spread.yaml").program
+    program.universe = ()  # every underlying in the data
+    graph = compile_program(program)
+    for underlyings in (3, 33, 329, 3290, 5000):
+        chain = synthetic_market(underlyings, 304, max_expiries=8)
+
+        def run(chain=chain):
+            chain._cache.clear()
+            chain.memo.clear()
+            return scan(program, graph, chain)
+
+        found = len(run())
+        print(
+            f"scan universe contracts={len(chain)} underlyings={underlyings} "
+            f"candidates={found} ms={median_ms(run, 3):.0f}"
+        )
+
+
 if __name__ == "__main__":
     filter_benchmark()
     spx_benchmark()
     scale_benchmark()
+    universe_benchmark()

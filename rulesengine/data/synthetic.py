@@ -126,11 +126,12 @@ def list_contracts(
     seconds_to_close: float | None = None,
     daily_expiries: bool = False,
     min_width: float = 0.1,
+    max_expiries: int | None = None,
 ) -> ContractGrid:
     """The strikes listed around `anchors` (one price per underlying), about `contracts_per`
     contracts each, plus those `listings` kept from earlier days."""
     anchors = np.asarray(anchors, dtype=float)
-    listed = expiries(day, daily_expiries)
+    listed = expiries(day, daily_expiries)[:max_expiries]
     n_u, n_e = len(anchors), len(listed)
     n_k = max(contracts_per // (2 * n_e), 2)
     years = _years(day, listed, seconds_to_close)
@@ -305,15 +306,22 @@ def _occ_symbols(
 
 
 def synthetic_market(
-    underlyings: int, contracts_per: int = 2000, day: date = date(2024, 1, 2), seed: int = 0
+    underlyings: int,
+    contracts_per: int = 2000,
+    day: date = date(2024, 1, 2),
+    seed: int = 0,
+    max_expiries: int | None = None,
 ) -> Chain:
-    """Many underlyings on one day: random prices and vol levels around the SPX-fitted surface."""
+    """Many underlyings on one day: random prices and vol levels around the SPX-fitted surface.
+    `max_expiries` keeps only the nearest expiries (a wide universe's listed months), so a
+    few hundred contracts an underlying still have strikes close together."""
     rng = np.random.default_rng([seed, 1])
     spots = rng.uniform(20.0, 500.0, underlyings).round(2)
     levels = rng.uniform(0.12, 0.60, underlyings)
     surfaces = [SSVI().anchored(float(v)) for v in levels]
     symbols = [f"S{i:04d}" for i in range(underlyings)]
-    return synthetic_chain(day, spots, surfaces, symbols, seed, contracts_per)
+    grid = list_contracts(day, spots, surfaces, symbols, contracts_per, max_expiries=max_expiries)
+    return price_contracts(grid, spots, surfaces, seed)
 
 
 def synthetic_history(

@@ -158,3 +158,10 @@ def test_a_listed_strike_stays_listed_until_its_series_expires():
 def _expiry_of(symbol: str) -> date:
     ymd = symbol[6:12]
     return date(2000 + int(ymd[:2]), int(ymd[2:4]), int(ymd[4:]))
+
+
+def test_a_wide_universe_keeps_its_nearest_expiries():
+    chain = synthetic_market(20, 304, max_expiries=8)
+    assert len(chain.underlyings()) == 20
+    assert len(np.unique(chain.columns["expiry"])) == 8
+    assert len(chain) == 20 * 8 * 19 * 2  # 19 strikes a series, calls and puts

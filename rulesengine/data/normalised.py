@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from rulesengine.check.names import ENUMS
-from rulesengine.data import rows
+from rulesengine.data import columnar, rows
 from rulesengine.data.chain import COLUMNS, Chain, from_seconds, to_seconds
 
 _NEW_YORK = ZoneInfo("America/New_York")
@@ -76,7 +76,11 @@ def load(path: Path) -> Chain:
         chain = Chain(columns, {}, str(path))
         chain.warnings = warnings
         return chain
-    columns, warnings = rows.load_columns(path, _row, COLUMNS)
+    fast = columnar.load_columns(path)
+    if fast is not None:  # every row clean (no duplicates either): pandas' C parser read it
+        columns, warnings = fast, []
+    else:  # the row reader names every bad row
+        columns, warnings = rows.load_columns(path, _row, COLUMNS)
     chain = Chain(columns, {}, str(path))
     chain.warnings = warnings
     return chain

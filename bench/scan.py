@@ -25,6 +25,7 @@ from rulesengine.data.synthetic import synthetic_market  # noqa: E402
 from rulesengine.runtime.evaluate import run_filter  # noqa: E402
 from rulesengine.runtime.view import View  # noqa: E402
 from rulesengine.strategies.scan import scan  # noqa: E402
+from rulesengine.strategies.universe import scan_universe  # noqa: E402
 
 FILTER = """strategy: bench
 legs:
@@ -129,6 +130,16 @@ def universe_benchmark() -> None:
             f"scan universe contracts={len(chain)} underlyings={underlyings} "
             f"candidates={found} ms={median_ms(run, 3):.0f}"
         )
+
+    def parted(chain=chain):
+        chain._cache.clear()
+        chain.memo.clear()
+        return scan_universe(program, graph, chain, workers=2)
+
+    print(
+        f"scan universe partitioned contracts={len(chain)} workers=2 threads "
+        f"candidates={parted().matched} ms={median_ms(parted, 3):.0f}"
+    )
 
 
 if __name__ == "__main__":

@@ -45,6 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SYMBOL=SOURCE",
         help="daily bar history for an underlying: arch:sp500, bokeh:AAPL or a CSV path",
     )
+    scan.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="scan the universe in this many partitions by underlying, in parallel, merged",
+    )
     scan.add_argument("--width", type=int, help=argparse.SUPPRESS)
 
     graph = sub.add_parser("graph", help="print the evaluation graph a rule file compiles to")

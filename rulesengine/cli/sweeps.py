@@ -76,7 +76,8 @@ def _grid(args, jobs, spec, runner, constraints, console: Console, axes, search)
     log = SweepLog(Path(args.out) / "sweep.jsonl")
     if args.restart:
         log.path.unlink(missing_ok=True)
-    done = len([job for job in jobs if job.key in log.done()])
+    logged = log.done()  # read once: a key per job is looked up in it
+    done = len([job for job in jobs if job.key in logged])
     bayes = search is not None and search.kind == "bayes"
     size = (
         f"{search.trials} Bayesian trials over {len(jobs)} points"
@@ -106,7 +107,8 @@ def _grid(args, jobs, spec, runner, constraints, console: Console, axes, search)
         except SelectionError as error:
             return _usage(str(error))
         except KeyboardInterrupt:
-            kept = len([job for job in jobs if job.key in log.done()])
+            logged = log.done()
+            kept = len([job for job in jobs if job.key in logged])
             print(
                 f"rules backtest: sweep interrupted with {kept} of {len(jobs)} variants done "
                 f"(kept in {log.path}); run the same command to resume",

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
 import json
 import re
 from collections.abc import Iterator
@@ -266,13 +265,3 @@ def _one_symbol(found: dict[str, T], symbol: str, where: str, what: str) -> T:
     if len(found) == 1:
         return next(iter(found.values()))
     raise MinuteFileError(f"{where}: no {what} of {symbol} (it has {', '.join(sorted(found))})")
-
-
-def write_generic(bars: dict[str, MinuteBars], handle: io.TextIOBase) -> None:
-    """The generic shape, for fixtures and exports."""
-    writer = csv.writer(handle)
-    writer.writerow(["timestamp", "symbol", *_GENERIC])
-    for name, minutes in bars.items():
-        for i in range(len(minutes)):
-            when = datetime.fromtimestamp(float(minutes.start[i]), NEW_YORK).isoformat()
-            writer.writerow([when, name, *(float(getattr(minutes, f)[i]) for f in _GENERIC)])

@@ -170,9 +170,6 @@ class IntradayMarket:
         count = SESSION_MINUTES * 60 // step
         return [first + timedelta(seconds=step * (i + 1)) for i in range(count)]
 
-    def all_times(self) -> list[datetime]:
-        return [t for day in self.sessions for t in self.times(day)]
-
     def snapshot(self, when: datetime) -> Chain:
         """The chain at `when`, with the minute bars complete by then and the daily bars of
         previous sessions (today's daily bar is not complete until the close)."""

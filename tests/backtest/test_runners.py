@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 
 import pytest
 
@@ -93,3 +94,16 @@ def test_a_scheduler_that_does_not_answer_is_a_clear_error(capsys):
     runner = DaskRunner(address="tcp://127.0.0.1:9")
     with pytest.raises(RunnerError, match="no Dask scheduler answers"):
         list(runner.map(backtest_job, jobs_for("-0.25")))
+
+
+def test_dask_or_optuna_missing_says_which_extra_to_install(monkeypatch):
+    from rulesengine.backtest.search import bayes_search
+    from rulesengine.backtest.selection import SelectionError
+
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)  # an import of it now fails
+    with pytest.raises(RunnerError, match=r"pip install 'rulesengine\[distributed\]'"):
+        list(DaskRunner().map(backtest_job, jobs_for("-0.25")))
+    monkeypatch.setitem(sys.modules, "optuna", None)
+    axes = [parse_axis("short.delta=-0.25")]
+    with pytest.raises(SelectionError, match=r"pip install 'rulesengine\[search\]'"):
+        bayes_search(axes, jobs_for("-0.25"), LocalRunner(1), "sharpe", 1)

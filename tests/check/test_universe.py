@@ -42,3 +42,13 @@ def test_a_universe_that_cannot_be_read_is_one_clear_error(tmp_path):
         bad.errors[0].message
     )
     assert "write a list, `all`, or `file:PATH`" in write(tmp_path, "everything").errors[0].message
+
+
+def test_a_live_run_needs_the_underlyings_named(tmp_path, capsys):
+    from rulesengine.cli.main import main
+
+    path = tmp_path / "s.yaml"
+    path.write_text(f"strategy: s\nuniverse: all\n{BODY}")
+    assert main(["run", str(path), "--broker", "alpaca", "--data-dir", str(tmp_path / "d")]) == 2
+    err = capsys.readouterr().err
+    assert "give s a `universe:` list or file" in err and "Traceback" not in err

@@ -3,6 +3,7 @@ tests write."""
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from datetime import UTC, date, datetime, time
@@ -19,12 +20,24 @@ from rulesengine.data.minute_files import (
     load_minutes,
     load_trades,
     looks_intraday,
-    write_generic,
 )
 from rulesengine.data.normalised import save
 from rulesengine.engine.replay import ReplayError, open_replay
 
 DAY = date(2018, 1, 23)
+GENERIC = ("open", "high", "low", "close", "volume")
+
+
+def write_generic(bars: dict[str, MinuteBars], handle) -> None:
+    """Minute bars in the generic shape (a timestamp with its offset, symbol, OHLCV)."""
+    writer = csv.writer(handle)
+    writer.writerow(["timestamp", "symbol", *GENERIC])
+    for name, minutes in bars.items():
+        for i in range(len(minutes)):
+            when = datetime.fromtimestamp(float(minutes.start[i]), NEW_YORK).isoformat()
+            writer.writerow([when, name, *(float(getattr(minutes, f)[i]) for f in GENERIC)])
+
+
 OPEN = datetime.combine(DAY, time(9, 30), NEW_YORK).timestamp()
 
 

@@ -1,6 +1,6 @@
 """The import-layering contract: each layer imports only from the layers below it.
 
-    language < check < analytics, data < compile < runtime < strategies < engine
+    language < check < analytics, data < compile < runtime < strategies < notify < engine
              < backtest, scenarios < cli
 
 and `brokers/` imports nothing from `rulesengine/` (adapters know nothing of rules). Packages
@@ -23,6 +23,7 @@ LAYERS = [
     {"compile"},
     {"runtime"},
     {"strategies"},
+    {"notify"},
     {"engine"},
     {"backtest", "scenarios"},
     {"cli"},

@@ -16,6 +16,7 @@ from rulesengine.check.exits import check_exits
 from rulesengine.check.expressions import Context, LetInfo, check
 from rulesengine.check.legs import check_expiry_section, check_legs
 from rulesengine.check.names import Scope
+from rulesengine.check.notify import check_notify
 from rulesengine.check.paper import check_paper
 from rulesengine.check.program import Checked, Program, Source
 from rulesengine.check.scopes import ALL_SCOPES, STRUCTURE_SCOPES
@@ -285,6 +286,14 @@ class _FileChecker:
         check_account(self, model, root, program, lets)
         if model.paper is not None:
             check_paper(model.paper, program, self.at_node(root.key_node("paper")), self.result)
+        if model.notify:
+            check_notify(
+                model.notify,
+                program,
+                self.at_node(root.key_node("notify")),
+                self.result,
+                lambda name, key: self.at_node(_channel_key(root, name, key)),
+            )
         check_schedules(self, model, root, program)
         for name in lets:
             if name not in self.used_lets:
@@ -449,3 +458,10 @@ def _let_order(trees: dict[str, ast.Node]) -> tuple[list[str], dict[str, list[st
     for name in trees:
         visit(name, [])
     return [n for n in order if n not in cyclic and not any(d in cyclic for d in deps[n])], cyclic
+
+
+def _channel_key(root: yaml_source.YNode, name: str, key: str) -> yaml_source.YNode | None:
+    """Where `notify.NAME.KEY` is written (for a diagnostic's caret)."""
+    channel = root.get("notify")
+    channel = channel.get(name) if channel is not None else None
+    return channel.get(key) if channel is not None else None

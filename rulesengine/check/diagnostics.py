@@ -38,6 +38,7 @@ CODES: dict[str, str] = {
     "E303": "expression too large or too deep",
     "E401": "invalid schedule",
     "E402": "invalid breaker",
+    "E403": "invalid notification channel",
     "W301": "condition is always true",
     "W302": "implausible value",
     "W303": "strategy has no stop loss",

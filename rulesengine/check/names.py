@@ -414,7 +414,7 @@ FUNCTIONS: dict[str, Function] = {
 
 # Session windows a schedule may name after `during`.
 WINDOWS = ("regular_hours", "extended_hours", "opening_hour", "closing_hour", "all_day")
-BREAKER_ACTIONS = ("halt", "block_entries", "reduce_only", "close_all")
+BREAKER_ACTIONS = ("halt", "block_entries", "reduce_only", "close_all", "alert")
 LEG_KINDS = {
     "put": "put",
     "puts": "put",

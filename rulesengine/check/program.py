@@ -116,6 +116,17 @@ class ExpiryRule:
         return self.text[self.prefer.span[0] : self.prefer.span[1]]
 
 
+@dataclass(frozen=True)
+class Channel:
+    """A notification channel of a portfolio file's `notify:` section. `url` keeps its
+    `${ENV_VAR}` references: secrets are read when the engine starts, never stored."""
+
+    name: str
+    url: str
+    events: frozenset[str]
+    severity: str  # the lowest severity sent: info | warning | critical
+
+
 @dataclass
 class Program:
     file: str
@@ -146,3 +157,4 @@ class Program:
     limits: dict[str, Checked | int] = field(default_factory=dict)
     breakers: dict[str, Checked] = field(default_factory=dict)  # each node is an ast.Breaker
     schedules: dict[str, ast.Schedule] = field(default_factory=dict)
+    notify: dict[str, Channel] = field(default_factory=dict)  # portfolio files

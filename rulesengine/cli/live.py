@@ -11,6 +11,7 @@ from typing import Any
 from brokers.errors import BrokerError, CredentialsMissing, LiveTradingNotEnabled
 from brokers.registry import open_broker
 from rulesengine.cli.broker import check
+from rulesengine.cli.run import start_notifier
 from rulesengine.data.bars import BarsError
 from rulesengine.data.intraday import MinuteBuilder
 from rulesengine.data.minute_files import MinuteFileError, load_bar_sources
@@ -90,11 +91,26 @@ async def _run(args, rules, broker, data_dir: Path, console, clock: Clock, histo
         for line in await check(broker):  # the confirmation: which account, which mode
             console.print(line, markup=False)
         journal = Journal(data_dir / JOURNAL_FILE)
-        engine = Engine(rules, broker, journal, clock, data_dir=data_dir, say=console.print)
+        notifier = start_notifier(rules, journal)
+        if notifier is None:
+            journal.close()
+            return 2
+        if notifier.channels:
+            console.print(notifier.describe(), markup=False)
+        engine = Engine(
+            rules,
+            broker,
+            journal,
+            clock,
+            data_dir=data_dir,
+            say=lambda m: console.print(m, markup=False),
+            notify=True,
+        )
         engine.record_rules(engine.clock.now())
         for note in await reconcile(engine, engine.clock.now()):
             console.print(f"reconcile: {note}", markup=False)
         reloader = Reloader(engine, args.paths, lambda m: console.print(m, markup=False))
+        reloader.notifier = notifier
         stop = asyncio.Event()
         watcher = asyncio.create_task(reloader.watch(stop))
         try:
@@ -111,6 +127,8 @@ async def _run(args, rules, broker, data_dir: Path, console, clock: Clock, histo
         finally:
             stop.set()
             await watcher
+            if notifier.channels:
+                console.print(notifier.stop(), markup=False)
             journal.close()
     finally:
         await broker.aclose()

@@ -217,6 +217,17 @@ def add_engine_commands(sub) -> None:
     kill.add_argument("--reason", default="kill switch from the command line")
     kill.add_argument("--close-all", action="store_true", help="also close every position")
     kill.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    notify = sub.add_parser("notify", help="the notification outbox: status, --test, --send")
+    notify.add_argument("paths", nargs="+", help="the rule files whose `notify:` channels to use")
+    notify.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    notify.add_argument("--test", action="store_true", help="send a test message to each channel")
+    notify.add_argument("--send", action="store_true", help="send what is queued, then show")
+    notify.add_argument(
+        "--retry-failed", action="store_true", help="queue failed notifications again and send"
+    )
+    notify.add_argument(
+        "--timeout", type=float, default=30.0, help="seconds --send may take (default 30)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -274,6 +285,10 @@ def dispatch(args) -> int:
         from rulesengine.cli import journal_view
 
         return journal_view.run(args)
+    if args.command == "notify":
+        from rulesengine.cli import notify
+
+        return notify.run(args)
     if args.command == "schema":
         from rulesengine.language.model import json_schema
 

@@ -23,6 +23,8 @@ from rulesengine.engine.reload import Reloader
 from rulesengine.engine.replay import DEFAULT_AT, ReplayError, open_replay, replay
 from rulesengine.engine.ruleset import RulesError, load_rules
 from rulesengine.engine.session import SessionError, open_paper_session, summary
+from rulesengine.notify.channels import ChannelError
+from rulesengine.notify.service import Notifier
 
 
 def run(args) -> int:
@@ -67,11 +69,16 @@ def run(args) -> int:
             Path(args.data_dir),
             source.times(at)[0],  # the first snapshot: intraday, its own time
             fresh=args.fresh,
-            say=console.print,
+            say=lambda m: console.print(m, markup=False),
             settings=account,
+            notify=True,
         )
     except (SettingsError, SessionError) as error:
         print(f"rules run: {error}", file=sys.stderr)
+        return 2
+    notifier = start_notifier(rules, session.journal)
+    if notifier is None:
+        session.journal.close()
         return 2
     mode = "replay, paper broker" + (
         " (model-generated option prices)" if source.model_generated else ""
@@ -87,20 +94,26 @@ def run(args) -> int:
         f"version {rules.version}; {mode}: {source.label}, {len(days)} days; "
         f"{session.broker.ledger.settings.describe()}; journal {args.data_dir}"
     )
+    if notifier.channels:
+        console.print(notifier.describe(), markup=False)
     interrupts = Interrupts()
     try:
         with interrupts.installed():
             pacer = Pacer(speed, source.interval_s)
-            asyncio.run(_replay(session, source, args, at, console, interrupts, pacer))
+            run = _replay(session, source, args, at, console, interrupts, pacer, notifier)
+            asyncio.run(run)
     except KeyboardInterrupt:
         print(
             "rules run: stopped at once. The journal is safe: a tick cut short is re-run whole "
             f"when you resume with `{resume_command(args)}`",
             file=sys.stderr,
         )
+        notifier.dispatcher.stop()
         session.journal.close()
         return 130
     try:
+        if notifier.channels:
+            console.print(notifier.stop(), markup=False)
         print_summary(console, summary(session.journal))
         done = session_done(session)
     finally:
@@ -172,14 +185,32 @@ def session_done(session) -> str:
     return last[:10] if last else "no complete day"
 
 
+def start_notifier(rules, journal) -> Notifier | None:
+    """The rules' channels sending from the journal's outbox; None (said why) when one cannot
+    be used."""
+    try:
+        return Notifier(journal.path, [c.program for c in rules.portfolios]).start()
+    except ChannelError as error:
+        print(f"rules run: {error}", file=sys.stderr)
+        return None
+
+
 async def _replay(
-    session, source, args, at, console: Console, interrupts: Interrupts, pacer: Pacer
+    session,
+    source,
+    args,
+    at,
+    console: Console,
+    interrupts: Interrupts,
+    pacer: Pacer,
+    notifier: Notifier,
 ) -> None:
     engine = session.engine
     for note in await reconcile(engine, session.clock.now()):
         console.print(f"reconcile: {note}", markup=False)
     days = source.days()
     reloader = Reloader(engine, args.paths, lambda m: console.print(m, markup=False))
+    reloader.notifier = notifier
     stop = asyncio.Event()
     watcher = asyncio.create_task(reloader.watch(stop)) if args.watch else None
     progress = progress_bar(console)

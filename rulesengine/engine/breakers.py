@@ -6,6 +6,11 @@
 | reduce_only   | no          | fallback only  | yes   | cancelled            | kept           |
 | halt          | no          | no             | no    | cancelled            | kept, watched  |
 | close_all     | no          | no             | yes   | cancelled            | all closed     |
+| alert         | yes         | yes            | yes   | keep working         | kept           |
+
+`-> alert` only notifies (the `breaker` event, through `notify:`): its "lock" is a quiet
+period, so the same breaker does not alert again until it lifts and the values that tripped it
+change.
 
 A lock has a reason, a start and an unlock time (`-> halt for 30m`; without `for`, the next
 session's open); locks live in the journal, so they survive restarts; `rules unlock NAME` lifts
@@ -29,7 +34,7 @@ from rulesengine.engine.tally import ClauseTally
 from rulesengine.language import ast
 from rulesengine.runtime.evaluate import Evaluator
 
-SEVERITY = {"block_entries": 1, "reduce_only": 2, "halt": 3, "close_all": 4}
+SEVERITY = {"alert": 0, "block_entries": 1, "reduce_only": 2, "halt": 3, "close_all": 4}
 KILL_SCOPE = "kill"
 
 
@@ -65,7 +70,9 @@ def gate(locks: list[Lock], strategy: str, now: datetime) -> Gate:
     relevant = [
         lock
         for lock in locks
-        if lock.active(now) and lock.scope in {strategy, "portfolio", KILL_SCOPE}
+        if lock.active(now)
+        and lock.scope in {strategy, "portfolio", KILL_SCOPE}
+        and SEVERITY[lock.action] > 0
     ]
     if not relevant:
         return Gate()

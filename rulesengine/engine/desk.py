@@ -21,6 +21,7 @@ from rulesengine.engine.marks import MULTIPLIER
 from rulesengine.engine.positions import Status
 from rulesengine.engine.record import Recorder
 from rulesengine.engine.ruleset import Compiled
+from rulesengine.notify import events
 
 LIVE_STATUSES = ("pending", "working", "partially_filled", "unknown")
 
@@ -171,6 +172,18 @@ class OrderDesk:
                 fill_id, row.key, fill.symbol, fill.quantity, fill.price, fill.fees, fill.time
             )
         average = order.average_price
+        if order.filled_quantity > row.filled:
+            self.recorder.notify(
+                now,
+                events.fill(
+                    row.strategy,
+                    row.key,
+                    row.purpose,
+                    order.filled_quantity,
+                    row.quantity,
+                    str(average) if average is not None else "?",
+                ),
+            )
         self.journal.save_order(
             row.moved(
                 broker_id=broker_id,

@@ -53,6 +53,13 @@ CREATE TABLE IF NOT EXISTS alerts(
 CREATE TABLE IF NOT EXISTS snapshots(
   at TEXT PRIMARY KEY, net_liq REAL, cash REAL, buying_power REAL, day_pnl REAL,
   open_positions INTEGER, detail TEXT);
+-- notifications: queued with the tick that caused them, sent by the dispatcher (notify/)
+CREATE TABLE IF NOT EXISTS outbox(
+  id TEXT PRIMARY KEY, channel TEXT NOT NULL, event TEXT NOT NULL, severity TEXT NOT NULL,
+  at TEXT NOT NULL, title TEXT NOT NULL, body TEXT NOT NULL, status TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0, next_try REAL NOT NULL DEFAULT 0, error TEXT,
+  sent_at TEXT);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox(channel, status, next_try);
 -- the drawdown breaker reads the peak every tick: an intraday replay writes thousands of rows
 CREATE INDEX IF NOT EXISTS snapshots_net_liq ON snapshots(net_liq);
 """
@@ -67,7 +74,7 @@ class Lock:
     id: str
     scope: str  # a strategy's name, 'portfolio', or 'kill'
     name: str  # the breaker's name
-    action: str  # block_entries | reduce_only | halt | close_all
+    action: str  # alert | block_entries | reduce_only | halt | close_all
     reason: str
     started_at: datetime
     until: datetime | None  # None: until lifted by hand

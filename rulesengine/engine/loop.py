@@ -43,6 +43,9 @@ from rulesengine.engine.record import Recorder, TickReport
 from rulesengine.engine.ruleset import Compiled, RuleSet
 from rulesengine.engine.schedules import Scheduler
 from rulesengine.engine.sessions import Sessions
+from rulesengine.notify.events import Routes
+from rulesengine.notify.notices import Notices, channels_of
+from rulesengine.notify.outbox import Outbox
 
 __all__ = ["LIVE_STATUSES", "Engine", "TickReport"]
 
@@ -60,7 +63,10 @@ class Engine:
         max_quote_age: float = DEFAULT_MAX_QUOTE_AGE,
         say: Callable[[str], None] = lambda message: None,
         model_marks: Callable[[dict[str, Decimal]], None] | None = None,
+        notify: bool = False,
     ):
+        """`notify`: queue the `notify:` channels' events in the journal's outbox (`rules
+        run`; a backtest or a scenario notifies no one)."""
         self.rules = rules
         self.journal = journal
         self.clock = clock
@@ -69,6 +75,8 @@ class Engine:
         self.scheduler = Scheduler(self.sessions)
         self.retired: dict[str, Compiled] = {}  # strategies removed by a reload, still held
         self.recorder = Recorder(journal, say)
+        if notify:
+            self.recorder.notices = Notices(Outbox(journal.db), _routes(rules))
         self.book = PositionBook(journal)
         self.quote_history = QuoteHistory()
         self.desk = OrderDesk(broker, journal, self.book, self.recorder, self.compiled)
@@ -94,6 +102,8 @@ class Engine:
             if name not in rules.strategies:
                 self.retired[name] = compiled
         self.rules = rules
+        if self.recorder.notices is not None:
+            self.recorder.notices.routes = _routes(rules)
         self.record_rules(self.clock.now())
 
     def compiled(self, strategy: str) -> Compiled | None:
@@ -282,6 +292,7 @@ class Engine:
             lock.started_at,
             "breaker",
             f"{lock.scope}.{lock.name} tripped -> {lock.action} until {until}: {lock.reason}",
+            "critical" if lock.action in {"halt", "close_all"} else "warning",
         )
         return lock
 
@@ -325,3 +336,7 @@ class Engine:
 
     async def sync_orders(self) -> None:
         await self.desk.sync(self.clock.now())
+
+
+def _routes(rules: RuleSet) -> Routes:
+    return Routes.of(channels_of(c.program for c in rules.portfolios))

@@ -11,6 +11,8 @@ from typing import Any
 from rulesengine.engine.journal import Journal
 from rulesengine.engine.ruleset import Compiled
 from rulesengine.engine.tally import ClauseTally
+from rulesengine.notify import events
+from rulesengine.notify.notices import Notices
 
 log = logging.getLogger("rulesengine.engine")
 
@@ -35,6 +37,7 @@ class Recorder:
         self.journal = journal
         self.say = say
         self.report = TickReport(datetime.min)
+        self.notices: Notices | None = None  # notifications on (`rules run`); off in backtests
 
     def start(self, now: datetime) -> TickReport:
         self.report = TickReport(now)
@@ -52,6 +55,10 @@ class Recorder:
     ) -> None:
         self.provisional(now, compiled, kind, subject, outcome, reason, detail)
         self.report.decisions += 1  # (a provisional write of the same decision is replaced)
+        if self.notices is not None:
+            strategy = compiled.name if compiled else "engine"
+            event = events.from_decision(strategy, kind, subject, outcome, reason, detail)
+            self.notices.queue(now, event)
 
     def provisional(
         self,
@@ -71,7 +78,12 @@ class Recorder:
         strategy = compiled.name if compiled else "engine"
         self.journal.decide(now, strategy, version, kind, subject, outcome, reason, detail)
 
-    def alert(self, now: datetime, level: str, message: str) -> None:
+    def alert(self, now: datetime, level: str, message: str, severity: str | None = None) -> None:
         if self.journal.alert(now, level, message):
             log.warning(message)
             self.say(f"[{level}] {message}")
+            self.notify(now, events.from_alert(level, message, severity))
+
+    def notify(self, now: datetime, event: events.Event) -> None:
+        if self.notices is not None:
+            self.notices.queue(now, event)

@@ -17,6 +17,7 @@ from rulesengine.engine.loop import Engine
 from rulesengine.engine.reload_report import FileVersions, shadow_scan
 from rulesengine.engine.reload_safety import FORCE_MARKER, unsafe_changes
 from rulesengine.engine.ruleset import RulesError, RuleSet, load_rules
+from rulesengine.notify.service import Notifier
 from rulesengine.strategies.scan import candidate_records
 
 SHADOW_TOP = 5
@@ -35,6 +36,7 @@ class Reloader:
         self.lock = asyncio.Lock()  # held by the tick runner: swaps happen between ticks
         self.last_ms: float | None = None
         self.versions = FileVersions.of(engine.rules)
+        self.notifier: Notifier | None = None  # `rules run`: channels follow the rules
 
     async def attempt(self, force: bool = False) -> bool:
         """One reload; True when the new rules became active. The check runs in a thread with
@@ -50,6 +52,12 @@ class Reloader:
             self._refused([f"checking the rules took longer than {CHECK_TIMEOUT:.0f}s"], now)
             return False
         held = [p.strategy for p in self.engine.book.open_positions()]
+        if self.notifier is not None:
+            unusable = self.notifier.vet(c.program for c in rules.portfolios)
+            if unusable:
+                self._refused(unusable, now)
+                self._still_running(self.versions.changed(rules))
+                return False
         problems = unsafe_changes(self.engine.rules, rules, held)
         if problems and not (force or self._forced()):
             self._refused(problems, now, forceable=True)
@@ -59,6 +67,8 @@ class Reloader:
         diff = shadow_diff(old, rules, self.engine)
         async with self.lock:
             self.engine.swap_rules(rules)
+        if self.notifier is not None:
+            self.notifier.apply()
         self.last_ms = (time.perf_counter() - started) * 1000
         changes = self.versions.advance(old, rules, self.engine.market)
         for line in changes or [f"rules reloaded: no rule changed (set {rules.version})"]:

@@ -44,6 +44,7 @@ def open_paper_session(
     say=print,
     starting_cash: Decimal = DEFAULT_CASH,
     settings: AccountSettings | None = None,
+    notify: bool = False,
 ) -> PaperSession:
     """The engine over the paper broker, both keeping their state in `data_dir`. `settings`
     (else the rules' `paper:` block, else $100k at level 3) opens a new account; an existing
@@ -80,6 +81,7 @@ def open_paper_session(
         sessions=sessions,
         say=say,
         model_marks=broker.book.set_model_marks,
+        notify=notify,
     )
     engine.record_rules(clock.now())
     return PaperSession(engine, broker, clock, journal)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PositiveInt
 
@@ -118,6 +118,35 @@ class LimitsSection(Strict):
     )
 
 
+NotifyEvent = Literal[
+    "entry",
+    "fill",
+    "exit",
+    "closed",
+    "roll",
+    "breaker",
+    "reload",
+    "broker_error",
+    "reconcile",
+    "warning",
+    "report",
+]
+Severity = Literal["info", "warning", "critical"]
+
+
+class NotifyChannel(Strict):
+    url: str = Field(
+        description="an apprise URL (json://, discord://, slack://, tgram://, mailto://...); "
+        "secrets as `${ENV_VAR}`, read from the environment when the engine starts",
+    )
+    events: list[str] | str = Field(
+        "all",
+        description="the events this channel receives, or `all`: "
+        + ", ".join(get_args(NotifyEvent)),
+    )
+    severity: Severity = Field("info", description="only events at or above this severity")
+
+
 class RuleFile(Strict):
     """A strategy (`strategy:` with legs) or a portfolio risk file (`portfolio:`)."""
 
@@ -159,6 +188,10 @@ class RuleFile(Strict):
     )
     sectors: dict[Identifier, list[str]] = Field(
         default_factory=dict, description="sector name -> underlyings, for `max_per_sector`"
+    )
+    notify: dict[Identifier, NotifyChannel] = Field(
+        default_factory=dict,
+        description="(portfolio files) notification channels: name -> url, events, severity",
     )
 
 

@@ -505,7 +505,7 @@ def _unexpected_end(error, text: str, start: str) -> SourceError:
             "E402",
             "a breaker needs an action",
             (0, end),
-            "append `-> halt`, `-> block_entries`, `-> reduce_only` or `-> close_all`",
+            "append `-> halt`, `-> block_entries`, `-> reduce_only`, `-> close_all` or `-> alert`",
         )
     return SourceError(
         "E101",

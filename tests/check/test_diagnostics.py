@@ -60,6 +60,12 @@ CASES = {
         25,
         "did you mean 'halt'?",
     ),
+    "E403": (
+        "portfolio: risk\nnotify:\n  desk:\n    url: json://h/x\n    events: [entry, brekers]\n",
+        5,
+        13,
+        "did you mean 'breaker'?",
+    ),
     "W301": (strategy("  short: put where dte >= 0 and delta > -0.3\n"), 3, 20, "remove it"),
     "W302": (
         strategy("  short: put where delta between 0.20 and 0.30\n"),

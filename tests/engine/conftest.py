@@ -10,7 +10,7 @@ def anyio_backend():
 
 @pytest.fixture
 def harness(tmp_path, spx):
-    def make(rules: dict[str, str] | None = None) -> Harness:
-        return Harness(tmp_path, spx, rules or {"puts.yaml": PUT_SPREAD})
+    def make(rules: dict[str, str] | None = None, notify: bool = False) -> Harness:
+        return Harness(tmp_path, spx, rules or {"puts.yaml": PUT_SPREAD}, notify)
 
     return make

@@ -16,8 +16,11 @@ DAYS = [date(2011, 1, d) for d in (3, 4, 5, 6, 7)]
 
 
 class Harness:
-    def __init__(self, tmp_path: Path, spx: Chain, rules: dict[str, str]):
+    def __init__(
+        self, tmp_path: Path, spx: Chain, rules: dict[str, str], notify: bool = False
+    ):
         self.tmp = tmp_path
+        self.notify = notify  # queue the rules' notifications in the outbox, as `rules run`
         self.spx = spx
         self.rules_dir = tmp_path / "rules"
         self.rules_dir.mkdir(parents=True, exist_ok=True)
@@ -31,7 +34,7 @@ class Harness:
         """(Re)start the engine on the same data directory, as after a restart."""
         rules = load_rules([self.rules_dir])
         self.session = open_paper_session(
-            rules, self.data_dir, stamp(DAYS[0]), say=self.messages.append
+            rules, self.data_dir, stamp(DAYS[0]), say=self.messages.append, notify=self.notify
         )
         self.engine = self.session.engine
         self.journal = self.session.journal

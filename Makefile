@@ -17,8 +17,8 @@ run: $(STAMP)  ## the engine on the embedded default: paper broker, the real SPX
 	$(BIN)/rules run rules/ --replay spx --data-dir .rules-data/demo --fresh
 	@echo "next: 'make feed' runs these rules continuously on a synthetic intraday market; edit rules/*.yaml while it runs (Ctrl-C stops)"
 
-feed: $(STAMP)  ## a live paper engine on a synthetic intraday SPX market, 60x real time, hot reload on
-	$(BIN)/rules run rules/ --feed synthetic --speed 60 --data-dir .rules-data/feed --fresh
+feed: $(STAMP)  ## a live paper engine on a synthetic intraday SPX market, 60x real time, hot reload on, dashboard on http://127.0.0.1:8765/
+	$(BIN)/rules run rules/ --feed synthetic --speed 60 --data-dir .rules-data/feed --fresh --serve 8765
 
 test: $(STAMP)  ## ruff, mypy, the example rules, and the whole test suite (layering contract included)
 	$(BIN)/ruff check rulesengine brokers tests bench

@@ -36,3 +36,13 @@ legs:
 exit:
   stop_loss: pnl <= -2 * entry_credit
 """
+
+
+@pytest.fixture(scope="session")
+def week_journal(tmp_path_factory):
+    """The example rules over the real SPX week: a finished run's data directory."""
+    from rulesengine.cli.main import main
+
+    data = tmp_path_factory.mktemp("week") / "data"
+    assert main(["run", str(RULES), "--data-dir", str(data)]) == 0
+    return data

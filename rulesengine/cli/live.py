@@ -10,6 +10,7 @@ from typing import Any
 
 from brokers.errors import BrokerError, CredentialsMissing, LiveTradingNotEnabled
 from brokers.registry import open_broker
+from rulesengine.cli import serving
 from rulesengine.cli.broker import check
 from rulesengine.cli.run import start_notifier
 from rulesengine.data.bars import BarsError
@@ -46,6 +47,9 @@ def run_live(args, rules, console) -> int:
         return 2
     clock = _clock(args)
     if clock is None:
+        return 2
+    args.serve_asked = serving.asked(args)
+    if args.serve_asked is False:
         return 2
     extra: dict[str, Any] = {}
     if args.clock_start and args.broker in CLOCKED:
@@ -113,17 +117,19 @@ async def _run(args, rules, broker, data_dir: Path, console, clock: Clock, histo
         reloader.notifier = notifier
         stop = asyncio.Event()
         watcher = asyncio.create_task(reloader.watch(stop))
+        say = lambda line: console.print(line, markup=False)  # noqa: E731
         try:
-            await live_loop(
-                engine,
-                reloader,
-                args.poll,
-                stop,
-                lambda s: console.print(s, markup=False),
-                max_ticks=args.stop_after,
-                minutes=MinuteBuilder(store),
-                daily=daily,
-            )
+            async with serving.serving(args.serve_asked, engine, reloader, say):
+                await live_loop(
+                    engine,
+                    reloader,
+                    args.poll,
+                    stop,
+                    lambda s: console.print(s, markup=False),
+                    max_ticks=args.stop_after,
+                    minutes=MinuteBuilder(store),
+                    daily=daily,
+                )
         finally:
             stop.set()
             await watcher

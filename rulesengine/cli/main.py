@@ -198,6 +198,12 @@ def add_engine_commands(sub) -> None:
         help="rehearsal against a sandbox or local fake: run the session clock from this ISO "
         "time (e.g. 2024-03-12T10:00-04:00); refused with --live",
     )
+    run.add_argument(
+        "--serve",
+        metavar="ADDRESS",
+        help="serve the API and dashboard while running: PORT or HOST:PORT (127.0.0.1 unless "
+        "given; another address needs RULES_API_TOKEN and RULES_API_CONTROL_TOKEN)",
+    )
     run.add_argument("--stop-after", type=int, help=argparse.SUPPRESS)
 
     for name, text in (
@@ -217,6 +223,9 @@ def add_engine_commands(sub) -> None:
     kill.add_argument("--reason", default="kill switch from the command line")
     kill.add_argument("--close-all", action="store_true", help="also close every position")
     kill.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    serve = sub.add_parser("serve", help="the REST API and dashboard over a journal (read-only)")
+    serve.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    serve.add_argument("address", nargs="?", help="PORT or HOST:PORT (default 127.0.0.1:8765)")
     notify = sub.add_parser("notify", help="the notification outbox: status, --test, --send")
     notify.add_argument("paths", nargs="+", help="the rule files whose `notify:` channels to use")
     notify.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
@@ -285,6 +294,10 @@ def dispatch(args) -> int:
         from rulesengine.cli import journal_view
 
         return journal_view.run(args)
+    if args.command == "serve":
+        from rulesengine.cli import serve
+
+        return serve.run(args)
     if args.command == "notify":
         from rulesengine.cli import notify
 

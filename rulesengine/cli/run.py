@@ -14,7 +14,7 @@ from rich.console import Console
 
 from brokers.paper.settings import SettingsError
 from rulesengine.check.summary import print_text
-from rulesengine.cli import data_warnings, paper
+from rulesengine.cli import data_warnings, paper, serving
 from rulesengine.cli.progress import progress_bar
 from rulesengine.engine.clock import NEW_YORK
 from rulesengine.engine.pace import Pacer, SpeedError, parse_speed
@@ -59,6 +59,10 @@ def run(args) -> int:
     except ReplayError as error:
         print(f"rules run: {error}", file=sys.stderr)
         return 2
+    serve = serving.asked(args)
+    if serve is False:
+        return 2
+    args.serve_asked = serve
     args.watch = args.watch or bool(args.feed)  # a feed keeps running: hot reload is on
     data_warnings.show("rules run", source.chain)
     days = source.days()
@@ -234,22 +238,24 @@ async def _replay(
         )
         day.clear()
 
-    with progress:
-        task = progress.add_task("replay", total=len(days))
-        await replay(
-            engine,
-            source,
-            session.broker,
-            session.clock,
-            at=at,
-            on_day=on_day,
-            stop_after=args.stop_after,
-            should_stop=lambda: interrupts.requested,
-            on_tick=on_tick,
-            pace=pacer if (args.watch or pacer.speed is not None) else None,
-            lock=reloader.lock,
-        )
-        await session.broker.aclose()
+    say = lambda line: console.print(line, markup=False)  # noqa: E731
+    async with serving.serving(args.serve_asked, engine, reloader, say):
+        with progress:
+            task = progress.add_task("replay", total=len(days))
+            await replay(
+                engine,
+                source,
+                session.broker,
+                session.clock,
+                at=at,
+                on_day=on_day,
+                stop_after=args.stop_after,
+                should_stop=lambda: interrupts.requested,
+                on_tick=on_tick,
+                pace=pacer if (args.watch or pacer.speed is not None) else None,
+                lock=reloader.lock,
+            )
+            await session.broker.aclose()
     if watcher is not None:
         stop.set()
         await watcher

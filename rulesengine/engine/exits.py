@@ -39,6 +39,16 @@ class Exits:
         self.recorder = recorder
 
     async def enforce(self, ctx: TickContext, strategy: str, allowed: Gate) -> None:
+        """What locks impose, and closes asked for by hand (`close_requested`, set by the API:
+        a trader's explicit instruction, carried out whatever the locks)."""
+        for p in self.book.open_positions(strategy):
+            asked = p.detail.get("close_requested")
+            if asked and p.status is Status.OPEN:
+                mark = self.book.marks.get(p.id)
+                credit = mark.close_credit if mark is not None else None
+                if await self.close(ctx, p, f"closed by hand ({asked})", credit):
+                    p.detail.pop("close_requested", None)
+                    self.book.save(p)
         if allowed.cancel_entries:
             for row in self.desk.working_entries(strategy):
                 await self.desk.cancel(row, ctx.now, allowed.because)

@@ -88,6 +88,7 @@ class Engine:
         self.broker_down = False  # this tick's account read failed
         self.last_account: dict[str, float] | None = None
         self.ran: list[str] = []  # schedules run this tick, recorded when the tick completes
+        self.scan_now: set[str] = set()  # strategies asked to scan at the next tick (the API)
 
     # ------------------------------------------------------------ rules
     def record_rules(self, at: datetime) -> None:
@@ -195,7 +196,10 @@ class Engine:
         last = datetime.fromisoformat(last_text) if last_text else None
         if last is not None and last >= now:
             return False
-        due = self.scheduler.due(compiled.program.schedules.get(kind), last, now)
+        asked = kind == "scan" and compiled.name in self.scan_now
+        if asked:
+            self.scan_now.discard(compiled.name)
+        due = asked or self.scheduler.due(compiled.program.schedules.get(kind), last, now)
         if due:
             self.ran.append(key)
         return due
@@ -328,8 +332,8 @@ class Engine:
     def open_positions(self, strategy: str | None = None) -> list[Position]:
         return self.book.open_positions(strategy)
 
-    def alert(self, now: datetime, level: str, message: str) -> None:
-        self.recorder.alert(now, level, message)
+    def alert(self, now: datetime, level: str, message: str, severity: str | None = None) -> None:
+        self.recorder.alert(now, level, message, severity)
 
     def broker_failed(self, now: datetime, what: str, error: BrokerError) -> None:
         self.desk.failed(now, what, error)

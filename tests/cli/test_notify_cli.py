@@ -53,8 +53,7 @@ def test_notify_test_reports_each_channel(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("DEAD_PORT", str(free_port()))
     folder = rules_with(tmp_path, hook.url)
     (folder / "risk.yaml").write_text(
-        (folder / "risk.yaml").read_text()
-        + "  dead:\n    url: json://127.0.0.1:${DEAD_PORT}/x\n"
+        (folder / "risk.yaml").read_text() + "  dead:\n    url: json://127.0.0.1:${DEAD_PORT}/x\n"
     )
     try:
         code = main(["notify", str(folder), "--data-dir", str(tmp_path / "d"), "--test"])

@@ -16,9 +16,7 @@ DAYS = [date(2011, 1, d) for d in (3, 4, 5, 6, 7)]
 
 
 class Harness:
-    def __init__(
-        self, tmp_path: Path, spx: Chain, rules: dict[str, str], notify: bool = False
-    ):
+    def __init__(self, tmp_path: Path, spx: Chain, rules: dict[str, str], notify: bool = False):
         self.tmp = tmp_path
         self.notify = notify  # queue the rules' notifications in the outbox, as `rules run`
         self.spx = spx

@@ -1,7 +1,7 @@
 """The import-layering contract: each layer imports only from the layers below it.
 
     language < check < analytics, data < compile < runtime < strategies < notify < engine
-             < backtest, scenarios, server < cli
+             < backtest, scenarios, server, reports < cli
 
 and `brokers/` imports nothing from `rulesengine/` (adapters know nothing of rules). Packages
 in one layer may import each other (analytics prices chains, chains carry analytics fields).
@@ -25,7 +25,7 @@ LAYERS = [
     {"strategies"},
     {"notify"},
     {"engine"},
-    {"backtest", "scenarios", "server"},
+    {"backtest", "scenarios", "server", "reports"},
     {"cli"},
 ]
 RANK = {package: rank for rank, layer in enumerate(LAYERS) for package in layer}

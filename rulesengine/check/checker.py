@@ -16,7 +16,7 @@ from rulesengine.check.exits import check_exits
 from rulesengine.check.expressions import Context, LetInfo, check
 from rulesengine.check.legs import check_expiry_section, check_legs
 from rulesengine.check.names import Scope
-from rulesengine.check.notify import check_notify
+from rulesengine.check.notify import check_notify, check_reports
 from rulesengine.check.paper import check_paper
 from rulesengine.check.program import Checked, Program, Source
 from rulesengine.check.scopes import ALL_SCOPES, STRUCTURE_SCOPES
@@ -294,6 +294,17 @@ class _FileChecker:
                 self.result,
                 lambda name, key: self.at_node(_channel_key(root, name, key)),
             )
+        if model.reports is not None:
+            check_reports(
+                model.reports,
+                program,
+                self.result,
+                lambda job: self.at_node(
+                    root.key_node("reports")
+                    if job is None
+                    else _channel_key(root, "", job, "reports")
+                ),
+            )
         check_schedules(self, model, root, program)
         for name in lets:
             if name not in self.used_lets:
@@ -460,8 +471,10 @@ def _let_order(trees: dict[str, ast.Node]) -> tuple[list[str], dict[str, list[st
     return [n for n in order if n not in cyclic and not any(d in cyclic for d in deps[n])], cyclic
 
 
-def _channel_key(root: yaml_source.YNode, name: str, key: str) -> yaml_source.YNode | None:
-    """Where `notify.NAME.KEY` is written (for a diagnostic's caret)."""
-    channel = root.get("notify")
-    channel = channel.get(name) if channel is not None else None
-    return channel.get(key) if channel is not None else None
+def _channel_key(
+    root: yaml_source.YNode, name: str, key: str, section: str = "notify"
+) -> yaml_source.YNode | None:
+    """Where `notify.NAME.KEY` (or `reports.KEY`, name "") is written, for a caret."""
+    node = root.get(section)
+    node = node.get(name) if node is not None and name else node
+    return node.get(key) if node is not None else None

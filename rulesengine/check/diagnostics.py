@@ -39,6 +39,7 @@ CODES: dict[str, str] = {
     "E401": "invalid schedule",
     "E402": "invalid breaker",
     "E403": "invalid notification channel",
+    "E404": "invalid report time",
     "W301": "condition is always true",
     "W302": "implausible value",
     "W303": "strategy has no stop loss",

@@ -1,4 +1,5 @@
-"""The `notify:` section of a portfolio file: channels, the events each receives, severities.
+"""A portfolio file's operations: `notify:` channels (the events each receives, severities)
+and `reports:` times.
 
 A channel's URL is an apprise URL. Secrets stay out of rule files: `${ENV_VAR}` is read from
 the environment when the engine starts (`rules lint` only checks the reference's shape)."""
@@ -9,7 +10,7 @@ import re
 from typing import get_args
 
 from rulesengine.check.diagnostics import did_you_mean
-from rulesengine.check.program import Channel, Program
+from rulesengine.check.program import WEEKDAYS, Channel, JobTime, Program
 from rulesengine.language.model import NotifyChannel, NotifyEvent
 
 EVENTS: tuple[str, ...] = get_args(NotifyEvent)
@@ -73,3 +74,46 @@ def url_problem(url: str) -> tuple[str, str] | None:
             "`mailto://...` (see apprise's list of services)",
         )
     return None
+
+
+TIME = re.compile(r"^(?:(?P<day>[a-z]+)\s+)?(?P<hour>\d{1,2}):(?P<minute>\d{2})$")
+
+
+def check_reports(section, program: Program, result, at_key) -> None:
+    """`reports:` in a portfolio file: `daily: 16:30`, `review: friday 17:00` (E404)."""
+    if program.kind != "portfolio":
+        result.add(
+            "E011",
+            "reports are set in a portfolio file, not a strategy",
+            at_key(None),
+            "move `reports:` to a portfolio file such as risk.yaml",
+        )
+        return
+    for job, text in section.model_dump(exclude_none=True).items():
+        when = job_time(str(text).strip().lower(), weekly=job == "review")
+        if isinstance(when, str):
+            result.add("E404", f"reports.{job}: {when}", at_key(job), _example(job))
+            continue
+        program.reports[job] = when
+
+
+def job_time(text: str, weekly: bool) -> JobTime | str:
+    """The time `text` names, or what is wrong with it."""
+    match = TIME.match(text)
+    if match is None:
+        return f"'{text}' is not a time"
+    hour, minute, day = int(match["hour"]), int(match["minute"]), match["day"]
+    if hour > 23 or minute > 59:
+        return f"'{text}' is not a time of day"
+    if weekly and day is None:
+        return "the weekly review needs a weekday"
+    if not weekly and day is not None:
+        return "the daily report runs after every session: give only a time"
+    if day is not None and day not in WEEKDAYS:
+        hint = did_you_mean(day, WEEKDAYS)
+        return f"'{day}' is not a weekday" + (f" ({hint})" if hint else "")
+    return JobTime(hour, minute, WEEKDAYS.index(day) if day else None)
+
+
+def _example(job: str) -> str:
+    return "e.g. `review: friday 17:00`" if job == "review" else "e.g. `daily: 16:30`"

@@ -127,6 +127,22 @@ class Channel:
     severity: str  # the lowest severity sent: info | warning | critical
 
 
+@dataclass(frozen=True)
+class JobTime:
+    """When a report runs, New York time: every session day, or one weekday (0 = Monday)."""
+
+    hour: int
+    minute: int
+    weekday: int | None = None
+
+    def __str__(self) -> str:
+        day = "" if self.weekday is None else WEEKDAYS[self.weekday] + " "
+        return f"{day}{self.hour:02d}:{self.minute:02d}"
+
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
 @dataclass
 class Program:
     file: str
@@ -158,3 +174,4 @@ class Program:
     breakers: dict[str, Checked] = field(default_factory=dict)  # each node is an ast.Breaker
     schedules: dict[str, ast.Schedule] = field(default_factory=dict)
     notify: dict[str, Channel] = field(default_factory=dict)  # portfolio files
+    reports: dict[str, JobTime] = field(default_factory=dict)  # 'daily' | 'review' -> when

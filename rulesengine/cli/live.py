@@ -12,7 +12,7 @@ from brokers.errors import BrokerError, CredentialsMissing, LiveTradingNotEnable
 from brokers.registry import open_broker
 from rulesengine.cli import serving
 from rulesengine.cli.broker import check
-from rulesengine.cli.run import start_notifier
+from rulesengine.cli.run import report_jobs, start_notifier
 from rulesengine.data.bars import BarsError
 from rulesengine.data.intraday import MinuteBuilder
 from rulesengine.data.minute_files import MinuteFileError, load_bar_sources
@@ -129,6 +129,7 @@ async def _run(args, rules, broker, data_dir: Path, console, clock: Clock, histo
                     max_ticks=args.stop_after,
                     minutes=MinuteBuilder(store),
                     daily=daily,
+                    after=report_jobs(engine, say),
                 )
         finally:
             stop.set()

@@ -223,6 +223,11 @@ def add_engine_commands(sub) -> None:
     kill.add_argument("--reason", default="kill switch from the command line")
     kill.add_argument("--close-all", action="store_true", help="also close every position")
     kill.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    report = sub.add_parser("report", help="the daily report or the weekly review of a journal")
+    report.add_argument("kind", choices=("daily", "review"))
+    report.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    report.add_argument("--day", help="YYYY-MM-DD: the session (daily) or the week's last day")
+    report.add_argument("--rules", nargs="+", help="the rule files, for what the review would test")
     serve = sub.add_parser("serve", help="the REST API and dashboard over a journal (read-only)")
     serve.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
     serve.add_argument("address", nargs="?", help="PORT or HOST:PORT (default 127.0.0.1:8765)")
@@ -294,6 +299,10 @@ def dispatch(args) -> int:
         from rulesengine.cli import journal_view
 
         return journal_view.run(args)
+    if args.command == "report":
+        from rulesengine.cli import report
+
+        return report.run(args)
     if args.command == "serve":
         from rulesengine.cli import serve
 

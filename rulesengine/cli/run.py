@@ -7,7 +7,8 @@ import contextlib
 import io
 import signal
 import sys
-from datetime import time
+from collections.abc import Callable
+from datetime import datetime, time
 from pathlib import Path
 
 from rich.console import Console
@@ -184,6 +185,11 @@ def resume_command(args) -> str:
     return " ".join(parts)
 
 
+def session_day(session):
+    """The market day the run's clock ended on."""
+    return session.clock.now().astimezone(NEW_YORK).date()
+
+
 def session_done(session) -> str:
     last = session.journal.get("replay_done")
     return last[:10] if last else "no complete day"
@@ -221,7 +227,11 @@ async def _replay(
     day = DayTotals()
     missing = data_warnings.MissingData("rules run")
 
+    say = lambda line: console.print(line, markup=False)  # noqa: E731
+    reports = report_jobs(engine, say)
+
     def on_tick(report) -> None:
+        reports(report.at)
         day.add(report)
         missing.note(report)
         if source.intraday:
@@ -238,7 +248,6 @@ async def _replay(
         )
         day.clear()
 
-    say = lambda line: console.print(line, markup=False)  # noqa: E731
     async with serving.serving(args.serve_asked, engine, reloader, say):
         with progress:
             task = progress.add_task("replay", total=len(days))
@@ -256,6 +265,8 @@ async def _replay(
                 lock=reloader.lock,
             )
             await session.broker.aclose()
+    if days and not interrupts.requested:  # the last session's report is due after its close
+        reports(datetime.combine(session_day(session), time(23, 59), NEW_YORK))
     if watcher is not None:
         stop.set()
         await watcher
@@ -290,3 +301,22 @@ def print_summary(console: Console, s: dict) -> None:
     kinds = ", ".join(f"{k} {v}" for k, v in sorted(s["decisions_by_kind"].items()))
     console.print(f"decisions: {s['decisions']} ({kinds}); orders: {s['orders']}", markup=False)
     console.print(f"breakers tripped: {', '.join(s['breakers']) or 'none'}", markup=False)
+
+
+def report_jobs(engine, say) -> Callable[[datetime], None]:
+    """The rules' report jobs, run whenever the clock moves (after ticks, and live while the
+    market is closed); they follow reloads."""
+    from rulesengine.reports.jobs import ReportJobs
+
+    programs = lambda: [c.program for c in engine.rules.every()]  # noqa: E731
+    jobs = ReportJobs(engine.journal, engine.data_dir, programs(), engine.recorder.notify)
+    seen = [engine.rules.version]
+
+    def run(now: datetime) -> None:
+        if engine.rules.version != seen[0]:
+            seen[0] = engine.rules.version
+            jobs.follow(programs())
+        for written in jobs.run_due(now):
+            say(f"report: {written.text} ({written.report.summary})")
+
+    return run

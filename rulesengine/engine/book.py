@@ -170,6 +170,8 @@ class PositionBook:
                 p.high_water_pnl = high_water[i]
                 p.last_mark = mark[i]
                 p.detail["pnl"] = round(pnl[i], 2)
+                low = p.detail.get("low_water_pnl")  # the adverse excursion, for reviews
+                p.detail["low_water_pnl"] = round(pnl[i] if low is None else min(low, pnl[i]), 2)
             p.detail["marked_by_model"] = by_model[i]
             self.marks[p.id] = Mark(
                 pnl=pnl[i],

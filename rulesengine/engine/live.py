@@ -56,14 +56,18 @@ async def live_loop(
     max_ticks: int | None = None,
     minutes: MinuteBuilder | None = None,
     daily: dict[str, Bars] | None = None,
+    after: Callable[[datetime], None] | None = None,
 ) -> int:
     """Tick until `stop` is set (or `max_ticks`); returns the ticks run. `minutes` builds
     intraday bars from each snapshot's underlying prices, for intraday indicators; `daily`
-    bars (from `--bars`) are read up to yesterday (today's bar is not over)."""
+    bars (from `--bars`) are read up to yesterday (today's bar is not over). `after(now)` runs
+    after each tick and each check while the market is closed (reports after the close)."""
     ticks = 0
     while not stop.is_set() and (max_ticks is None or ticks < max_ticks):
         now = engine.clock.now()
         if not in_session(engine, now):
+            if after is not None:
+                after(now)
             status(f"{now:%Y-%m-%d %H:%M:%S} market closed; waiting")
             await _sleep(stop, CLOSED_POLL)
             continue
@@ -86,6 +90,8 @@ async def live_loop(
         async with reloader.lock:
             report = await engine.tick(chain, now)
         ticks += 1
+        if after is not None:
+            after(now)
         status(status_line(engine, report))
         await _sleep(stop, poll)
     return ticks

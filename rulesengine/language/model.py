@@ -147,6 +147,27 @@ class NotifyChannel(Strict):
     severity: Severity = Field("info", description="only events at or above this severity")
 
 
+def _as_clock(value: object) -> object:
+    """YAML 1.1 reads an unquoted `16:30` as the base-60 integer 990: read it back as a time."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+        return f"{value // 60:02d}:{value % 60:02d}"
+    return value
+
+
+ClockText = Annotated[str, BeforeValidator(_as_clock)]
+
+
+class ReportsSection(Strict):
+    daily: ClockText | None = Field(
+        None,
+        description="the daily report after each session, New York time, e.g. `16:30`",
+    )
+    review: ClockText | None = Field(
+        None,
+        description="the weekly post-trade review: a weekday and a time, e.g. `friday 17:00`",
+    )
+
+
 class RuleFile(Strict):
     """A strategy (`strategy:` with legs) or a portfolio risk file (`portfolio:`)."""
 
@@ -188,6 +209,9 @@ class RuleFile(Strict):
     )
     sectors: dict[Identifier, list[str]] = Field(
         default_factory=dict, description="sector name -> underlyings, for `max_per_sector`"
+    )
+    reports: ReportsSection | None = Field(
+        None, description="(portfolio files) when the daily report and the weekly review run"
     )
     notify: dict[Identifier, NotifyChannel] = Field(
         default_factory=dict,

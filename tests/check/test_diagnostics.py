@@ -66,6 +66,12 @@ CASES = {
         13,
         "did you mean 'breaker'?",
     ),
+    "E404": (
+        "portfolio: risk\nreports:\n  review: fridya 17:00\n",
+        3,
+        11,
+        "e.g. `review: friday 17:00`",
+    ),
     "W301": (strategy("  short: put where dte >= 0 and delta > -0.3\n"), 3, 20, "remove it"),
     "W302": (
         strategy("  short: put where delta between 0.20 and 0.30\n"),

@@ -60,6 +60,9 @@ CREATE TABLE IF NOT EXISTS outbox(
   attempts INTEGER NOT NULL DEFAULT 0, next_try REAL NOT NULL DEFAULT 0, error TEXT,
   sent_at TEXT);
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox(channel, status, next_try);
+-- each hot reload attempt and what it said (versions, clause changes, shadow diffs, refusals)
+CREATE TABLE IF NOT EXISTS reloads(
+  at TEXT NOT NULL, active INTEGER NOT NULL, version TEXT NOT NULL, report TEXT NOT NULL);
 -- the drawdown breaker reads the peak every tick: an intraday replay writes thousands of rows
 CREATE INDEX IF NOT EXISTS snapshots_net_liq ON snapshots(net_liq);
 """
@@ -157,6 +160,12 @@ class Journal:
         self.db.execute(
             "INSERT OR IGNORE INTO rule_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (version, name, file, sha, text, at.isoformat(), status, diagnostics),
+        )
+
+    def record_reload(self, at: datetime, active: bool, version: str, report: list[str]) -> None:
+        self.db.execute(
+            "INSERT INTO reloads VALUES (?, ?, ?, ?)",
+            (at.isoformat(), int(active), version, "\n".join(report)),
         )
 
     # ---------------------------------------------------------------- decisions

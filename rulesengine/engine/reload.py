@@ -37,10 +37,32 @@ class Reloader:
         self.last_ms: float | None = None
         self.versions = FileVersions.of(engine.rules)
         self.notifier: Notifier | None = None  # `rules run`: channels follow the rules
+        self.last_report: list[str] = []  # what the last attempt said
 
     async def attempt(self, force: bool = False) -> bool:
-        """One reload; True when the new rules became active. The check runs in a thread with
-        a time limit, so a hostile file never stalls the ticks."""
+        """One reload; True when the new rules became active. What it says is also kept in
+        the journal (`reloads`) and in `last_report`, for the API and dashboard."""
+        said: list[str] = []
+        speak = self.say
+
+        def both(line: str) -> None:
+            said.append(line)
+            speak(line)
+
+        self.say = both
+        try:
+            active = await self._attempt(force)
+        finally:
+            self.say = speak
+        self.last_report = said
+        journal = self.engine.journal
+        journal.record_reload(self.engine.clock.now(), active, self.engine.rules.version, said)
+        journal.commit()
+        return active
+
+    async def _attempt(self, force: bool) -> bool:
+        """The check runs in a thread with a time limit, so a hostile file never stalls the
+        ticks."""
         started = time.perf_counter()
         now = self.engine.clock.now()
         try:

@@ -30,6 +30,7 @@ EVENT_NAMES = {
     "alerts": "alert",
     "locks": "lock",
     "rule_versions": "rules",
+    "reloads": "reload",
 }
 KEEPALIVE = 15.0  # seconds between comments on a quiet stream (proxies drop idle ones)
 
@@ -149,6 +150,12 @@ def create_app(
         """Every rule version the engine loaded or refused, with its diagnostics."""
         return reader.rule_versions()
 
+    @app.get("/api/reloads", dependencies=[read])
+    def reloads(limit: int = Query(50, le=1000)) -> list[dict[str, Any]]:
+        """Each hot reload: active or refused, and what it said (clause changes, the shadow
+        diff of candidates on the last chain, or why it was refused)."""
+        return reader.reloads(limit)
+
     @app.get("/api/locks", dependencies=[read])
     def locks(active: bool = True) -> list[dict[str, Any]]:
         return reader.locks(active_at=clock() if active else None)
@@ -166,7 +173,8 @@ def create_app(
         request: Request, since: int | None = None, limit: int | None = None
     ) -> StreamingResponse:
         """Server-sent events: decision, order, fill, alert, lock (breaker trips and lifts)
-        and rules (reloads), as the journal records them. `since=0` replays from the start;
+        rules (versions loaded) and reload (each reload's report), as the journal records
+        them. `since=0` replays from the start;
         `limit` ends the stream after that many events."""
         start = {t: 0 for t in STREAMED} if since == 0 else None
         stream = _stream(reader, request, start, limit, poll)

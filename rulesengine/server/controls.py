@@ -86,19 +86,9 @@ class EngineControls:
         return {"position": position_id, "close": "at the next tick"}
 
     async def reload(self) -> dict[str, Any]:
-        said: list[str] = []
-        speak = self.reloader.say
-
-        def both(line: str) -> None:
-            said.append(line)
-            speak(line)
-
-        self.reloader.say = both
-        try:
-            active = await self.reloader.attempt()
-        finally:
-            self.reloader.say = speak
-        return {"active": active, "version": self.engine.rules.version, "report": said}
+        active = await self.reloader.attempt()
+        report = self.reloader.last_report
+        return {"active": active, "version": self.engine.rules.version, "report": report}
 
     async def scan(self, strategy: str | None) -> dict[str, Any]:
         names = list(self.engine.rules.strategies) if strategy is None else [strategy]

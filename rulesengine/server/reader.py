@@ -16,7 +16,7 @@ from typing import Any
 
 from rulesengine.engine.session import JOURNAL_FILE
 
-STREAMED = ("decisions", "orders", "fills", "alerts", "locks", "rule_versions")
+STREAMED = ("decisions", "orders", "fills", "alerts", "locks", "rule_versions", "reloads")
 
 
 class JournalMissing(Exception):
@@ -200,6 +200,12 @@ class JournalReader:
             "SELECT id, name, file, sha256, loaded_at, status, diagnostics, text "
             "FROM rule_versions ORDER BY loaded_at DESC, file"
         )
+
+    def reloads(self, limit: int = 50) -> list[dict[str, Any]]:
+        rows = self._rows("SELECT * FROM reloads ORDER BY rowid DESC LIMIT ?", (limit,))
+        return [
+            {**r, "active": bool(r["active"]), "report": r["report"].splitlines()} for r in rows
+        ]
 
     # ------------------------------------------------------------ the event stream
     def high_water(self) -> dict[str, int]:

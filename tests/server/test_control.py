@@ -94,3 +94,6 @@ async def test_reload_reports_and_refuses_a_broken_file(engine_api):
     done = (await api.post("/api/control/reload")).json()
     assert done["active"] is True and done["version"] != before
     assert any("credit >= $0.50 -> $0.60" in line for line in done["report"])
+    reloads = (await api.get("/api/reloads")).json()
+    assert [r["active"] for r in reloads] == [True, False]  # newest first, both kept
+    assert reloads[0]["report"] == done["report"] and reloads[0]["version"] == done["version"]

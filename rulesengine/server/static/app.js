@@ -129,11 +129,19 @@ async function loadRules() {
     el("td", {}, el("pre", {}, v.diagnostics || "")))));
 }
 
-const PANELS = { status: loadStatus, equity: loadEquity, positions: loadPositions, funnel: loadFunnel,
+async function loadReloads() {
+  const reloads = await api("/api/reloads?limit=10");
+  $("reloads").replaceChildren(...(reloads.length ? reloads.map((r) => el("li", {},
+    el("strong", { class: r.active ? "pos" : "neg" }, r.active ? "active" : "refused"),
+    ` ${r.at.replace("T", " ").slice(0, 19)} (set ${r.version})`,
+    el("pre", {}, r.report.join("\n")))) : [el("li", { class: "muted" }, "no reload yet")]));
+}
+
+const PANELS = { status: loadStatus, reloads: loadReloads, equity: loadEquity, positions: loadPositions, funnel: loadFunnel,
                  orders: loadOrders, alerts: loadAlerts, rules: loadRules };
 const AFFECTS = { decision: ["positions", "funnel", "status"], order: ["orders", "positions"],
                   fill: ["positions", "status", "equity"], alert: ["alerts", "status"],
-                  lock: ["status"], rules: ["rules"] };
+                  lock: ["status"], rules: ["rules"], reload: ["reloads", "rules"] };
 const pending = new Set();
 let timer = null;
 function refresh(...names) {

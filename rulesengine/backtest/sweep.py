@@ -136,7 +136,7 @@ def _apply(texts: dict[str, str], target: str, value: float) -> dict[str, str]:
             f"e.g. --vary {sorted(_strategy_of(texts[n]) or n for n in changed)[0]}.{inner}=..."
         )
     if not changed:
-        known = _targets(texts)
+        known = settable(texts)
         listed = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
         raise SweepError(
             f"--vary {target}: nothing in the rules to vary by that name; these rules can "
@@ -145,7 +145,7 @@ def _apply(texts: dict[str, str], target: str, value: float) -> dict[str, str]:
     return {**texts, **changed}
 
 
-def _targets(texts: dict[str, str]) -> list[str]:
+def settable(texts: dict[str, str]) -> list[str]:
     """What `--vary` can set: each leg's `prefer FIELD nearest N` and each numeric `let`."""
     out = []
     for text in texts.values():
@@ -184,7 +184,7 @@ def _strategy_of(text: str) -> str | None:
 def _set_leg_target(text: str, target: str, value: float) -> str | None:
     """The text with the leg's target set, or None when the file has no such leg target."""
     leg, _, field = target.partition(".")
-    block = _leg_block(text, leg)
+    block = leg_block(text, leg)
     if block is None:
         return None
     start, end = block
@@ -203,7 +203,7 @@ def _set_leg_target(text: str, target: str, value: float) -> str | None:
     return text[:start] + body + text[end:]
 
 
-def _leg_block(text: str, leg: str) -> tuple[int, int] | None:
+def leg_block(text: str, leg: str) -> tuple[int, int] | None:
     """The span of `  LEG: ...` under `legs:`, with its continuation lines."""
     legs = re.search(r"^legs:\s*$", text, re.MULTILINE)
     if legs is None:

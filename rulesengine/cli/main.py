@@ -228,6 +228,30 @@ def add_engine_commands(sub) -> None:
     report.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
     report.add_argument("--day", help="YYYY-MM-DD: the session (daily) or the week's last day")
     report.add_argument("--rules", nargs="+", help="the rule files, for what the review would test")
+    review = sub.add_parser(
+        "review", help="the weekly review; --suggest: changes backed by a walk-forward"
+    )
+    review.add_argument("paths", nargs="+", help="rule files or directories")
+    review.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    review.add_argument("--strategy", help="one strategy (default: each)")
+    review.add_argument(
+        "--suggest", action="store_true", help="propose changes with out-of-sample evidence"
+    )
+    review.add_argument("--apply", metavar="ID", help="write a saved suggestion (s-...)")
+    review.add_argument("--replay", default="spx", help="the data the sweep replays (spx)")
+    review.add_argument(
+        "--walk-forward", default="train=6m,test=1m", help="windows (train=6m,test=1m)"
+    )
+    review.add_argument("--rank", default="sharpe", help="the metric chosen by (sharpe)")
+    review.add_argument("--require", action="append", help="a constraint, e.g. trades>=10")
+    review.add_argument("--runner", choices=("local", "dask"), default="local")
+    review.add_argument("--workers", type=int, default=2)
+    review.add_argument(
+        "--min-trades",
+        type=int,
+        default=30,
+        help="closed trades in the journal before suggesting (30)",
+    )
     serve = sub.add_parser("serve", help="the REST API and dashboard over a journal (read-only)")
     serve.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
     serve.add_argument("address", nargs="?", help="PORT or HOST:PORT (default 127.0.0.1:8765)")
@@ -299,6 +323,10 @@ def dispatch(args) -> int:
         from rulesengine.cli import journal_view
 
         return journal_view.run(args)
+    if args.command == "review":
+        from rulesengine.cli import review
+
+        return review.run(args)
     if args.command == "report":
         from rulesengine.cli import report
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -287,15 +288,19 @@ def main(argv: list[str] | None = None) -> int:
         return 3
 
 
+# each command's module in rulesengine/cli/, imported when the command runs (start-up stays fast)
+MODULES = {
+    "lint": "lint", "scan": "scan", "broker": "broker", "run": "run", "backtest": "backtest",
+    "test": "scenarios", "status": "journal_view", "positions": "journal_view",
+    "why": "journal_view", "unlock": "journal_view", "kill": "journal_view",
+    "review": "review", "report": "report", "serve": "serve", "notify": "notify",
+}  # fmt: skip
+
+
 def dispatch(args) -> int:
-    if args.command == "lint":
-        from rulesengine.cli import lint
-
-        return lint.run(args)
-    if args.command == "scan":
-        from rulesengine.cli import scan
-
-        return scan.run(args)
+    if args.command in MODULES:
+        module = importlib.import_module(f"rulesengine.cli.{MODULES[args.command]}")
+        return module.run(args)
     if args.command == "graph":
         return graph_command(args.path)
     if args.command == "names":
@@ -303,42 +308,6 @@ def dispatch(args) -> int:
 
         print(names_markdown() if args.format == "markdown" else names_text())
         return 0
-    if args.command == "broker":
-        from rulesengine.cli import broker
-
-        return broker.run(args)
-    if args.command == "run":
-        from rulesengine.cli import run
-
-        return run.run(args)
-    if args.command == "backtest":
-        from rulesengine.cli import backtest
-
-        return backtest.run(args)
-    if args.command == "test":
-        from rulesengine.cli import scenarios
-
-        return scenarios.run(args)
-    if args.command in {"status", "positions", "why", "unlock", "kill"}:
-        from rulesengine.cli import journal_view
-
-        return journal_view.run(args)
-    if args.command == "review":
-        from rulesengine.cli import review
-
-        return review.run(args)
-    if args.command == "report":
-        from rulesengine.cli import report
-
-        return report.run(args)
-    if args.command == "serve":
-        from rulesengine.cli import serve
-
-        return serve.run(args)
-    if args.command == "notify":
-        from rulesengine.cli import notify
-
-        return notify.run(args)
     if args.command == "schema":
         from rulesengine.language.model import json_schema
 

@@ -173,13 +173,17 @@ class PositionBook:
                 low = p.detail.get("low_water_pnl")  # the adverse excursion, for reviews
                 p.detail["low_water_pnl"] = round(pnl[i] if low is None else min(low, pnl[i]), 2)
             p.detail["marked_by_model"] = by_model[i]
-            self.marks[p.id] = Mark(
+            current = Mark(
                 pnl=pnl[i],
                 close_credit=credit[i],
                 delta=delta[i] * MULTIPLIER * p.quantity,
                 vega=vega[i] * MULTIPLIER * p.quantity,
                 by_model=by_model[i],
             )
+            self.marks[p.id] = current
+            for greek in ("delta", "vega"):  # the position's, in shares and dollars per vol point
+                value = getattr(current, greek)
+                p.detail[greek] = round(value, 2) if math.isfinite(value) else None
         self.journal.save_marks(group)  # the high-water mark survives a restart
 
     def rejected_quotes(self, chain: Chain) -> list[tuple[Position, str]]:

@@ -79,39 +79,25 @@ def _account_section(account: dict, pnl: float | None, realised: float) -> Secti
 
 
 def _trades_section(opened: list[Trade], closed: list[Trade]) -> Section:
-    rows = []
-    for t in opened:
-        p = t.position
-        fill = p.detail.get("entry_fill")
-        rows.append(
-            (
-                "opened",
-                p.id,
-                p.strategy,
-                t.legs(),
-                str(p.quantity),
-                "-" if fill is None else f"{fill:+.2f}",
-                money(t.entry_slippage()),
-                "",
-            )
-        )
-    for t in closed:
-        p = t.position
-        fill = p.detail.get("exit_fill")
-        rows.append(
-            (
-                "closed",
-                p.id,
-                p.strategy,
-                p.exit_reason or "",
-                str(p.quantity),
-                "-" if fill is None else f"{fill:+.2f}",
-                money(t.exit_slippage()),
-                money(t.realised),
-            )
-        )
+    rows = [_trade_row(t, "opened") for t in opened] + [_trade_row(t, "closed") for t in closed]
     headers = ("", "position", "strategy", "legs / why", "qty", "fill", "vs mid ($)", "realised")
     return Section("Trades", headers, rows, empty="no trades")
+
+
+def _trade_row(t: Trade, what: str) -> tuple[str, ...]:
+    p = t.position
+    entry = what == "opened"
+    fill = p.detail.get("entry_fill" if entry else "exit_fill")
+    return (
+        what,
+        p.id,
+        p.strategy,
+        t.legs() if entry else p.exit_reason or "",
+        str(p.quantity),
+        "-" if fill is None else f"{fill:+.2f}",
+        money(t.entry_slippage() if entry else t.exit_slippage()),
+        "" if entry else money(t.realised),
+    )
 
 
 def _held_at_close(trade: Trade, day: date) -> bool:

@@ -242,6 +242,8 @@ def _position(row: dict[str, Any]) -> dict[str, Any]:
     row["marked_by_model"] = bool(detail.get("marked_by_model"))
     row["pnl"] = detail.get("pnl")
     row["underlying_price"] = detail.get("underlying_price")
+    row["delta"] = detail.get("delta")  # the position's: shares of the underlying
+    row["vega"] = detail.get("vega")  # dollars per volatility point
     row["detail"] = detail
     return row
 

@@ -46,6 +46,7 @@ def test_positions_carry_legs_marks_and_whether_the_model_marked_them(api, journ
     for row, p in zip(shown, held, strict=True):
         assert row["last_mark"] == p.last_mark and len(row["legs"]) == len(p.legs)
         assert row["marked_by_model"] is bool(p.detail.get("marked_by_model"))
+        assert isinstance(row["delta"], float) and isinstance(row["vega"], float)
     everything = api.get("/api/positions?all=true").json()
     assert len(everything) == len(journal.positions())
 

@@ -76,6 +76,7 @@ class Entries:
     def _record_scan(self, compiled: Compiled, now: datetime, subject: str, result) -> None:
         funnel = [
             {"stage": f.stage, "clause": f.label, "in": f.rows_in, "out": f.rows_out}
+            | ({"near": f.near} if f.near else {})
             for f in result.funnel
         ]
         for f in result.funnel:

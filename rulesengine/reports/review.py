@@ -9,6 +9,7 @@ walk-forward sweep. Nothing here changes a rule file."""
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 from collections import Counter
@@ -59,11 +60,12 @@ def weekly_review(journal: Journal, end: date, strategies: dict[str, list[str]])
     )
     report = Report(f"Weekly review {week[0].isoformat()} .. {week[1].isoformat()}", summary)
     rejected = _rejections(journal, week)
+    close = _near_misses(journal, week)
     for name in names:
         mine = [t for t in trades if t.strategy == name]
-        report.sections += _strategy(
-            name, mine, week, rejected.get(name, []), strategies.get(name, [])
-        )
+        sections = _strategy(name, mine, week, rejected.get(name, []), strategies.get(name, []))
+        sections.insert(-1, _close_calls(name, close.get(name, [])))  # before the next step
+        report.sections += sections
     return report
 
 
@@ -151,6 +153,33 @@ def _rejections(journal: Journal, week: tuple[date, date]) -> dict[str, list[tup
     for (strategy, reason), n in counts.most_common():
         found.setdefault(strategy, []).append((reason, n))
     return found
+
+
+def _near_misses(journal: Journal, week: tuple[date, date]) -> dict[str, list[tuple[str, int]]]:
+    """Per strategy, the clauses whose scans this week rejected rows within 10% of the
+    threshold (`near` in each scan's funnel), most first."""
+    counts: Counter[tuple[str, str]] = Counter()
+    for row in journal.decisions_of("scan"):
+        when = ny_date(row["at"])
+        if when is None or not week[0] <= when <= week[1]:
+            continue
+        for step in json.loads(row["detail"] or "{}").get("funnel", []):
+            if step.get("near"):
+                counts[(row["strategy"], f"{step['stage']}: {step['clause']}")] += step["near"]
+    found: dict[str, list[tuple[str, int]]] = {}
+    for (strategy, clause), n in counts.most_common():
+        found.setdefault(strategy, []).append((clause, n))
+    return found
+
+
+def _close_calls(name: str, close: list[tuple[str, int]]) -> Section:
+    rows = [(clause, str(n)) for clause, n in close[:5]]
+    return Section(
+        f"{name}: close calls this week (rejected within 10% of the threshold)",
+        ("clause", "rows"),
+        rows,
+        empty="none: no clause rejected anything near its threshold",
+    )
 
 
 def _rejected(name: str, rejected: list[tuple[str, int]]) -> Section:

@@ -14,6 +14,9 @@ from rulesengine.runtime.view import Fields, View
 
 # Once a filter keeps at most this share of rows, later clauses run on the survivors only.
 COMPRESS_BELOW = 0.3
+# A row a comparison rejects within this share of its threshold is a near miss (for reviews).
+NEAR = 0.10
+COMPARISONS = {"lt", "le", "gt", "ge", "between"}
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,7 @@ class FunnelStep:
     origin: str
     rows_in: int
     rows_out: int
+    near: int = 0  # rows it rejected within NEAR of its threshold (comparisons only)
 
 
 class Evaluator:
@@ -80,10 +84,11 @@ def run_filter(
     for clause in clauses:
         before = count
         passed = evaluator.mask(clause.node)
+        near = near_misses(evaluator, clause.node, passed, alive) if funnel is not None else 0
         alive = passed if alive is None else alive & passed
         count = int(np.count_nonzero(alive))
         if funnel is not None:
-            funnel.append(FunnelStep(stage, clause.label, clause.origin, before, count))
+            funnel.append(FunnelStep(stage, clause.label, clause.origin, before, count, near))
         if count <= COMPRESS_BELOW * evaluator.view.n:
             keep = np.flatnonzero(alive)
             rows = rows[keep]
@@ -96,3 +101,27 @@ def run_filter(
         rows = rows[keep]
         evaluator = evaluator.narrowed(keep)
     return rows, evaluator
+
+
+def near_misses(
+    evaluator: Evaluator, node_id: int, passed: np.ndarray, alive: np.ndarray | None
+) -> int:
+    """Rows still alive that a comparison rejects by less than NEAR of its threshold:
+    `credit >= 0.50` failing at 0.46, `delta between -0.30 and -0.20` at -0.31."""
+    node = evaluator.graph.nodes[node_id]
+    if node.op not in COMPARISONS:
+        return 0
+    values = [np.asarray(evaluator.value(a), dtype=float) for a in node.args]
+    with np.errstate(invalid="ignore"):
+        if node.op == "between":
+            x, low, high = values
+            budget = NEAR * np.abs(high - low)
+            close = np.maximum(low - x, x - high) <= budget
+        else:
+            left, right = values
+            budget = NEAR * np.abs(right)
+            close = np.abs(left - right) <= budget
+        close &= budget > 0  # `bid > 0` has no "close": a zero bid is simply none
+    failed = ~passed if alive is None else alive & ~passed
+    close = np.broadcast_to(close, failed.shape)
+    return int(np.count_nonzero(failed & close))

@@ -75,13 +75,15 @@ def test_the_report_is_text_and_self_contained_html(journal):
 
 
 def test_the_review_says_what_it_knows_and_what_it_would_test(journal):
-    clauses = {"iron_condor": ["entry: credit >= $1.00"]}
+    clauses = {"iron_condor": ["entry: credit >= $1.00"], "bull_put_spread": []}
     review = weekly_review(journal, DAYS[-1], clauses).text()
     assert "iron_condor: 1 closed trades (1 this week)" in review
     assert "win rate 0% (95% interval 0%..79%, 0 of 1)" in review
     assert "stop_loss  1       -480.32" in review
     assert "1 of 30 closed trades: too few to change a parameter on evidence." in review
     assert "would test: entry: credit >= $1.00" in review
+    close = review.split("bull_put_spread: close calls this week")[1].split("\n\n")[0]
+    assert "leg:short: delta between -0.30 and -0.20" in close  # rejected within 10%
 
 
 PORTFOLIO = "portfolio: risk\nreports:\n  daily: 16:30\n  review: friday 17:00\n"

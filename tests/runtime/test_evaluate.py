@@ -52,3 +52,36 @@ def test_fields_a_chain_lacks_read_as_nan_and_are_reported():
     view = View.whole_chain(chain)
     assert np.isnan(view.field(None, "iv_rank")).all()
     assert view.missing == {"this data has no `iv_rank`"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.floats(0, 200), min_size=1, max_size=200),
+    st.floats(1, 200),
+    st.floats(1, 200),
+)
+def test_near_misses_are_the_rejected_rows_within_ten_percent(strikes, a, b):
+    """The second clause's near misses: rows alive after the first, rejected by `bid > b`,
+    with a bid within 10% of b (brute force)."""
+    n = len(strikes)
+    chain = synthetic_chain(strikes, [1] * n, [0] * n, ["A"] * n)
+    bids = np.asarray(strikes)[::-1].copy()
+    chain.columns["bid"] = bids
+    graph = filter_graph([("strike", a), ("bid", b)])
+    funnel = []
+    run_filter(graph, graph.filters["f"], View.whole_chain(chain), "f", funnel)
+    strikes_ = np.asarray(strikes)
+    first = np.abs(strikes_ - a) <= 0.1 * a
+    assert funnel[0].near == int(np.count_nonzero((strikes_ <= a) & first))
+    if len(funnel) > 1:
+        alive = strikes_ > a
+        close = np.abs(bids - b) <= 0.1 * b
+        assert funnel[1].near == int(np.count_nonzero(alive & (bids <= b) & close))
+
+
+def test_a_zero_threshold_has_no_near_misses():
+    chain = synthetic_chain([100.0, 0.0], [1, 1], [0, 0], ["A", "A"])
+    graph = filter_graph([("strike", 0.0)])
+    funnel = []
+    run_filter(graph, graph.filters["f"], View.whole_chain(chain), "f", funnel)
+    assert funnel[0].rows_out == 1 and funnel[0].near == 0  # strike 0 is not "near" 0

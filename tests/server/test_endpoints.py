@@ -87,6 +87,8 @@ def test_funnel_rules_locks_alerts_equity(api, journal):
     assert {r["status"] for r in rules} == {"active"} and all(r["text"] for r in rules)
     assert api.get("/api/locks").json() == []
     assert api.get("/api/alerts").status_code == 200
+    assert api.get("/api/notifications").json() == []  # a run without `notify:` queues none
+    assert api.get("/api/reloads").json() == []  # no reload in a replay without --watch
     equity = api.get("/api/equity").json()
     assert len(equity) == len(list(journal.snapshots()))
 

@@ -156,3 +156,10 @@ def test_the_heat_map_draws_the_grid(tmp_path):
     path = write_heatmap(results, "sharpe", tmp_path / "map.png")
     assert path is not None and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert write_heatmap(results[-1:], "sharpe", tmp_path / "none.png") is None
+    page = (tmp_path / "map.html").read_text()
+    # rows from the highest y down; best green (hue 120), worst red (hue 0); the failed blank
+    assert page.index("<th>0.3</th><td") < page.index("<th>0.2</th><td")
+    best, worst = max(r["sharpe"] for r in results[:4]), min(r["sharpe"] for r in results[:4])
+    assert f"hsl(120,65%,72%)'>{best:.4g}</td>" in page
+    assert f"hsl(0,65%,72%)'>{worst:.4g}</td>" in page
+    assert "class='failed'>-</td>" in page and "http" not in page

@@ -94,7 +94,10 @@ class PaperBroker:
         warnings = (
             ()
             if need is not None
-            else ("unbounded risk held (naked call or short stock): opening orders are refused",)
+            else (
+                "unbounded risk held (short stock, or a naked call in a cash account): "
+                "opening orders are refused",
+            )
         )
         return Account(
             account_id="PAPER",
@@ -261,6 +264,10 @@ class PaperBroker:
             return self.ledger.clock
         self.ledger.clock = now
         return now
+
+    def mark_of(self, symbol: str) -> Decimal | None:
+        """The mark the account values `symbol` at (for margin requirements)."""
+        return self._mark(symbol)
 
     def _mark(self, symbol: str) -> Decimal | None:
         """Mid of a two-sided quote; else the engine's model mark for a held contract that

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from brokers.model import Intent, OrderRequest
 from brokers.occ import is_index, parse_occ, underlying_of
-from brokers.paper.margin import requirement
+from brokers.paper.margin import Market, requirement
 from brokers.paper.settings import level_problem
 from brokers.pricing import credit_terms
 from brokers.ticks import tick_error
@@ -124,7 +124,14 @@ class OrderChecks:
             else self.broker.book.multiplier(s)
             for s in held
         }
-        return requirement(held, multipliers)
+        return requirement(held, multipliers, self.market())
+
+    def market(self) -> Market | None:
+        """Prices for the Reg-T requirement of a margin account (None: a cash account)."""
+        if self.broker.ledger.settings.margin != "margin":
+            return None
+        book = self.broker.book
+        return Market(book.underlying_price, self.broker.mark_of)
 
 
 def root_of(request: OrderRequest) -> str:

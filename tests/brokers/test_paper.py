@@ -145,8 +145,11 @@ async def test_a_naked_call_is_refused_and_a_covered_one_is_not():
     with pytest.raises(OrderRejected, match="level 3 does not allow uncovered short options"):
         await broker.place(order(OrderLeg(call, -1), price="2.02"))
     naked_ok = PaperBroker(book, settings=AccountSettings(option_level=4, margin="margin"))
-    with pytest.raises(OrderRejected, match="unbounded risk"):  # no Reg-T margin yet
-        await naked_ok.place(order(OrderLeg(call, -1), price="2.02"))
+    naked = await naked_ok.place(order(OrderLeg(call, -1), price="2.00"))
+    assert naked.status is OrderStatus.FILLED  # Reg-T margin: see tests/brokers/test_margin.py
+    account = await naked_ok.account()
+    # 20% x 510 - 10 OTM = 92 > 10% x 510 = 51; + the 2.025 mark: 94.025 x 100
+    assert account.buying_power == account.cash - Decimal("9402.50")
     broker.ledger.book("SPY", 100, Decimal("510"), 1, "SPY")
     covered = await broker.place(order(OrderLeg(call, -1), price="2.00", key="k2"))
     assert covered.status is OrderStatus.FILLED

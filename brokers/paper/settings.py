@@ -10,8 +10,8 @@ Levels follow the usual broker tiers (each includes the ones below):
 | 4 | + uncovered short options, in a `margin` account only |
 
 Closing trades are always allowed. The requirement is the worst loss at expiry
-(brokers.paper.margin); naked short calls stay refused at every level until the paper account
-computes Reg-T margin.
+(brokers.paper.margin); a margin account's uncovered short options need their Reg-T
+requirement, so naked calls trade at level 4.
 """
 
 from __future__ import annotations

@@ -68,18 +68,24 @@ def dask_scaling(count: int = 8, span: tuple[str, str] = ("2018-01-01", "2018-03
     grid = variants([str(RULES / "bull_put_spread.yaml")], [parse_axis(f"short.delta={values}")])
     data = f"synthetic:{span[0]}:{span[1]}:7"
     jobs = [Job(label, tuple(sorted(t.items())), data, None, None) for label, t in grid]
-    walls, orders = [], []
+    walls, orders, metrics = [], [], []
     for workers in (1, 2):
         start = time.perf_counter()
         results = list(DaskRunner(workers).map(backtest_job, jobs))
         walls.append(time.perf_counter() - start)
         orders.append([r["label"] for r in rank(results, "sharpe")])
+        metrics.append({r["label"]: (r.get("sharpe"), r.get("trades")) for r in results})
     print(
         f"backtest dask_sweep variants={count} span={span[0]}..{span[1]} "
         f"one_worker_s={walls[0]:.1f} two_workers_s={walls[1]:.1f} "
         f"ratio={walls[1] / walls[0]:.2f} "
-        f"same_ranking={orders[0] == orders[1]}"
+        f"same_results={_same(metrics[0], metrics[1])} same_ranking={orders[0] == orders[1]}"
     )
+
+
+def _same(a: dict, b: dict) -> bool:
+    """Variant for variant, the same metrics (NaN equal to NaN)."""
+    return a.keys() == b.keys() and all(repr(a[k]) == repr(b[k]) for k in a)
 
 
 def rules_test() -> None:

@@ -71,13 +71,14 @@ def rank(results: Iterable[dict], by: str, constraints: Sequence[Constraint] = (
         failed = [c.text for c in constraints if "error" not in result and not c.holds(result)]
         ranked.append({**result, "failed": failed} if failed else result)
 
-    def key(r: dict) -> tuple[int, float]:
-        value = r.get(by)
+    def key(r: dict) -> tuple[int, float, str]:
+        # ties (equal metrics) go by label: the same ranking whatever order results came in
+        value, label = r.get(by), str(r.get("label", ""))
         if "error" in r:
-            return 3, 0.0
+            return 3, 0.0, label
         if value is None or (isinstance(value, float) and math.isnan(value)):
-            return 2, 0.0
-        return (1 if r.get("failed") else 0), sign * float(value)
+            return 2, 0.0, label
+        return (1 if r.get("failed") else 0), sign * float(value), label
 
     return sorted(ranked, key=key)
 

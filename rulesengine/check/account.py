@@ -24,6 +24,14 @@ def check_account(fc: FileChecker, model, root, program, lets) -> None:
         section = root.get(section_name)
         target = program.size if section_name == "size" else program.limits
         for key, value in section_model.model_dump(exclude_none=True).items():
+            if key == "max_entries_per_scan" and program.kind == "portfolio":
+                fc.result.add(
+                    "E011",
+                    "max_entries_per_scan is a strategy's: a portfolio file does not scan",
+                    fc.at_node(section.key_node(key)),
+                    "move it to the strategy files whose scans it limits",
+                )
+                continue
             if isinstance(value, int):
                 target[key] = value
                 continue

@@ -47,8 +47,12 @@ class Entries:
         if not allowed.entries:
             self.recorder.decide(now, compiled, "scan", subject, "blocked", allowed.because)
             return
-        if self.desk.journal.sent_at(compiled.name, "entry", now):
-            return  # a tick cut short by a crash already entered here; its decisions stand
+        # a tick cut short by a crash already entered here: its entries stand and count
+        per_scan = program.limits.get("max_entries_per_scan", 1)
+        assert isinstance(per_scan, int), "a count limit is a number"
+        room = per_scan - self.desk.journal.sent_at(compiled.name, "entry", now)
+        if room <= 0:
+            return
         scalars = dict(ctx.scalars(compiled.name))
         result = scan(program, graph, ctx.market, scalars)
         records = candidate_records(result, program, ctx.market, CANDIDATES_EXAMINED)
@@ -71,7 +75,9 @@ class Entries:
         for i, record in enumerate(records):
             values = {k: float(v[i]) for k, v in size_values.items()}
             if await self._try_entry(ctx, rules, compiled, record, values, stats):
-                break
+                room -= 1
+                if room == 0:
+                    break
 
     def _record_scan(self, compiled: Compiled, now: datetime, subject: str, result) -> None:
         funnel = [

@@ -257,14 +257,14 @@ class Journal:
             rows = self.db.execute(sql, statuses).fetchall()
         return [OrderRecord(**dict(row)) for row in rows]
 
-    def sent_at(self, strategy: str, purpose: str, at: datetime) -> bool:
-        """Whether the broker got (or may have got) an order of this kind decided at `at`."""
+    def sent_at(self, strategy: str, purpose: str, at: datetime) -> int:
+        """How many orders of this kind decided at `at` the broker got (or may have got)."""
         row = self.db.execute(
-            "SELECT 1 FROM orders WHERE strategy=? AND purpose=? AND created_at=? "
-            "AND status != 'not_sent' LIMIT 1",
+            "SELECT COUNT(*) FROM orders WHERE strategy=? AND purpose=? AND created_at=? "
+            "AND status != 'not_sent'",
             (strategy, purpose, at.isoformat()),
         ).fetchone()
-        return row is not None
+        return int(row[0])
 
     def add_fill(
         self, fill_id: str, key: str, symbol: str, qty: int, price, fees, at: datetime

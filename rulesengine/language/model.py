@@ -101,6 +101,11 @@ class LimitsSection(Strict):
         None, description="open positions per sector (see `sectors`)"
     )
     max_new_per_day: PositiveInt | None = Field(None, description="entries per session")
+    max_entries_per_scan: PositiveInt | None = Field(
+        None,
+        description="(strategy files) entries one scan may make, best ranked first, each "
+        "passing sizing and limits with the earlier ones counted (default 1)",
+    )
     max_buying_power: Expr | None = Field(
         None, description="share of buying power in use, e.g. `50%`"
     )

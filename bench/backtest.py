@@ -104,5 +104,5 @@ def rules_test() -> None:
 if __name__ == "__main__":
     synthetic_year()
     sweep()
-    dask_scaling()
+    dask_scaling(32, ("2018-01-01", "2018-12-31"))  # the size: about 8 minutes
     rules_test()

@@ -324,7 +324,7 @@ class _FileChecker:
         if tree is None:
             return None
         report = self.reporter(source)
-        body = tree.condition if isinstance(tree, ast.Breaker) else tree
+        body = tree.condition if isinstance(tree, ast.Breaker | ast.ExitRule) else tree
         if body is None:
             return None  # a breaker without a condition: the parser reported it
         resolved, typ = check(body, ctx, report)
@@ -345,7 +345,7 @@ class _FileChecker:
             return None
         if typ.kind is Kind.BOOL:
             lints.lint_condition(resolved, report, source.text, leg_kind)
-        if isinstance(tree, ast.Breaker):
+        if isinstance(tree, ast.Breaker | ast.ExitRule):
             resolved = replace(tree, condition=resolved)
         return Checked(resolved, typ, source.text, source, label)
 

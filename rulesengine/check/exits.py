@@ -3,10 +3,14 @@ and its moved legs, and W303 when neither the structure nor an exit limits the l
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rulesengine.check import lints
+from rulesengine.check.program import ExitSize
 from rulesengine.check.rolls import check_roll_legs, roll_legs_visible
 from rulesengine.check.scopes import EXIT_SCOPES
 from rulesengine.check.types import BOOL
+from rulesengine.language import ast
 
 
 def check_exits(checker, model, root, program, lets) -> None:
@@ -15,9 +19,15 @@ def check_exits(checker, model, root, program, lets) -> None:
     leg_names = tuple(model.legs)
     for name in model.exit:
         ctx = checker.context("exit conditions", EXIT_SCOPES, lets, leg_names, leg_names)
-        checked = checker.checked(section.get(name), "expr", ctx, f"exit.{name}", BOOL)
-        if checked:
-            program.exits[name] = checked
+        checked = checker.checked(section.get(name), "exit_rule", ctx, f"exit.{name}", BOOL)
+        if checked is None:
+            continue
+        rule = checked.node
+        if isinstance(rule, ast.ExitRule):  # a partial exit: the condition, and how much
+            assert rule.condition is not None
+            checked = replace(checked, node=rule.condition)
+            program.exit_sizes[name] = ExitSize(rule.amount, rule.percent)
+        program.exits[name] = checked
     if model.roll is not None:
         visible = roll_legs_visible(program, leg_names)
         ctx = checker.context("roll", EXIT_SCOPES, lets, visible, visible)

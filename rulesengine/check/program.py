@@ -117,6 +117,23 @@ class ExpiryRule:
 
 
 @dataclass(frozen=True)
+class ExitSize:
+    """How much a partial exit closes: a share of the position's current quantity (`close
+    25%`, rounded down, at least one contract) or a number of contracts (`close 1`)."""
+
+    amount: float
+    percent: bool
+
+    def contracts(self, held: int) -> int:
+        if self.percent:
+            return max(1, min(held, int(held * self.amount + 1e-9)))
+        return min(held, int(self.amount))
+
+    def __str__(self) -> str:
+        return f"close {self.amount:.0%}" if self.percent else f"close {int(self.amount)}"
+
+
+@dataclass(frozen=True)
 class Channel:
     """A notification channel of a portfolio file's `notify:` section. `url` keeps its
     `${ENV_VAR}` references: secrets are read when the engine starts, never stored."""
@@ -161,6 +178,7 @@ class Program:
     rank: Checked | None = None
     size: dict[str, Checked | int] = field(default_factory=dict)
     exits: dict[str, Checked] = field(default_factory=dict)
+    exit_sizes: dict[str, ExitSize] = field(default_factory=dict)  # partial exits only
     roll: Checked | None = None  # when to roll; targets come from the legs and entry rules
     roll_credit_only: bool = False
     roll_fallback: tuple[str, ...] = ()

@@ -242,9 +242,12 @@ class OrderDesk:
                 f"{p.exit_reason}; realised {realised:+,.2f}",
             )
         elif order.status.is_final:
+            pending = p.detail.pop("partial_pending", None)  # a scale-out step's order
             if units > 0:  # part closed: keep the rest open, book what was closed
                 p.fees += fees
                 p.exit_ended(units, (p.entry_price + exit_credit) * MULTIPLIER * units)
+                if pending is not None:  # done once something closed; unfilled, it may fire again
+                    p.detail["partial_exits"] = [*p.detail.get("partial_exits", ()), pending]
             else:
                 p.exit_ended(0, 0.0)
                 self._abandon_roll_child(key)

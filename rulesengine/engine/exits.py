@@ -92,7 +92,8 @@ class Exits:
                 reason += "no model price: exits not evaluated"
                 self.recorder.decide(now, compiled, "monitor", p.id, "unmarked", reason)
                 continue
-            fired = next((name for name, mask in exits.items() if mask[i]), None)
+            done = p.detail.get("partial_exits", ())  # a scale-out step fires once
+            fired = next((n for n, mask in exits.items() if mask[i] and n not in done), None)
             credit = float(view.columns["credit"][i])
             if fired is not None:
                 reason = clause_reason(program.exits[fired], view, i)
@@ -100,7 +101,14 @@ class Exits:
                     why = f"{fired}: {reason}; {allowed.because}"
                     self.recorder.decide(now, compiled, "exit", p.id, "held", why)
                     continue
-                await self.close(ctx, p, f"{fired}: {reason}", credit)
+                size = program.exit_sizes.get(fired)
+                part = size.contracts(p.quantity) if size is not None else p.quantity
+                if part < p.quantity:
+                    p.detail["partial_pending"] = fired
+                    why = f"{fired} ({size}: {part} of {p.quantity}): {reason}"
+                    await self.close(ctx, p, why, credit, part)
+                else:
+                    await self.close(ctx, p, f"{fired}: {reason}", credit)
             elif roll is not None and roll[i] and program.roll is not None:
                 reason = clause_reason(program.roll, view, i)
                 target = None if to is None else float(to[i])
@@ -131,15 +139,25 @@ class Exits:
             return f"market closed for {p.underlying} ({closed})"
         return None
 
-    async def close(self, ctx: TickContext, p: Position, reason: str, credit: float | None) -> bool:
+    async def close(
+        self,
+        ctx: TickContext,
+        p: Position,
+        reason: str,
+        credit: float | None,
+        quantity: int | None = None,
+    ) -> bool:
+        """Close the position (or `quantity` of its contracts: a partial exit, which leaves the
+        rest open under the same id and lineage)."""
         now, compiled = ctx.now, self.desk.compiled(p.strategy)
+        units = p.quantity if quantity is None else quantity
         problem = self._cannot_close(ctx, p, credit)
         if problem is not None or credit is None:
             self.recorder.decide(now, compiled, "exit", p.id, "held", f"{reason}; {problem}")
             return False
-        legs = self.book.intents(orders.order_legs(p.legs, Intent.CLOSE, closing=True), p.quantity)
+        legs = self.book.intents(orders.order_legs(p.legs, Intent.CLOSE, closing=True), units)
         version = compiled.version if compiled else p.version
-        req = orders.request(p.strategy, version, now, legs, p.quantity, credit, p.underlying)
+        req = orders.request(p.strategy, version, now, legs, units, credit, p.underlying)
         p.start_exit(req.client_key, reason)
         p.detail["exit_mid"] = credit
         self.book.save(p)

@@ -163,6 +163,16 @@ class Breaker(Node):
     duration_s: float | None = None
 
 
+@dataclass(frozen=True)
+class ExitRule(Node):
+    """`condition -> close 25%` (amount 0.25, percent) or `-> close 1` (contracts)."""
+
+    condition: Node | None = None
+    amount: float = 1.0
+    percent: bool = True
+    amount_span: Span = field(default=(0, 0), compare=False, repr=False)
+
+
 def children(node: Node) -> tuple[Node, ...]:
     """The direct sub-expressions of a node, in source order."""
     match node:

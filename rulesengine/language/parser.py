@@ -25,7 +25,7 @@ from rulesengine.language.errors import SourceError
 MAX_EXPRESSION_CHARS = 2000
 MAX_DEPTH = 48
 
-ENTRY_POINTS = ("expr", "leg", "expiry_choice", "roll_to", "schedule", "breaker")
+ENTRY_POINTS = ("expr", "leg", "expiry_choice", "roll_to", "schedule", "breaker", "exit_rule")
 
 _NUMBER = re.compile(
     r"(?P<money>\$)?(?P<digits>(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?)(?P<suffix>%|ms|[smhdwtkKMB])?"
@@ -368,6 +368,30 @@ class _ToAst(Transformer):
         condition, action, duration = children
         seconds = None if duration is None else _duration(_number(duration), "`for`")
         return ast.Breaker(_span(meta), condition, str(action), _token_span(action), seconds)
+
+    def exit_rule(self, meta, children):
+        condition, action, amount = children
+        if action is None:
+            return condition  # a plain exit: close the whole position
+        if str(action) != "close":
+            raise SourceError(
+                "E101",
+                f"unknown exit action '{action}'",
+                _token_span(action),
+                "write `-> close 25%` (a share of the position) or `-> close 1` (contracts)",
+            )
+        number = _number(amount)
+        percent = number.unit == "%"
+        if number.unit not in {"", "%"} or number.value <= 0 or (percent and number.value > 1):
+            raise SourceError(
+                "E204",
+                f"close needs a share of the position (1% to 100%) or a number of contracts, "
+                f"not '{number.text}'",
+                number.span,
+            )
+        if not percent:
+            _integer(number, "the contracts to close")
+        return ast.ExitRule(_span(meta), condition, number.value, percent, number.span)
 
 
 _CRON_FIELDS = (

@@ -10,6 +10,8 @@ from rulesengine.check.scopes import ACCOUNT_SCOPES, ACCOUNT_VALUE_TYPES
 from rulesengine.check.types import BOOL, Kind, Type
 from rulesengine.language import ast
 
+STRATEGY_ONLY = ("max_entries_per_scan", "reentry_cooldown")
+
 if TYPE_CHECKING:
     from rulesengine.check.checker import _FileChecker as FileChecker
 
@@ -24,10 +26,10 @@ def check_account(fc: FileChecker, model, root, program, lets) -> None:
         section = root.get(section_name)
         target = program.size if section_name == "size" else program.limits
         for key, value in section_model.model_dump(exclude_none=True).items():
-            if key == "max_entries_per_scan" and program.kind == "portfolio":
+            if key in STRATEGY_ONLY and program.kind == "portfolio":
                 fc.result.add(
                     "E011",
-                    "max_entries_per_scan is a strategy's: a portfolio file does not scan",
+                    f"{key} is a strategy's: a portfolio file does not scan",
                     fc.at_node(section.key_node(key)),
                     "move it to the strategy files whose scans it limits",
                 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rulesengine.check.names import Scope
-from rulesengine.check.types import MONEY, PERCENT
+from rulesengine.check.types import DURATION, MONEY, PERCENT
 
 ALL_SCOPES = frozenset(Scope)
 LEG_SCOPES = frozenset({Scope.CONTRACT, Scope.UNDERLYING, Scope.PORTFOLIO})
@@ -17,4 +17,5 @@ ACCOUNT_VALUE_TYPES = {
     "max_allocation": PERCENT,
     "kelly": PERCENT,
     "daily_target": MONEY,
+    "reentry_cooldown": DURATION,
 }

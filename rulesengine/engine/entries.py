@@ -5,7 +5,7 @@ broker preview -> place. The first candidate that is placed ends the scan."""
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -46,6 +46,10 @@ class Entries:
         subject = f"{compiled.name}@{now.isoformat()}"
         if not allowed.entries:
             self.recorder.decide(now, compiled, "scan", subject, "blocked", allowed.because)
+            return
+        cooling = self._cooling_down(compiled, ctx)
+        if cooling is not None:
+            self.recorder.decide(now, compiled, "scan", subject, "blocked", cooling)
             return
         # a tick cut short by a crash already entered here: its entries stand and count
         per_scan = program.limits.get("max_entries_per_scan", 1)
@@ -183,6 +187,29 @@ class Entries:
             if entering and sorted(leg.symbol for leg in p.legs) == symbols:
                 return f"already being entered as {p.id} (order {p.entry_key})"
         return None
+
+    def _cooling_down(self, compiled: Compiled, ctx: TickContext) -> str | None:
+        """`reentry_cooldown`: why entries wait after a losing close (None: they need not)."""
+        if "reentry_cooldown" not in compiled.program.limits:
+            return None
+        seconds = limit_values(compiled, ctx.scalars(compiled.name))["reentry_cooldown"]
+        losses = [
+            p
+            for p in self.book.closed(compiled.name)
+            if (p.realised_pnl or 0.0) < 0 and p.closed_at
+        ]
+        if not losses:
+            return None
+        last = max(losses, key=lambda p: p.closed_at or ctx.now)
+        assert last.closed_at is not None
+        until = last.closed_at + timedelta(seconds=seconds)
+        if ctx.now >= until:
+            return None
+        return (
+            f"reentry_cooldown: {last.id} closed at a loss ({last.realised_pnl:+,.2f}) at "
+            f"{last.closed_at.isoformat(timespec='minutes')}; entries again from "
+            f"{until.isoformat(timespec='minutes')}"
+        )
 
     def _limits(
         self,

@@ -101,6 +101,11 @@ class LimitsSection(Strict):
         None, description="open positions per sector (see `sectors`)"
     )
     max_new_per_day: PositiveInt | None = Field(None, description="entries per session")
+    reentry_cooldown: Expr | None = Field(
+        None,
+        description="(strategy files) after a position closes at a loss, no new entry for "
+        "this long, e.g. `1d`",
+    )
     max_entries_per_scan: PositiveInt | None = Field(
         None,
         description="(strategy files) entries one scan may make, best ranked first, each "

@@ -204,6 +204,10 @@ FIELDS: tuple[Field, ...] = (
     Field("quantity", P, NUMBER, "structures", "number of structures held", (0, INF)),
     Field("short_strike_breached", P, BOOL, "", "the underlying is through a short strike"),
     Field("rolls", P, NUMBER, "", "how many times this position was rolled", (0, INF)),
+    Field("entry_underlying_price", P, MONEY, "$", "the underlying's price when entered", (0, INF)),
+    Field("entry_iv", P, PERCENT, "", "the sold legs' mean implied volatility at entry", (0, 5)),
+    Field("position_delta", P, NUMBER, "shares", "the position's delta now (x 100 x qty)"),
+    Field("position_vega", P, MONEY, "$/vol pt", "the position's vega now (x 100 x qty)"),
     Field(
         "marked_by_model",
         P,

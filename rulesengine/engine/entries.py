@@ -274,6 +274,7 @@ class Entries:
         if preview is not None and not preview.accepted:
             return "rejected", f"preview: {'; '.join(preview.errors)}"
         position = new_position(compiled, req, legs, record, now)
+        position.detail.update(entry_state(ctx, legs, record))
         self.book.add(position)
         detail["order"] = req.client_key
         detail["position"] = position.id
@@ -329,6 +330,22 @@ def new_position(
         roll_number=rolled_from.roll_number + 1 if rolled_from else 0,
         detail={**planned(record), "rank": record["rank"]},
     )
+
+
+def entry_state(ctx: TickContext, legs: list[PositionLeg], record: dict) -> dict[str, float]:
+    """What the market was when the position was entered: the underlying's price and the
+    sold legs' mean implied volatility (position fields `entry_underlying_price`, `entry_iv`)."""
+    state: dict[str, float] = {}
+    for leg in legs:
+        row = ctx.index.row(leg.symbol, leg.kind) if leg.kind != "stock" else -1
+        if row >= 0:
+            state["entry_underlying_price"] = float(ctx.market.column("underlying_price")[row])
+            break
+    sold = [float(x["iv"]) for x in record.get("legs") or () if x.get("side") == "sell"]
+    sold = [v for v in sold if math.isfinite(v)]
+    if sold:
+        state["entry_iv"] = sum(sold) / len(sold)
+    return state
 
 
 def planned(record: dict) -> dict[str, float]:

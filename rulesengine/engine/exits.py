@@ -20,7 +20,7 @@ from rulesengine.engine.breakers import Gate
 from rulesengine.engine.clock import NEW_YORK
 from rulesengine.engine.context import TickContext
 from rulesengine.engine.desk import OrderDesk
-from rulesengine.engine.entries import CANDIDATES_EXAMINED, new_position
+from rulesengine.engine.entries import CANDIDATES_EXAMINED, entry_state, new_position
 from rulesengine.engine.marks import PositionView
 from rulesengine.engine.positions import Position, Status
 from rulesengine.engine.record import Recorder
@@ -255,6 +255,7 @@ class Exits:
             compiled.name, compiled.version, ctx.now, legs, p.quantity, net, p.underlying
         )
         child = new_position(compiled, req, new_legs, record, ctx.now, rolled_from=p)
+        child.detail.update(entry_state(ctx, new_legs, record))
         await self._place_roll(ctx, compiled, p, req, child, net, why)
 
     async def _send_partial_roll(
@@ -274,6 +275,7 @@ class Exits:
         replaced = {leg.name: leg for leg in moving.new}
         child_legs = [replaced.get(leg.name, leg) for leg in p.legs]  # the strategy's order
         child = new_position(compiled, req, child_legs, record, ctx.now, rolled_from=p)
+        child.detail.update(entry_state(ctx, child_legs, record))
         child.detail["transfer_in"] = round(-moving.transfer, 6)
         p.detail["transfer_out"] = round(moving.transfer, 6)
         moved = ", ".join(leg.name for leg in moving.moved)

@@ -191,6 +191,10 @@ def _columns(positions, structure, index, rows, now) -> dict[str, np.ndarray]:
         pnl_pct = np.where(entry > 0, pnl / max_profit, pnl / entry_debit)
     high_water = np.fmax(np.array([p.high_water_pnl for p in positions], dtype=float), pnl)
     held_days = np.array([(now - p.opened_at).total_seconds() / 86400 for p in positions])
+    at_entry = {
+        name: np.array([p.detail.get(name, np.nan) for p in positions], dtype=float)
+        for name in ("entry_underlying_price", "entry_iv")
+    }
     return {
         "pnl": pnl,
         "pnl_pct": pnl_pct,
@@ -202,6 +206,9 @@ def _columns(positions, structure, index, rows, now) -> dict[str, np.ndarray]:
         "quantity": qty,
         "short_strike_breached": _breached(positions, index, rows),
         "rolls": np.array([p.roll_number for p in positions], dtype=float),
+        **at_entry,
+        "position_delta": structure["net_delta"] * MULTIPLIER * qty,
+        "position_vega": structure["net_vega"] * MULTIPLIER * qty,
         "dte": structure["min_dte"],
         "max_profit": max_profit,
         "max_loss": max_loss,

@@ -11,6 +11,7 @@ from rulesengine.check.rolls import check_roll_legs, roll_legs_visible
 from rulesengine.check.scopes import EXIT_SCOPES
 from rulesengine.check.types import BOOL
 from rulesengine.language import ast
+from rulesengine.language.model import DEFAULT_ROLL_FALLBACK
 
 
 def check_exits(checker, model, root, program, lets) -> None:
@@ -23,10 +24,15 @@ def check_exits(checker, model, root, program, lets) -> None:
         if checked is None:
             continue
         rule = checked.node
-        if isinstance(rule, ast.ExitRule):  # a partial exit: the condition, and how much
+        if isinstance(rule, ast.ExitRule):  # a partial exit or a roll: the condition, and what
             assert rule.condition is not None
-            checked = replace(checked, node=rule.condition)
-            program.exit_sizes[name] = ExitSize(rule.amount, rule.percent)
+            # the condition alone: reasons and funnels quote it without the `-> action`
+            text = checked.text[: rule.condition.span[1]].rstrip()
+            checked = replace(checked, node=rule.condition, text=text)
+            if rule.action == "roll":
+                program.exit_rolls = (*program.exit_rolls, name)
+            else:
+                program.exit_sizes[name] = ExitSize(rule.amount, rule.percent)
         program.exits[name] = checked
     if model.roll is not None:
         visible = roll_legs_visible(program, leg_names)
@@ -36,6 +42,8 @@ def check_exits(checker, model, root, program, lets) -> None:
         program.roll_credit_only = model.roll.credit_only
         program.roll_fallback = tuple(model.roll.fallback)
         check_roll_legs(checker, model, root, program, lets)
+    elif program.exit_rolls:  # `-> roll` without a `roll:` section: its defaults
+        program.roll_fallback = DEFAULT_ROLL_FALLBACK
     program.sectors = {name: tuple(symbols) for name, symbols in model.sectors.items()}
     if (
         program.kind == "strategy"

@@ -179,6 +179,7 @@ class Program:
     size: dict[str, Checked | int] = field(default_factory=dict)
     exits: dict[str, Checked] = field(default_factory=dict)
     exit_sizes: dict[str, ExitSize] = field(default_factory=dict)  # partial exits only
+    exit_rolls: tuple[str, ...] = ()  # exits that roll (`-> roll`) instead of closing
     roll: Checked | None = None  # when to roll; targets come from the legs and entry rules
     roll_credit_only: bool = False
     roll_fallback: tuple[str, ...] = ()

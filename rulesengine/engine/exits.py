@@ -95,7 +95,11 @@ class Exits:
             done = p.detail.get("partial_exits", ())  # a scale-out step fires once
             fired = next((n for n, mask in exits.items() if mask[i] and n not in done), None)
             credit = float(view.columns["credit"][i])
-            if fired is not None:
+            if fired is not None and fired in program.exit_rolls:  # `-> roll`: as `roll: when:`
+                reason = clause_reason(program.exits[fired], view, i)
+                target = None if to is None else float(to[i])
+                await self.roll(ctx, compiled, p, allowed, f"{fired}: {reason}", credit, target)
+            elif fired is not None:
                 reason = clause_reason(program.exits[fired], view, i)
                 if not allowed.exits:
                     why = f"{fired}: {reason}; {allowed.because}"

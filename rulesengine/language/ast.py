@@ -165,9 +165,11 @@ class Breaker(Node):
 
 @dataclass(frozen=True)
 class ExitRule(Node):
-    """`condition -> close 25%` (amount 0.25, percent) or `-> close 1` (contracts)."""
+    """`condition -> close 25%` (amount 0.25, percent), `-> close 1` (contracts) or
+    `-> roll`."""
 
     condition: Node | None = None
+    action: str = "close"
     amount: float = 1.0
     percent: bool = True
     amount_span: Span = field(default=(0, 0), compare=False, repr=False)

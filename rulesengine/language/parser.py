@@ -373,12 +373,25 @@ class _ToAst(Transformer):
         condition, action, amount = children
         if action is None:
             return condition  # a plain exit: close the whole position
-        if str(action) != "close":
+        if str(action) not in {"close", "roll"}:
             raise SourceError(
                 "E101",
                 f"unknown exit action '{action}'",
                 _token_span(action),
-                "write `-> close 25%` (a share of the position) or `-> close 1` (contracts)",
+                "write `-> close 25%` (a share), `-> close 1` (contracts) or `-> roll`",
+            )
+        if str(action) == "roll":
+            if amount is not None:
+                raise SourceError(
+                    "E101", "`-> roll` takes no size", _token_span(amount), "remove the number"
+                )
+            return ast.ExitRule(_span(meta), condition, action="roll")
+        if amount is None:
+            raise SourceError(
+                "E101",
+                "`-> close` needs a size: `-> close 25%` or `-> close 1`",
+                _token_span(action),
+                "a plain exit (no `->`) closes the whole position",
             )
         number = _number(amount)
         percent = number.unit == "%"
@@ -391,7 +404,9 @@ class _ToAst(Transformer):
             )
         if not percent:
             _integer(number, "the contracts to close")
-        return ast.ExitRule(_span(meta), condition, number.value, percent, number.span)
+        return ast.ExitRule(
+            _span(meta), condition, amount=number.value, percent=percent, amount_span=number.span
+        )
 
 
 _CRON_FIELDS = (

@@ -68,3 +68,43 @@ def test_the_checker_reads_exit_sizes():
 def test_bad_exit_sizes_are_named(action, says):
     text = f"strategy: s\nlegs:\n  short: put where delta > -0.3\nexit:\n  a: pnl > 0 {action}\n"
     assert any(says in d.message for d in checked(text).diagnostics)
+
+
+ROLL_EXIT = """
+strategy: roller
+universe: [SPX]
+legs:
+  short: put where dte between 30 and 120 and delta between -0.30 and -0.20 and bid > 0
+  long: put where expiry == short.expiry and strike == short.strike - 25 and bid > 0
+entry:
+  - credit >= $0.50
+rank: 1000 - min_dte
+size:
+  contracts: 1
+exit:
+  roll_out: dte <= 200 -> roll
+  stop_loss: pnl <= -10 * max_profit
+limits:
+  max_positions: 1
+"""
+
+
+async def test_an_exit_can_roll_instead_of_closing(harness):
+    h = harness({"roller.yaml": ROLL_EXIT})
+    await h.day(0)
+    (first,) = h.positions("open")
+    report = await h.day(1)
+    assert report.rolls == 1 and report.exits == 0
+    old = h.journal.position(first.id)
+    assert old.status == "closed" and old.exit_reason == "roll: roll_out: dte <= 200 (dte = 45)"
+    (new,) = h.positions("open")
+    assert new.parent_id == first.id and new.roll_number == 1
+
+
+def test_roll_and_close_actions_are_checked():
+    head = "strategy: s\nlegs:\n  short: put where delta > -0.3\nexit:\n  a: pnl > 0 "
+    assert checked(head + "-> roll\n").program.exit_rolls == ("a",)
+    sized = [d.message for d in checked(head + "-> roll 2\n").diagnostics]
+    assert "`-> roll` takes no size" in sized
+    bare = [d.message for d in checked(head + "-> close\n").diagnostics]
+    assert any("`-> close` needs a size" in m for m in bare)

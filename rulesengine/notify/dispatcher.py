@@ -59,6 +59,7 @@ class Dispatcher:
         self.channels = wanted
         with closing(self._connect()) as db:
             outbox = Outbox(db)
+            outbox.release_stale(self.clock())
             for name in outbox.channels_waiting():
                 if name not in wanted:
                     dropped = outbox.drop(name, f"channel '{name}' is no longer in the rules")
@@ -125,7 +126,9 @@ class Dispatcher:
                 for row in rows:
                     if stop.is_set():
                         break
-                    error = self.send(channel, row.id, row.title, row.body, row.severity)
+                    if not outbox.claim(row.id, self.clock()):
+                        continue  # another process on this journal is sending it
+                    error = self._send(channel, row)
                     attempts = row.attempts + 1
                     if error is None:
                         outbox.sent(row.id, attempts)
@@ -143,6 +146,13 @@ class Dispatcher:
                     log.warning("notify: %s failed (%s); retrying in %.0fs", channel, error, wait)
                     break  # the channel waits out its backoff; its rows keep their order
                 stop.wait(wait)
+
+    def _send(self, channel: Resolved, row) -> str | None:
+        """One attempt; a channel's own failure, whatever it is, is this row's error."""
+        try:
+            return self.send(channel, row.id, row.title, row.body, row.severity)
+        except Exception as error:  # never let a channel end its thread
+            return channel.redact(f"{type(error).__name__}: {error}")
 
     def _connect(self) -> sqlite3.Connection:
         # autocommit: each mark is its own short write; waits (not fails) on a tick's write

@@ -7,8 +7,10 @@ the moment its channel accepts it; the one window left (a crash between the chan
 acceptance and that mark) re-sends once with the same id, which JSON webhooks receive as
 `id` to drop the repeat.
 
-statuses: queued (waiting or retrying) -> sent | failed (gave up after the attempts allowed)
-| dropped (its channel was removed from the rules)."""
+statuses: queued (waiting or retrying) -> sending (claimed by one dispatcher, so a second
+process on the same journal, e.g. `rules notify --send` beside `rules run`, never sends it
+too) -> sent | failed (gave up after the attempts allowed) | dropped (its channel was removed
+from the rules). A claim left by a dispatcher that died is released after CLAIM_TIMEOUT."""
 
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from rulesengine.notify.events import Event
+
+CLAIM_TIMEOUT = 120.0  # seconds: a `sending` row older than this was left by a dead process
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,22 @@ class Outbox:
                 break
             due.append(Queued(*row[:-1]))
         return due
+
+    def claim(self, row_id: str, now: float) -> bool:
+        """Take a due row for sending; False when another dispatcher has it (or sent it)."""
+        cursor = self.db.execute(
+            "UPDATE outbox SET status='sending', next_try=? WHERE id=? AND status='queued'",
+            (now, row_id),
+        )
+        return cursor.rowcount == 1
+
+    def release_stale(self, now: float) -> int:
+        """Rows a dead dispatcher claimed and never marked: queued again (sent at least once)."""
+        cursor = self.db.execute(
+            "UPDATE outbox SET status='queued' WHERE status='sending' AND next_try < ?",
+            (now - CLAIM_TIMEOUT,),
+        )
+        return cursor.rowcount
 
     def now(self) -> int:
         """Every waiting row due at once (`rules notify --send`: the trader asked)."""

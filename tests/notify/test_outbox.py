@@ -232,3 +232,29 @@ def test_a_row_waiting_out_its_backoff_holds_back_the_rows_behind_it(journal):
     assert [r.id for r in outbox.due("desk", time.time() + 61)] == [first, second]
     outbox.now()
     assert [r.id for r in outbox.due("desk", time.time())] == [first, second]
+
+
+def test_two_dispatchers_on_one_journal_send_each_row_once(journal):
+    hook = Webhook().start()  # e.g. `rules notify --send` while `rules run` is sending
+    try:
+        ids = queue(journal, "desk", 12)
+        (desk,) = resolve([channel("desk", hook.url)], {})
+        first = Dispatcher(journal.path, [desk], **FAST).start()
+        second = Dispatcher(journal.path, [desk], **FAST).start()
+        assert first.drain(10) and second.drain(10)
+        first.stop()
+        second.stop()
+    finally:
+        hook.stop()
+    assert sorted(hook.ids()) == sorted(ids)  # every row, none twice
+    assert first.sent + second.sent == len(ids)
+
+
+def test_a_claim_left_by_a_dead_dispatcher_is_released(journal):
+    (row_id,) = queue(journal, "desk", 1)
+    outbox = Outbox(journal.db)
+    assert outbox.claim(row_id, time.time() - 500)  # claimed long ago by a process now gone
+    journal.commit()
+    assert not outbox.claim(row_id, time.time())  # held: nobody else takes it
+    assert outbox.release_stale(time.time()) == 1
+    assert [r.id for r in outbox.due("desk", time.time())] == [row_id]

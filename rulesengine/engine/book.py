@@ -17,6 +17,7 @@ from datetime import date, datetime
 import numpy as np
 
 from brokers.model import Intent, OrderLeg
+from brokers.occ import is_index
 from brokers.settlement import SpotHistory, intrinsic, settles
 from rulesengine.data import sanity
 from rulesengine.data.chain import Chain, distinct
@@ -243,6 +244,25 @@ class PositionBook:
             p.close(now, round(realised, 2), "expired")
             self.save(p)
             decide(p, f"settled at expiry {p.expiry} for {value:+.2f}; realised {realised:+,.2f}")
+
+    def assignments(self, p: Position) -> list[str]:
+        """The share deliveries an expired position's in-the-money equity options bring (the
+        broker assigns short ones and exercises long ones; index options settle in cash)."""
+        found = []
+        for leg in p.legs:
+            if not leg.expiry or leg.kind == "stock" or is_index(p.underlying or ""):
+                continue
+            spot = self.spots.settlement_price(p.underlying, date.fromisoformat(leg.expiry))
+            if spot is None or intrinsic(leg.kind, leg.strike, float(spot)) < 0.01:
+                continue
+            units = int(leg.ratio * p.quantity * MULTIPLIER)
+            shares = units if leg.kind == "call" else -units
+            what = "assigned" if leg.ratio < 0 else "exercised"
+            found.append(
+                f"{p.underlying} {leg.strike:g} {leg.kind} {what}: {shares:+d} shares at "
+                f"{leg.strike:g} (settlement {float(spot):g})"
+            )
+        return found
 
     def settlement_credit(self, p: Position, legs: Iterable[PositionLeg]) -> float | None:
         """Per-share credit the expired legs bring in (a short ITM leg is negative)."""

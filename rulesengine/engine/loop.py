@@ -43,6 +43,7 @@ from rulesengine.engine.record import Recorder, TickReport
 from rulesengine.engine.ruleset import Compiled, RuleSet
 from rulesengine.engine.schedules import Scheduler
 from rulesengine.engine.sessions import Sessions
+from rulesengine.notify import events
 from rulesengine.notify.events import Routes
 from rulesengine.notify.notices import Notices, channels_of
 from rulesengine.notify.outbox import Outbox
@@ -189,6 +190,10 @@ class Engine:
         compiled = self.compiled(p.strategy)
         at = p.closed_at or self.clock.now()
         self.recorder.decide(at, compiled, "closed", p.id, "expired", reason)
+        delivered = self.book.assignments(p)
+        if delivered:  # the shares arrive at the broker; reconciliation adopts them
+            body = f"{p.strategy} {p.id}: " + "; ".join(delivered)
+            self.recorder.notify(at, events.assignment(p.strategy, p.id, body))
 
     def _due(self, compiled: Compiled, kind: str, now: datetime) -> bool:
         key = f"schedule:{compiled.name}:{kind}"

@@ -134,6 +134,7 @@ NotifyEvent = Literal[
     "exit",
     "closed",
     "roll",
+    "assignment",
     "breaker",
     "reload",
     "broker_error",

@@ -30,6 +30,7 @@ DEFAULT_SEVERITY = {
     "closed": "info",
     "roll": "info",
     "report": "info",
+    "assignment": "warning",
     "breaker": "warning",
     "reload": "warning",
     "broker_error": "warning",
@@ -93,6 +94,10 @@ def from_alert(level: str, message: str, severity: str | None = None) -> Event:
     name = ALERT_EVENTS.get(level, "warning")
     title = message.split(": ", 1)[0][:100]
     return Event(name, severity or DEFAULT_SEVERITY[name], title, message, level)
+
+
+def assignment(strategy: str, position_id: str, body: str) -> Event:
+    return _event("assignment", f"{strategy}: {position_id} assigned at expiry", body, position_id)
 
 
 def fill(strategy: str, order_key: str, purpose: str, filled: int, of: int, price: str) -> Event:

@@ -116,3 +116,27 @@ async def test_a_reload_whose_channel_cannot_be_used_is_refused(harness, monkeyp
     assert await reloader.attempt() is True
     assert [c.name for c in notifier.channels] == ["ops"]
     assert list(notifier.dispatcher.channels) == ["ops"]
+
+
+def test_an_expired_in_the_money_equity_option_is_an_assignment(harness):
+    """The broker assigns it into shares (reconciliation then adopts them): the position's
+    settlement says which shares arrive, and the `assignment` event carries it."""
+    from datetime import date, datetime
+
+    from rulesengine.engine.positions import Position, PositionLeg
+    from rulesengine.notify.events import DEFAULT_SEVERITY
+
+    h = harness()
+    expiry = date(2024, 4, 19)
+    h.engine.book.spots.see("AAPL", 148.0, datetime(2024, 4, 19, 16, 0))
+    put = PositionLeg("short", "AAPL  240419P00150000", -1, "put", 150.0, expiry.isoformat())
+    call = PositionLeg("short_call", "AAPL  240419C00170000", -1, "call", 170.0, expiry.isoformat())
+    p = Position(
+        id="p-1", strategy="wheel", version="v", underlying="AAPL", legs=[put, call],
+        opened_at=datetime(2024, 3, 1), entry_key="k", ordered=2, quantity=2,
+    )  # fmt: skip
+    (delivered,) = h.engine.book.assignments(p)  # the call expires worthless
+    assert delivered == "AAPL 150 put assigned: +200 shares at 150 (settlement 148)"
+    index = Position(**{**p.__dict__, "underlying": "SPX", "id": "p-2"})
+    assert h.engine.book.assignments(index) == []  # cash-settled
+    assert DEFAULT_SEVERITY["assignment"] == "warning"

@@ -17,6 +17,7 @@ from rulesengine.check.expressions import Context, LetInfo, check
 from rulesengine.check.legs import check_expiry_section, check_legs
 from rulesengine.check.names import Scope
 from rulesengine.check.notify import check_notify, check_reports
+from rulesengine.check.order import check_order
 from rulesengine.check.paper import check_paper
 from rulesengine.check.program import Checked, Program, Source
 from rulesengine.check.scopes import ALL_SCOPES, STRUCTURE_SCOPES
@@ -293,6 +294,13 @@ class _FileChecker:
                 self.at_node(root.key_node("notify")),
                 self.result,
                 lambda name, key: self.at_node(_channel_key(root, name, key)),
+            )
+        if model.order is not None:
+            check_order(
+                model.order,
+                program,
+                self.result,
+                lambda key: self.at_node(_channel_key(root, "", key, "order")),
             )
         if model.reports is not None:
             check_reports(

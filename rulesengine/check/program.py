@@ -193,4 +193,5 @@ class Program:
     breakers: dict[str, Checked] = field(default_factory=dict)  # each node is an ast.Breaker
     schedules: dict[str, ast.Schedule] = field(default_factory=dict)
     notify: dict[str, Channel] = field(default_factory=dict)  # portfolio files
+    order: dict[str, Any] = field(default_factory=dict)  # tif, timeout (s), max_working
     reports: dict[str, JobTime] = field(default_factory=dict)  # 'daily' | 'review' -> when

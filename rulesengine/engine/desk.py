@@ -94,6 +94,14 @@ class OrderDesk:
         self.recorder.decide(now, compiled, "cancel", row.key, "cancelled", because)
         await self.apply(row, order, now)
 
+    def working(self, strategy: str) -> list[OrderRecord]:
+        """The strategy's orders the broker has working (entries, exits, rolls)."""
+        return [
+            row
+            for row in self.journal.orders(("working", "partially_filled"))
+            if row.strategy == strategy and row.broker_id
+        ]
+
     def working_entries(self, strategy: str) -> list[OrderRecord]:
         return [
             row

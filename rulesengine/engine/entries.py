@@ -5,6 +5,7 @@ broker preview -> place. The first candidate that is placed ends the scan."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,6 +22,7 @@ from rulesengine.engine.desk import OrderDesk, position_id
 from rulesengine.engine.journal import stable_id
 from rulesengine.engine.limits import Proposal, limit_problem
 from rulesengine.engine.marks import MULTIPLIER, ScalarView
+from rulesengine.engine.policy import OrderPolicy
 from rulesengine.engine.positions import Position, PositionLeg, Status
 from rulesengine.engine.record import Recorder
 from rulesengine.engine.ruleset import Compiled, RuleSet
@@ -38,6 +40,7 @@ class Entries:
         self.desk = desk
         self.recorder = recorder
         self.max_quote_age = DEFAULT_MAX_QUOTE_AGE
+        self.policy: Callable[[str], OrderPolicy] = lambda strategy: OrderPolicy()
 
     async def scan_and_enter(
         self, ctx: TickContext, rules: RuleSet, compiled: Compiled, allowed: Gate
@@ -261,9 +264,16 @@ class Entries:
         order_legs = self.book.intents(orders.order_legs(legs, Intent.OPEN), contracts)
         credit = float(record["credit"] or 0.0)
         underlying = underlying_of(ctx, legs)
+        policy = self.policy(compiled.name)
+        working = len(self.desk.working_entries(compiled.name))
+        if policy.max_working is not None and working >= policy.max_working:
+            return "rejected", (
+                f"order: max_working {policy.max_working} reached ({working} entry orders working)"
+            )
         req = orders.request(
-            compiled.name, compiled.version, now, order_legs, contracts, credit, underlying
-        )
+            compiled.name, compiled.version, now, order_legs, contracts, credit, underlying,
+            policy.tif,
+        )  # fmt: skip
         try:
             preview = await self.desk.broker.preview(req)
         except NotSupported:  # Alpaca has no preview: its own checks at placement decide

@@ -8,6 +8,7 @@ every leg and a market that is open, otherwise the position is held and the reas
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import datetime
 
 import numpy as np
@@ -22,6 +23,7 @@ from rulesengine.engine.context import TickContext
 from rulesengine.engine.desk import OrderDesk
 from rulesengine.engine.entries import CANDIDATES_EXAMINED, entry_state, new_position
 from rulesengine.engine.marks import PositionView
+from rulesengine.engine.policy import OrderPolicy
 from rulesengine.engine.positions import Position, Status
 from rulesengine.engine.record import Recorder
 from rulesengine.engine.ruleset import Compiled
@@ -37,10 +39,12 @@ class Exits:
         self.book = book
         self.desk = desk
         self.recorder = recorder
+        self.policy: Callable[[str], OrderPolicy] = lambda strategy: OrderPolicy()
 
     async def enforce(self, ctx: TickContext, strategy: str, allowed: Gate) -> None:
         """What locks impose, and closes asked for by hand (`close_requested`, set by the API:
         a trader's explicit instruction, carried out whatever the locks)."""
+        await self._time_out(ctx, strategy)
         for p in self.book.open_positions(strategy):
             asked = p.detail.get("close_requested")
             if asked and p.status is Status.OPEN:
@@ -58,6 +62,17 @@ class Exits:
                     mark = self.book.marks.get(p.id)
                     credit = mark.close_credit if mark is not None else None
                     await self.close(ctx, p, f"close_all ({allowed.because})", credit)
+
+    async def _time_out(self, ctx: TickContext, strategy: str) -> None:
+        """`order: timeout`: cancel the strategy's orders working longer than it allows."""
+        timeout = self.policy(strategy).timeout_s
+        if timeout is None:
+            return
+        for row in self.desk.working(strategy):
+            age = (ctx.now - datetime.fromisoformat(row.created_at)).total_seconds()
+            if age > timeout:
+                why = f"order timeout: working {age / 60:.0f} min, more than {timeout / 60:g} min"
+                await self.desk.cancel(row, ctx.now, why)
 
     async def monitor(self, ctx: TickContext, compiled: Compiled, allowed: Gate) -> None:
         scalars = ctx.scalars(compiled.name)
@@ -161,7 +176,8 @@ class Exits:
             return False
         legs = self.book.intents(orders.order_legs(p.legs, Intent.CLOSE, closing=True), units)
         version = compiled.version if compiled else p.version
-        req = orders.request(p.strategy, version, now, legs, units, credit, p.underlying)
+        tif = self.policy(p.strategy).tif
+        req = orders.request(p.strategy, version, now, legs, units, credit, p.underlying, tif)
         p.start_exit(req.client_key, reason)
         p.detail["exit_mid"] = credit
         self.book.save(p)
@@ -256,8 +272,9 @@ class Exits:
             p.quantity,
         )
         req = orders.request(
-            compiled.name, compiled.version, ctx.now, legs, p.quantity, net, p.underlying
-        )
+            compiled.name, compiled.version, ctx.now, legs, p.quantity, net, p.underlying,
+            self.policy(compiled.name).tif,
+        )  # fmt: skip
         child = new_position(compiled, req, new_legs, record, ctx.now, rolled_from=p)
         child.detail.update(entry_state(ctx, new_legs, record))
         await self._place_roll(ctx, compiled, p, req, child, net, why)
@@ -273,8 +290,9 @@ class Exits:
             p.quantity,
         )
         req = orders.request(
-            compiled.name, compiled.version, ctx.now, legs, p.quantity, moving.net, p.underlying
-        )
+            compiled.name, compiled.version, ctx.now, legs, p.quantity, moving.net, p.underlying,
+            self.policy(compiled.name).tif,
+        )  # fmt: skip
         record = moving.child_numbers()
         replaced = {leg.name: leg for leg in moving.new}
         child_legs = [replaced.get(leg.name, leg) for leg in p.legs]  # the strategy's order

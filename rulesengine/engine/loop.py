@@ -38,6 +38,7 @@ from rulesengine.engine.entries import DEFAULT_MAX_QUOTE_AGE, Entries
 from rulesengine.engine.exits import Exits
 from rulesengine.engine.journal import Journal, Lock
 from rulesengine.engine.marks import SymbolIndex
+from rulesengine.engine.policy import OrderPolicy, policy_for
 from rulesengine.engine.positions import Position
 from rulesengine.engine.record import Recorder, TickReport
 from rulesengine.engine.ruleset import Compiled, RuleSet
@@ -84,6 +85,7 @@ class Engine:
         self.entries = Entries(self.book, self.desk, self.recorder)
         self.entries.max_quote_age = max_quote_age
         self.exits = Exits(self.book, self.desk, self.recorder)
+        self.entries.policy = self.exits.policy = self.policy  # the rules' `order:` sections
         self.model_marks = model_marks  # where model values go (the paper account's net liq)
         self.context: TickContext | None = None
         self.broker_down = False  # this tick's account read failed
@@ -107,6 +109,9 @@ class Engine:
         if self.recorder.notices is not None:
             self.recorder.notices.routes = _routes(rules)
         self.record_rules(self.clock.now())
+
+    def policy(self, strategy: str) -> OrderPolicy:
+        return policy_for(self.rules, self.compiled(strategy))
 
     def compiled(self, strategy: str) -> Compiled | None:
         return self.rules.strategies.get(strategy) or self.retired.get(strategy)

@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from brokers.idempotency import client_key
-from brokers.model import Fill, Intent, OrderLeg, OrderRequest, PriceEffect
+from brokers.model import Fill, Intent, OrderLeg, OrderRequest, PriceEffect, TimeInForce
 from brokers.occ import is_option_symbol, parse_occ
 from brokers.ticks import round_to_tick, tick_size
 from rulesengine.engine.positions import PositionLeg
@@ -63,10 +63,13 @@ def request(
     quantity: int,
     credit: float,
     underlying: str,
+    tif: TimeInForce = TimeInForce.DAY,
 ) -> OrderRequest:
     price, effect = limit_for(credit, legs)
     key = client_key(strategy, version, decided_at, tuple(legs))
-    return OrderRequest(tuple(legs), quantity, price, effect, key, underlying=underlying)
+    return OrderRequest(
+        tuple(legs), quantity, price, effect, key, underlying=underlying, time_in_force=tif
+    )
 
 
 def net_credit(fills: tuple[Fill, ...], symbols: set[str], units: int) -> float:

@@ -179,6 +179,20 @@ class ReportsSection(Strict):
     )
 
 
+class OrderSection(Strict):
+    tif: Literal["day", "gtc"] | None = Field(
+        None, description="time in force of the strategy's orders (default day)"
+    )
+    timeout: str | None = Field(
+        None,
+        description="cancel an order still working after this long, e.g. `10m` (an exit "
+        "then fires again at the next monitor, at the new mid)",
+    )
+    max_working: PositiveInt | None = Field(
+        None, description="entry orders the strategy may have working at once"
+    )
+
+
 class RuleFile(Strict):
     """A strategy (`strategy:` with legs) or a portfolio risk file (`portfolio:`)."""
 
@@ -220,6 +234,11 @@ class RuleFile(Strict):
     )
     sectors: dict[Identifier, list[str]] = Field(
         default_factory=dict, description="sector name -> underlyings, for `max_per_sector`"
+    )
+    order: OrderSection | None = Field(
+        None,
+        description="execution policy: tif, timeout, max_working (a portfolio file's are "
+        "the defaults of every strategy)",
     )
     reports: ReportsSection | None = Field(
         None, description="(portfolio files) when the daily report and the weekly review run"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rulesengine.engine.journal import Journal
@@ -27,10 +28,19 @@ class Rejection:
     count: int
 
 
-def rejections(journal: Journal, top: int = 8) -> list[Rejection]:
+def rejected_candidates(
+    journal: Journal, keep: Callable[[str], bool] = lambda at: True
+) -> Counter[tuple[str, str]]:
+    """(strategy, reason kind) -> candidates rejected, of the decisions whose time `keep`s."""
     counts: Counter[tuple[str, str]] = Counter()
     for row in journal.decisions_of("candidate", "rejected"):
-        counts[(row["strategy"], reason_kind(row["reason"]))] += 1
+        if keep(row["at"]):
+            counts[(row["strategy"], reason_kind(row["reason"]))] += 1
+    return counts
+
+
+def rejections(journal: Journal, top: int = 8) -> list[Rejection]:
+    counts = rejected_candidates(journal)
     for row in journal.decisions_of("scan"):
         why = _empty_scan(row)
         if why is not None:

@@ -22,7 +22,7 @@ from pathlib import Path
 from rulesengine.backtest.runners import SweepRunner
 from rulesengine.backtest.selection import Constraint
 from rulesengine.backtest.sweep import NUMBER, Axis, Job, leg_block, run_sweep, settable, variants
-from rulesengine.backtest.walkforward import Window, walk_forward
+from rulesengine.backtest.walkforward import Window, metric_of, walk_forward
 from rulesengine.check.checker import check_text
 from rulesengine.language.files import rule_files
 
@@ -151,7 +151,7 @@ def suggest(
         for w in spans
         for j in (candidate, current)
     ]  # labels unique per window: a sweep tells its results apart by label
-    scores = [_metric(r, by) for r in run_sweep(tests, runner)]
+    scores = [metric_of(r, by) for r in run_sweep(tests, runner)]
     pairs = [(scores[2 * i], scores[2 * i + 1]) for i in range(len(spans))]
     pairs = [(a, b) for a, b in pairs if math.isfinite(a) and math.isfinite(b)]
     if not pairs:
@@ -178,11 +178,6 @@ def suggest(
         in_sample, new_oos, old_oos, won, len(pairs),
     )  # fmt: skip
     return Verdict(found, [*lines, f"suggestion {ident}: {found.describe()}"])
-
-
-def _metric(result: dict, by: str) -> float:
-    value = result.get(by)
-    return float(value) if isinstance(value, int | float) else math.nan
 
 
 # ---------------------------------------------------------------- saving and applying

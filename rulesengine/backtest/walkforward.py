@@ -108,13 +108,14 @@ def walk_forward(
             job = next(j for j in jobs if j.label == chosen["label"])
             test_job = replace(job, start=str(window.test[0]), end=str(window.test[1]))
             tested = run_sweep([test_job], runner)[0]
-            step = Step(window, job.label, chosen[by], _metric(tested, by), tested)
+            step = Step(window, job.label, chosen[by], metric_of(tested, by), tested)
         steps.append(step)
         on_step(step)
     return steps
 
 
-def _metric(result: dict, by: str) -> float:
+def metric_of(result: dict, by: str) -> float:
+    """A variant's metric as a float (NaN when it has none: no trades, or it failed)."""
     value = result.get(by)
     return float(value) if isinstance(value, int | float) else math.nan
 

@@ -23,6 +23,7 @@ from rulesengine.engine.loop import Engine
 from rulesengine.engine.reconcile import reconcile
 from rulesengine.engine.reload import Reloader
 from rulesengine.engine.session import JOURNAL_FILE
+from rulesengine.server.serving import ServeError
 
 CLOCKED = ("tastytrade", "schwab")  # adapters whose token and chain windows read a clock
 
@@ -48,8 +49,10 @@ def run_live(args, rules, console) -> int:
     clock = _clock(args)
     if clock is None:
         return 2
-    args.serve_asked = serving.asked(args)
-    if args.serve_asked is False:
+    try:
+        args.serve_asked = serving.asked(args)
+    except ServeError as error:
+        print(f"rules run: {error}", file=sys.stderr)
         return 2
     extra: dict[str, Any] = {}
     if args.clock_start and args.broker in CLOCKED:
@@ -69,6 +72,9 @@ def run_live(args, rules, console) -> int:
     except BrokerError as error:
         print(f"rules run: {error}", file=sys.stderr)
         return 1
+    except ServeError as error:
+        print(f"rules run: {error}", file=sys.stderr)
+        return 2
 
 
 def _clock(args) -> Clock | None:

@@ -250,8 +250,7 @@ def add_engine_commands(sub) -> None:
     review.add_argument(
         "--min-trades",
         type=int,
-        default=30,
-        help="closed trades in the journal before suggesting (30)",
+        help="closed trades in the journal before suggesting (default: the review's 30)",
     )
     serve = sub.add_parser("serve", help="the REST API and dashboard over a journal (read-only)")
     serve.add_argument("--data-dir", default=DEFAULT_DATA_DIR)

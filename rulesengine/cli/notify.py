@@ -68,23 +68,13 @@ def _test(channels: list[Resolved]) -> int:
 
 def _show(path: Path) -> int:
     with closing(sqlite3.connect(path)) as db:
-        db.row_factory = sqlite3.Row
-        counts = db.execute(
-            "SELECT channel, status, COUNT(*) AS n FROM outbox GROUP BY channel, status "
-            "ORDER BY channel, status"
-        ).fetchall()
-        recent = db.execute(
-            "SELECT at, channel, event, status, attempts, error, title FROM outbox "
-            "ORDER BY at DESC, id LIMIT 10"
-        ).fetchall()
+        outbox = Outbox(db)
+        counts, recent = outbox.counts(), outbox.recent(10)
     if not counts:
         print("outbox: empty")
         return 0
-    by_channel: dict[str, list[str]] = {}
-    for row in counts:
-        by_channel.setdefault(row["channel"], []).append(f"{row['n']} {row['status']}")
-    for channel, parts in by_channel.items():
-        print(f"{channel}: {', '.join(parts)}")
+    for channel, statuses in counts.items():
+        print(f"{channel}: {', '.join(f'{n} {status}' for status, n in statuses.items())}")
     for row in recent:
         note = f" ({row['attempts']} attempts: {row['error']})" if row["error"] else ""
         what = f"{row['channel']} {row['event']} {row['status']}{note}"

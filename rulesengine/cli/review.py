@@ -39,12 +39,13 @@ def run(args) -> int:
     unknown = [n for n in names if n not in rules.strategies]
     if unknown:
         return _fail(f"no strategy {unknown[0]!r} in {' '.join(args.paths)}", 2)
+    needed = MIN_TRADES if args.min_trades is None else args.min_trades
     ready = []
     for name in names:
         have = closed.get(name, 0)
-        if have < args.min_trades:
+        if have < needed:
             print(
-                f"{name}: {have} of {args.min_trades} closed trades in {args.data_dir}: too few "
+                f"{name}: {have} of {needed} closed trades in {args.data_dir}: too few "
                 "to change a parameter on evidence (--min-trades 0 searches anyway)"
             )
         else:
@@ -131,6 +132,3 @@ def _closed_trades(data_dir: Path) -> dict[str, int]:
 def _fail(message: str, code: int) -> int:
     print(f"rules review: {message}", file=sys.stderr)
     return code
-
-
-__all__ = ["MIN_TRADES", "run"]

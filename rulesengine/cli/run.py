@@ -26,6 +26,7 @@ from rulesengine.engine.ruleset import RulesError, load_rules
 from rulesengine.engine.session import SessionError, open_paper_session, summary
 from rulesengine.notify.channels import ChannelError
 from rulesengine.notify.service import Notifier
+from rulesengine.server.serving import ServeError
 
 
 def run(args) -> int:
@@ -60,10 +61,11 @@ def run(args) -> int:
     except ReplayError as error:
         print(f"rules run: {error}", file=sys.stderr)
         return 2
-    serve = serving.asked(args)
-    if serve is False:
+    try:
+        args.serve_asked = serving.asked(args)
+    except ServeError as error:
+        print(f"rules run: {error}", file=sys.stderr)
         return 2
-    args.serve_asked = serve
     args.watch = args.watch or bool(args.feed)  # a feed keeps running: hot reload is on
     data_warnings.show("rules run", source.chain)
     days = source.days()
@@ -116,6 +118,11 @@ def run(args) -> int:
         notifier.dispatcher.stop()
         session.journal.close()
         return 130
+    except ServeError as error:  # the address could not be had: nothing was replayed
+        print(f"rules run: {error}", file=sys.stderr)
+        notifier.dispatcher.stop()
+        session.journal.close()
+        return 2
     try:
         if notifier.channels:
             console.print(notifier.stop(), markup=False)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from rulesengine.server.auth import Auth
-from rulesengine.server.serving import ServeError, auth_for, parse_address
+from rulesengine.server.serving import auth_for, parse_address
 
 
 @dataclass(frozen=True)
@@ -18,17 +17,13 @@ class ServeAsked:
     auth: Auth
 
 
-def asked(args) -> ServeAsked | bool | None:
-    """The address and access `--serve` asks for; None without it; False (said why) when it
-    cannot be had. Checked before the run starts."""
+def asked(args) -> ServeAsked | None:
+    """The address and access `--serve` asks for (None without it), checked before the run
+    starts; ServeError says why it cannot be had."""
     if not getattr(args, "serve", None):
         return None
-    try:
-        host, port = parse_address(args.serve)
-        return ServeAsked(host, port, auth_for(host))
-    except ServeError as error:
-        print(f"rules run: {error}", file=sys.stderr)
-        return False
+    host, port = parse_address(args.serve)
+    return ServeAsked(host, port, auth_for(host))
 
 
 @contextlib.asynccontextmanager

@@ -265,11 +265,14 @@ class Entries:
         credit = float(record["credit"] or 0.0)
         underlying = underlying_of(ctx, legs)
         policy = self.policy(compiled.name)
-        working = len(self.desk.working_entries(compiled.name))
-        if policy.max_working is not None and working >= policy.max_working:
-            return "rejected", (
-                f"order: max_working {policy.max_working} reached ({working} entry orders working)"
-            )
+        if policy.max_working is not None:
+            working = len(self.desk.working_entries(compiled.name))
+            if working >= policy.max_working:
+                cap = policy.max_working
+                return (
+                    "rejected",
+                    f"order: max_working {cap} reached ({working} entry orders working)",
+                )
         req = orders.request(
             compiled.name, compiled.version, now, order_legs, contracts, credit, underlying,
             policy.tif,

@@ -18,6 +18,7 @@ import hashlib
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from rulesengine.notify.events import Event
 
@@ -116,18 +117,21 @@ class Outbox:
         """channel -> status -> rows."""
         found: dict[str, dict[str, int]] = {}
         for channel, status, n in self.db.execute(
-            "SELECT channel, status, COUNT(*) FROM outbox GROUP BY channel, status"
+            "SELECT channel, status, COUNT(*) FROM outbox GROUP BY channel, status "
+            "ORDER BY channel, status"
         ):
             found.setdefault(channel, {})[status] = n
         return found
 
-    def recent(self, limit: int = 20) -> list[sqlite3.Row]:
+    def recent(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The latest rows, newest first (for `rules notify` and the API)."""
         cursor = self.db.execute(
             "SELECT id, channel, event, severity, at, title, status, attempts, error, sent_at "
             "FROM outbox ORDER BY at DESC, id LIMIT ?",
             (limit,),
         )
-        return cursor.fetchall()
+        names = [c[0] for c in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     def _set(
         self, row_id: str, status: str, attempts: int, error: str | None, next_try: float, at

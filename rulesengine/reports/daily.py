@@ -4,10 +4,9 @@ breaker activity, the top rejection reasons and rule changes, from the journal a
 from __future__ import annotations
 
 import json
-from collections import Counter
 from datetime import date
 
-from rulesengine.backtest.rejections import reason_kind
+from rulesengine.backtest.rejections import rejected_candidates
 from rulesengine.engine.journal import Journal
 from rulesengine.reports.render import Report, Section, money
 from rulesengine.reports.trades import Trade, ny_date
@@ -144,10 +143,7 @@ def _breakers_section(journal: Journal, day: date) -> Section:
 
 
 def _rejections_section(journal: Journal, day: date, top: int = 5) -> Section:
-    counts: Counter[tuple[str, str]] = Counter()
-    for row in journal.decisions_of("candidate", "rejected"):
-        if ny_date(row["at"]) == day:
-            counts[(row["strategy"], reason_kind(row["reason"]))] += 1
+    counts = rejected_candidates(journal, lambda at: ny_date(at) == day)
     rows = [(s, r, str(n)) for (s, r), n in counts.most_common(top)]
     return Section("Top rejection reasons", ("strategy", "reason", "candidates"), rows)
 

@@ -17,7 +17,7 @@ from datetime import date, timedelta
 
 from scipy import stats
 
-from rulesengine.backtest.rejections import reason_kind
+from rulesengine.backtest.rejections import rejected_candidates
 from rulesengine.engine.journal import Journal
 from rulesengine.reports.render import Report, Section, money
 from rulesengine.reports.trades import Trade, exit_kind, ny_date
@@ -144,11 +144,7 @@ def _mean(values: list[float]) -> str:
 
 
 def _rejections(journal: Journal, week: tuple[date, date]) -> dict[str, list[tuple[str, int]]]:
-    counts: Counter[tuple[str, str]] = Counter()
-    for row in journal.decisions_of("candidate", "rejected"):
-        when = ny_date(row["at"])
-        if when is not None and week[0] <= when <= week[1]:
-            counts[(row["strategy"], reason_kind(row["reason"]))] += 1
+    counts = rejected_candidates(journal, lambda at: _within(ny_date(at), week))
     found: dict[str, list[tuple[str, int]]] = {}
     for (strategy, reason), n in counts.most_common():
         found.setdefault(strategy, []).append((reason, n))
@@ -160,8 +156,7 @@ def _near_misses(journal: Journal, week: tuple[date, date]) -> dict[str, list[tu
     threshold (`near` in each scan's funnel), most first."""
     counts: Counter[tuple[str, str]] = Counter()
     for row in journal.decisions_of("scan"):
-        when = ny_date(row["at"])
-        if when is None or not week[0] <= when <= week[1]:
+        if not _within(ny_date(row["at"]), week):
             continue
         for step in json.loads(row["detail"] or "{}").get("funnel", []):
             if step.get("near"):
@@ -201,3 +196,7 @@ def _next_step(name: str, n: int, clauses: list[str]) -> Section:
         "walk-forward sweep over: " + ("; ".join(clauses) or "the strategy's numbers")
     )
     return section
+
+
+def _within(day: date | None, week: tuple[date, date]) -> bool:
+    return day is not None and week[0] <= day <= week[1]

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from rulesengine.engine.session import JOURNAL_FILE
+from rulesengine.notify.outbox import Outbox
 
 STREAMED = ("decisions", "orders", "fills", "alerts", "locks", "rule_versions", "reloads")
 
@@ -189,11 +190,8 @@ class JournalReader:
         return self._rows("SELECT * FROM alerts ORDER BY at DESC, id LIMIT ?", (limit,))
 
     def notifications(self, limit: int = 50) -> list[dict[str, Any]]:
-        return self._rows(
-            "SELECT id, channel, event, severity, at, title, status, attempts, error, sent_at "
-            "FROM outbox ORDER BY at DESC, id LIMIT ?",
-            (limit,),
-        )
+        with self._db() as db:
+            return Outbox(db).recent(limit)
 
     def rule_versions(self) -> list[dict[str, Any]]:
         return self._rows(

@@ -66,3 +66,23 @@ def test_a_serve_process_answers_and_stops_on_ctrl_c(week_journal):
     assert process.returncode == 0
     assert f"rules serve: http://127.0.0.1:{port}/ (dashboard)" in out
     assert out.rstrip().endswith("rules serve: stopped") and "Traceback" not in out
+
+
+def test_run_on_a_port_in_use_says_so_and_replays_nothing(tmp_path, capsys):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        data = tmp_path / "data"
+        code = main(["run", str(RULES), "--data-dir", str(data), "--serve", str(port)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"cannot listen on 127.0.0.1:{port}" in err and "Traceback" not in err
+    assert "internal error" not in err
+
+
+def test_report_without_a_journal_says_where(tmp_path, capsys):
+    assert main(["report", "daily", "--data-dir", str(tmp_path)]) == 2
+    assert "no journal at" in capsys.readouterr().err

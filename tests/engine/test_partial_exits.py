@@ -4,10 +4,13 @@ the parts and the final close add up with the paper account to the cent."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.conftest import checked
 from tests.engine.harness import PUT_SPREAD
+from tests.engine.test_rolls import ROLLING
 
 pytestmark = pytest.mark.anyio
 
@@ -70,23 +73,10 @@ def test_bad_exit_sizes_are_named(action, says):
     assert any(says in d.message for d in checked(text).diagnostics)
 
 
-ROLL_EXIT = """
-strategy: roller
-universe: [SPX]
-legs:
-  short: put where dte between 30 and 120 and delta between -0.30 and -0.20 and bid > 0
-  long: put where expiry == short.expiry and strike == short.strike - 25 and bid > 0
-entry:
-  - credit >= $0.50
-rank: 1000 - min_dte
-size:
-  contracts: 1
-exit:
-  roll_out: dte <= 200 -> roll
-  stop_loss: pnl <= -10 * max_profit
-limits:
-  max_positions: 1
-"""
+# the roller of test_rolls with its `roll:` section replaced by an exit that rolls
+ROLL_EXIT = re.sub(
+    r"roll:\n(  .*\n)+", "", ROLLING.format(credit_only="false", fallback="[]")
+).replace("exit:\n", "exit:\n  roll_out: dte <= 200 -> roll\n")
 
 
 async def test_an_exit_can_roll_instead_of_closing(harness):

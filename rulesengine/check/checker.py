@@ -302,6 +302,8 @@ class _FileChecker:
                 self.result,
                 lambda key: self.at_node(_channel_key(root, "", key, "order")),
             )
+        if model.holdings is not None:
+            self.check_holdings(model.holdings, program, root)
         if model.reports is not None:
             check_reports(
                 model.reports,
@@ -325,6 +327,17 @@ class _FileChecker:
                     "remove it, or use it in a condition",
                 )
         return program
+
+    def check_holdings(self, section, program: Program, root: yaml_source.YNode) -> None:
+        if program.kind != "strategy":
+            self.result.add(
+                "E011",
+                "`holdings` belongs in a strategy file: it says whose shares the strategy reads",
+                self.at_node(root.key_node("holdings")),
+            )
+            return
+        program.holdings_from = tuple(n for n in section.strategies if n != program.name)
+        program.on_assignment = section.on_assignment
 
     def checked(self, node, start, ctx, label, want: Type | None, leg_kind=None) -> Checked | None:
         source = self.source(node)

@@ -186,6 +186,8 @@ class Program:
     roll_legs: tuple[str, ...] = ()  # the legs a roll moves; empty: all of them
     roll_to: ast.Prefer | None = None  # the moved sold leg's target (key: a contract field)
     roll_expiry: str = "later"  # 'same' | 'later'
+    holdings_from: tuple[str, ...] = ()  # strategies whose assigned shares this one reads
+    on_assignment: str | None = None  # 'scan': an assignment in the group triggers a scan
 
     sectors: dict[str, tuple[str, ...]] = field(default_factory=dict)
     paper: dict[str, Any] | None = None  # portfolio files: cash, option_level, margin

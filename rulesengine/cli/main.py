@@ -105,7 +105,8 @@ def add_test_commands(sub) -> None:
         "--data",
         default="spx",
         help="spx (the real SPX week), a chain file, synthetic (with --from/--to/--seed), "
-        "or synthetic:START:END[:SEED]",
+        "or synthetic:START:END[:SEED[:SYMBOL]] (a SYMBOL other than SPX: an equity-like "
+        "stock whose options deliver shares)",
     )
     backtest.add_argument("--from", dest="start", metavar="YYYY-MM-DD", help="first day")
     backtest.add_argument("--to", dest="end", metavar="YYYY-MM-DD", help="last day")

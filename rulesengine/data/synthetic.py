@@ -358,3 +358,26 @@ def synthetic_history(
         raise ValueError(f"no bars of {symbol} between {start} and {end}")
     columns = {name: np.concatenate([c[name] for c in chains]) for name in COLUMNS}
     return Chain(columns, {symbol: bars}, source=f"synthetic SSVI over {symbol} (seed {seed})")
+
+
+EQUITY_LEVERAGE = 1.6  # an equity-like path moves 1.6x the index, its vol 1.6x the VIX
+
+
+def equity_like(index: Bars, start: date, price: float = 100.0) -> Bars:
+    """A single stock's path made from an index's: the index's log returns times
+    EQUITY_LEVERAGE, priced `price` at the first bar on or after `start` (so a year of the
+    S&P 500 becomes a year of a volatile ~$100 stock that gets assigned and called away)."""
+    at = min(int(np.searchsorted(index.dates, to_seconds(start))), len(index.dates) - 1)
+    def scale(series: np.ndarray) -> np.ndarray:  # a stock trades in cents
+        return np.round(price * (series / index.close[at]) ** EQUITY_LEVERAGE, 2)
+
+    return Bars(
+        index.dates, scale(index.open), scale(index.high), scale(index.low),
+        scale(index.close), index.volume,
+    )  # fmt: skip
+
+
+def scaled_vol(vix: Bars, factor: float = EQUITY_LEVERAGE) -> Bars:
+    """A volatility index scaled to an equity-like path's vol (see `equity_like`)."""
+    return Bars(vix.dates, vix.open * factor, vix.high * factor, vix.low * factor,
+                vix.close * factor, vix.volume)  # fmt: skip

@@ -101,9 +101,15 @@ def exposure(
         delta += held_delta + float(p.detail.get("planned_delta", 0.0)) * unfilled
         vega += held_vega + float(p.detail.get("planned_vega", 0.0)) * unfilled
     today = now.astimezone(NEW_YORK).date()
-    every = [p for p in book.positions.values() if strategy is None or p.strategy == strategy]
+    # holdings (shares delivered by assignment) weigh in risk and greeks, not in the
+    # position counts limits cap: no entry opened them
+    every = [
+        p
+        for p in book.positions.values()
+        if (strategy is None or p.strategy == strategy) and not p.is_holding
+    ]
     return Exposure(
-        committed,
+        [p for p in committed if not p.is_holding],
         opened_on(every, today),
         float(max_loss),
         float(requirement),
@@ -138,7 +144,7 @@ def account_scalars(
         "drawdown": (peak - net_liq) / peak if peak > 0 else 0.0,
         "losing_streak": float(losing),
         "winning_streak": float(winning),
-        "open_positions": float(len(book.open_positions())),
+        "open_positions": float(sum(not p.is_holding for p in book.open_positions())),
         "heat": share(held.max_loss, net_liq),
         "portfolio_delta": held.delta,
         "portfolio_vega": held.vega,
@@ -207,7 +213,7 @@ def strategy_scalars(
         **account,
         "day_pnl": total - day_open,
         "week_pnl": total - week_open,
-        "open_positions": float(len(book.open_positions(strategy))),
+        "open_positions": float(sum(not p.is_holding for p in book.open_positions(strategy))),
         "heat": share(held.max_loss, account.get("net_liq", float("nan"))),
         "portfolio_delta": held.delta,
         "portfolio_vega": held.vega,

@@ -17,10 +17,10 @@ from datetime import date, datetime
 import numpy as np
 
 from brokers.model import Intent, OrderLeg
-from brokers.occ import is_index
 from brokers.settlement import SpotHistory, intrinsic, settles
 from rulesengine.data import sanity
 from rulesengine.data.chain import Chain, distinct
+from rulesengine.engine.holdings import Delivery, deliver, deliveries
 from rulesengine.engine.journal import Journal
 from rulesengine.engine.marks import MULTIPLIER, PositionView, SymbolIndex, position_view
 from rulesengine.engine.model_marks import Marked, with_model_rows
@@ -225,9 +225,16 @@ class PositionBook:
         return [leg.symbol.strip() for leg in p.legs if index.row(leg.symbol, leg.kind) < 0]
 
     # ------------------------------------------------------------ settlement
-    def settle_expired(self, now: datetime, decide: Callable[[Position, str], None]) -> None:
+    def settle_expired(
+        self,
+        now: datetime,
+        decide: Callable[[Position, str, list[Delivery]], None],
+        group: Callable[[str], Iterable[str]] = lambda strategy: (strategy,),
+    ) -> None:
         """Positions whose every option leg has expired are settled by the broker: book them
-        closed at their intrinsic value against the settlement price of their expiry."""
+        closed at their intrinsic value against the settlement price of their expiry, and
+        the shares in-the-money equity options deliver into the holdings of the strategy's
+        group (`group`: a strategy's holdings group; see `engine.holdings`)."""
         for p in self.open_positions():
             option_legs = [leg for leg in p.legs if leg.expiry]
             if not option_legs:
@@ -243,26 +250,12 @@ class PositionBook:
             p.detail["exit_price"] = value
             p.close(now, round(realised, 2), "expired")
             self.save(p)
-            decide(p, f"settled at expiry {p.expiry} for {value:+.2f}; realised {realised:+,.2f}")
-
-    def assignments(self, p: Position) -> list[str]:
-        """The share deliveries an expired position's in-the-money equity options bring (the
-        broker assigns short ones and exercises long ones; index options settle in cash)."""
-        found = []
-        for leg in p.legs:
-            if not leg.expiry or leg.kind == "stock" or is_index(p.underlying or ""):
-                continue
-            spot = self.spots.settlement_price(p.underlying, date.fromisoformat(leg.expiry))
-            if spot is None or intrinsic(leg.kind, leg.strike, float(spot)) < 0.01:
-                continue
-            units = int(leg.ratio * p.quantity * MULTIPLIER)
-            shares = units if leg.kind == "call" else -units
-            what = "assigned" if leg.ratio < 0 else "exercised"
-            found.append(
-                f"{p.underlying} {leg.strike:g} {leg.kind} {what}: {shares:+d} shares at "
-                f"{leg.strike:g} (settlement {float(spot):g})"
-            )
-        return found
+            delivered = deliveries(p, self.spots.settlement_price) if not p.is_holding else []
+            for delivery in delivered:
+                for changed in deliver(self.positions, p, delivery, group(p.strategy), now):
+                    self.add(changed)
+            why = f"settled at expiry {p.expiry} for {value:+.2f}; realised {realised:+,.2f}"
+            decide(p, why, delivered)
 
     def settlement_credit(self, p: Position, legs: Iterable[PositionLeg]) -> float | None:
         """Per-share credit the expired legs bring in (a short ITM leg is negative)."""
@@ -280,7 +273,7 @@ def _grouped(held: list[Position]) -> dict[tuple, list[Position]]:
     groups: dict[tuple, list[Position]] = {}
     for p in held:
         shape = tuple((leg.name, _weight(leg), leg.kind) for leg in p.legs)
-        groups.setdefault((p.strategy, shape), []).append(p)
+        groups.setdefault((p.strategy, p.is_holding, shape), []).append(p)
     return groups
 
 

@@ -77,7 +77,9 @@ class Exits:
     async def monitor(self, ctx: TickContext, compiled: Compiled, allowed: Gate) -> None:
         scalars = ctx.scalars(compiled.name)
         for group in self.book.groups.values():
-            if group.positions and group.positions[0].strategy == compiled.name:
+            first = group.positions[0] if group.positions else None
+            # holdings are the strategy's but no exit or roll rule trades them
+            if first is not None and first.strategy == compiled.name and not first.is_holding:
                 view = group.view.reading(scalars)
                 await self._monitor_group(ctx, compiled, group.positions, view, allowed)
 

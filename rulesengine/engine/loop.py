@@ -36,6 +36,7 @@ from rulesengine.engine.context import TickContext
 from rulesengine.engine.desk import LIVE_STATUSES, OrderDesk
 from rulesengine.engine.entries import DEFAULT_MAX_QUOTE_AGE, Entries
 from rulesengine.engine.exits import Exits
+from rulesengine.engine.holdings import Delivery, holding_scalars
 from rulesengine.engine.journal import Journal, Lock
 from rulesengine.engine.marks import SymbolIndex
 from rulesengine.engine.policy import OrderPolicy, policy_for
@@ -124,7 +125,7 @@ class Engine:
         await self.desk.sync(now)
         self.screen(chain)
         self.book.see_market(chain, now)
-        self.book.settle_expired(now, self._settled)
+        self.book.settle_expired(now, self._settled, self.rules.holdings_group)
         index = SymbolIndex(chain)
         self._mark(chain, index, now)
         for p, why in self.book.rejected_quotes(chain):
@@ -191,14 +192,17 @@ class Engine:
     def _snapshot(self, now: datetime, values: Mapping[str, float]) -> None:
         self.journal.snapshot(now, {k: v for k, v in values.items() if math.isfinite(v)})
 
-    def _settled(self, p: Position, reason: str) -> None:
+    def _settled(self, p: Position, reason: str, delivered: list[Delivery]) -> None:
         compiled = self.compiled(p.strategy)
         at = p.closed_at or self.clock.now()
         self.recorder.decide(at, compiled, "closed", p.id, "expired", reason)
-        delivered = self.book.assignments(p)
-        if delivered:  # the shares arrive at the broker; reconciliation adopts them
-            body = f"{p.strategy} {p.id}: " + "; ".join(delivered)
-            self.recorder.notify(at, events.assignment(p.strategy, p.id, body))
+        if not delivered:
+            return
+        said = "; ".join(d.describe() for d in delivered)
+        self.recorder.decide(at, compiled, "assignment", p.id, "delivered", said)
+        self.recorder.notify(at, events.assignment(p.strategy, p.id, f"{p.strategy} {p.id}: {said}"))
+        for name in self.rules.scan_on_assignment(p.strategy):
+            self.scan_now.add(name)  # `holdings: on_assignment: scan`: this very tick
 
     def _due(self, compiled: Compiled, kind: str, now: datetime) -> bool:
         key = f"schedule:{compiled.name}:{kind}"
@@ -233,8 +237,12 @@ class Engine:
         account: Account | None,
     ) -> TickContext:
         values = self._account_values(now, as_of, chain, account)
+        positions = self.book.positions.values()
         scoped = {
-            name: acct.strategy_scalars(values, name, self.book, self.journal, now)
+            name: {
+                **acct.strategy_scalars(values, name, self.book, self.journal, now),
+                **holding_scalars(positions, self.rules.holdings_group(name)),
+            }
             for name in [*self.rules.strategies, *self.retired]
         }
         return TickContext(now, as_of, chain, index, values, scoped, self.sessions)

@@ -15,6 +15,7 @@ import numpy as np
 
 from rulesengine.data.chain import Chain
 from rulesengine.engine.positions import MULTIPLIER, Position
+from rulesengine.runtime.view import scalar_column
 from rulesengine.strategies.structures import LegShape, Structures
 
 POSITION_STRUCTURE_FIELDS = ("credit", "net_delta", "net_vega", "min_dte")
@@ -85,7 +86,9 @@ class PositionView:
         if leg is None and name in self.columns:
             return self.columns[name]
         if name in self.scalars:
-            return np.full(self.n, self.scalars[name], dtype=float)
+            return scalar_column(
+                self.scalars[name], self.n, lambda: self.field(leg, "underlying_symbol")
+            )
         rows = self.rows[leg] if leg is not None else next(iter(self.rows.values()))
         if not self.chain.has(name):
             self.missing.add(f"this data has no `{name}`")

@@ -90,6 +90,12 @@ class Position:
         return self.status in HELD
 
     @property
+    def is_holding(self) -> bool:
+        """Shares an assignment or exercise delivered (see `engine.holdings`): held and
+        marked like any position, but no exit or roll rule trades them."""
+        return bool(self.detail.get("holding"))
+
+    @property
     def marked_by_model(self) -> bool:
         """The last mark valued at least one leg from the model (no usable quote)."""
         return bool(self.detail.get("marked_by_model"))
@@ -127,6 +133,14 @@ class Position:
             self.quantity -= units_closed
         self._move(Status.OPEN)
         self.exit_key = None
+
+    def delivered(self, units: int, booked: float, at: datetime, reason: str) -> None:
+        """`units` of a holding went out with an assignment (booked P&L): the rest stays."""
+        self.detail["realised_part"] = self.detail.get("realised_part", 0.0) + booked
+        if units < self.quantity:
+            self.quantity -= units
+            return
+        self.close(at, round(self.detail["realised_part"] - self.fees, 2), reason)
 
     def close(self, at: datetime, realised: float, reason: str | None = None) -> None:
         self._move(Status.CLOSED)

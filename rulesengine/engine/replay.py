@@ -29,7 +29,7 @@ from rulesengine.data.formats import ChainFileError, load_chain
 from rulesengine.data.intraday import IntradayStore
 from rulesengine.data.minute_files import MinuteFileError, load_bar_sources
 from rulesengine.data.quotes import SnapshotListing, underlying_prices
-from rulesengine.data.synthetic import synthetic_history
+from rulesengine.data.synthetic import EQUITY_LEVERAGE, equity_like, scaled_vol, synthetic_history
 from rulesengine.data.synthetic_intraday import IntradayMarket, intraday_market
 from rulesengine.engine.clock import NEW_YORK, ManualClock
 from rulesengine.engine.loop import LIVE_STATUSES, Engine
@@ -150,16 +150,21 @@ def _synthetic(spec: str) -> ReplaySource:
         start = date.fromisoformat(parts[1]) if len(parts) > 1 else date(2018, 1, 1)
         end = date.fromisoformat(parts[2]) if len(parts) > 2 else start + timedelta(days=364)
         seed = int(parts[3]) if len(parts) > 3 else 0
+        symbol = parts[4].upper() if len(parts) > 4 and parts[4] else "SPX"
     except ValueError:
         raise ReplayError(
-            f"--replay {spec}: expected synthetic:START:END[:SEED], "
-            "e.g. synthetic:2018-01-01:2018-12-31:7"
+            f"--replay {spec}: expected synthetic:START:END[:SEED[:SYMBOL]], "
+            "e.g. synthetic:2018-01-01:2018-12-31:7 or synthetic:2018-01-01:2018-12-31:7:XYZ"
         ) from None
     spx, vix = load_bars("arch:sp500"), load_bars("arch:vix")
+    path, vol, kind = spx, vix, "SPX"
+    if symbol != "SPX":  # an equity-like stock: options deliver shares at expiry
+        path, vol = equity_like(spx, start), scaled_vol(vix)
+        kind = f"equity-like {symbol} (S&P 500 returns x {EQUITY_LEVERAGE:g}, from $100)"
     with _within_sp500(spec, spx):
-        chain = synthetic_history(spx, "SPX", start, end, seed=seed, vix=vix)
-    chain.bars["SPX"], chain.bars["VIX"] = spx, vix
-    label = f"synthetic SPX {start}..{end} seed {seed} (model-generated option prices)"
+        chain = synthetic_history(path, symbol, start, end, seed=seed, vix=vol)
+    chain.bars[symbol], chain.bars["VIX"] = path, vix
+    label = f"synthetic {kind} {start}..{end} seed {seed} (model-generated option prices)"
     return ReplaySource(chain, label, True)
 
 

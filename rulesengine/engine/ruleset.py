@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -44,6 +45,19 @@ class RuleSet:
     def every(self) -> list[Compiled]:
         return [*self.portfolios, *self.strategies.values()]
 
+    def holdings_group(self, strategy: str) -> tuple[str, ...]:
+        """The strategies whose assigned shares `strategy` reads, covers and delivers."""
+        compiled = self.strategies.get(strategy)
+        return (strategy, *(compiled.program.holdings_from if compiled else ()))
+
+    def scan_on_assignment(self, assigned: str) -> list[str]:
+        """Strategies whose scan an assignment to `assigned` triggers (`on_assignment`)."""
+        return [
+            name
+            for name, c in self.strategies.items()
+            if c.program.on_assignment == "scan" and assigned in self.holdings_group(name)
+        ]
+
 
 class RulesError(Exception):
     """Rule files that do not check: the diagnostics say what to fix."""
@@ -83,7 +97,22 @@ def load_rules(paths: Sequence[str | Path], display=None) -> RuleSet:
             strategies[program.name] = compiled
         else:
             portfolios.append(compiled)
+    _check_holdings(strategies)
     return RuleSet(strategies, tuple(portfolios), tuple(results), _paper(portfolios))
+
+
+def _check_holdings(strategies: dict[str, Compiled]) -> None:
+    """`holdings: strategies:` names strategies some file defines."""
+    for name, compiled in strategies.items():
+        for other in compiled.program.holdings_from:
+            if other not in strategies:
+                close = difflib.get_close_matches(other, list(strategies), n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                raise RulesError(
+                    [],
+                    f"{compiled.program.file}: strategy '{name}' reads the holdings of "
+                    f"'{other}', which no rule file defines{hint}",
+                )
 
 
 def _paper(portfolios: list[Compiled]) -> AccountSettings | None:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 
 def rule_files(paths: list[str]) -> list[Path]:
-    """Files named, plus every *.yaml / *.yml under directories named (tests/ excluded)."""
+    """Files named, plus every *.yaml / *.yml under directories named: a folder's scenarios
+    (tests/) are not rules, and its rule packs (packs/) run only when named themselves."""
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
@@ -14,7 +15,8 @@ def rule_files(paths: list[str]) -> list[Path]:
             found += sorted(
                 p
                 for p in path.rglob("*")
-                if p.suffix in {".yaml", ".yml"} and "tests" not in p.relative_to(path).parts
+                if p.suffix in {".yaml", ".yml"}
+                and not {"tests", "packs"} & set(p.relative_to(path).parts)
             )
         else:
             found.append(path)

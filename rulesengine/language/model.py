@@ -193,6 +193,19 @@ class OrderSection(Strict):
     )
 
 
+class HoldingsSection(Strict):
+    strategies: list[Identifier] = Field(
+        default_factory=list,
+        description="strategies whose assigned shares this one also reads, covers and "
+        "delivers (the wheel's covered-call step names its put step)",
+    )
+    on_assignment: Literal["scan"] | None = Field(
+        None,
+        description="`scan`: run this strategy's scan in the tick that books an assignment "
+        "to its holdings group, whatever its schedule",
+    )
+
+
 class RuleFile(Strict):
     """A strategy (`strategy:` with legs) or a portfolio risk file (`portfolio:`)."""
 
@@ -239,6 +252,11 @@ class RuleFile(Strict):
         None,
         description="execution policy: tif, timeout, max_working (a portfolio file's are "
         "the defaults of every strategy)",
+    )
+    holdings: HoldingsSection | None = Field(
+        None,
+        description="shares delivered by assignment: whose this strategy reads "
+        "(`shares_held`, `avg_cost`...) and whether an assignment triggers its scan",
     )
     reports: ReportsSection | None = Field(
         None, description="(portfolio files) when the daily report and the weekly review run"

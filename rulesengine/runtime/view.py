@@ -13,6 +13,34 @@ from rulesengine.data.chain import Chain
 CHAIN_ALIASES = {"underlying_volume": "volume_underlying"}
 
 
+class PerUnderlying(float):
+    """A scalar whose value depends on the row's underlying (e.g. `shares_held`): a float
+    subclass so it travels with the account's scalars, its plain value being the one for an
+    underlying it does not list."""
+
+    by_symbol: dict[str, float]
+
+    def __new__(cls, by_symbol: Mapping[str, float], default: float = 0.0) -> PerUnderlying:
+        made = super().__new__(cls, default)
+        made.by_symbol = dict(by_symbol)
+        return made
+
+    def column(self, symbols: np.ndarray) -> np.ndarray:
+        if not self.by_symbol:
+            return np.full(len(symbols), float(self), dtype=float)
+        unique, inverse = np.unique(symbols, return_inverse=True)
+        fallback = float(self)
+        values = np.array([self.by_symbol.get(str(s), fallback) for s in unique], dtype=float)
+        return values[inverse]
+
+
+def scalar_column(value: float, n: int, symbols: Callable[[], np.ndarray]) -> np.ndarray:
+    """A scalar as a column of `n` rows (per underlying where it is a PerUnderlying)."""
+    if isinstance(value, PerUnderlying):
+        return value.column(symbols())
+    return np.full(n, value, dtype=float)
+
+
 def leg_rows(legs: Mapping[str, np.ndarray]) -> dict[str | None, np.ndarray | None]:
     """Leg rows keyed as a View reads them."""
     return {name: rows for name, rows in legs.items()}
@@ -74,7 +102,9 @@ class View:
         if leg is None and name in self.structure_fields and self.structure is not None:
             return self.structure(name)
         if name in self.scalars:
-            return np.full(self.n, self.scalars[name], dtype=float)
+            return scalar_column(
+                self.scalars[name], self.n, lambda: self.field(leg, "underlying_symbol")
+            )
         name = CHAIN_ALIASES.get(name, name)
         if not self.chain.has(name):
             self.missing.add(f"this data has no `{name}`")

@@ -29,6 +29,10 @@ DEFAULT_SCALARS = {
     "heat": 0.0,
     "portfolio_delta": 0.0,
     "broker_errors": 0.0,
+    "shares_held": 0.0,  # no holdings outside an engine
+    "uncovered_shares": 0.0,
+    "avg_cost": float("nan"),
+    "assigned_at": float("nan"),
 }
 
 

@@ -119,10 +119,11 @@ async def test_a_reload_whose_channel_cannot_be_used_is_refused(harness, monkeyp
 
 
 def test_an_expired_in_the_money_equity_option_is_an_assignment(harness):
-    """The broker assigns it into shares (reconciliation then adopts them): the position's
-    settlement says which shares arrive, and the `assignment` event carries it."""
+    """The broker assigns it into shares: the position's settlement says which shares
+    arrive, and the `assignment` event carries it."""
     from datetime import date, datetime
 
+    from rulesengine.engine.holdings import deliveries
     from rulesengine.engine.positions import Position, PositionLeg
     from rulesengine.notify.events import DEFAULT_SEVERITY
 
@@ -135,8 +136,9 @@ def test_an_expired_in_the_money_equity_option_is_an_assignment(harness):
         id="p-1", strategy="wheel", version="v", underlying="AAPL", legs=[put, call],
         opened_at=datetime(2024, 3, 1), entry_key="k", ordered=2, quantity=2,
     )  # fmt: skip
-    (delivered,) = h.engine.book.assignments(p)  # the call expires worthless
-    assert delivered == "AAPL 150 put assigned: +200 shares at 150 (settlement 148)"
+    settlement = h.engine.book.spots.settlement_price
+    (delivered,) = deliveries(p, settlement)  # the call expires worthless
+    assert delivered.describe() == "AAPL 150 put assigned: +200 shares at 150 (settlement 148)"
     index = Position(**{**p.__dict__, "underlying": "SPX", "id": "p-2"})
-    assert h.engine.book.assignments(index) == []  # cash-settled
+    assert deliveries(index, settlement) == []  # cash-settled
     assert DEFAULT_SEVERITY["assignment"] == "warning"

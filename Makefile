@@ -23,7 +23,7 @@ feed: $(STAMP)  ## a live paper engine on a synthetic intraday SPX market, 60x r
 test: $(STAMP)  ## ruff, mypy, the example rules, and the whole test suite (layering contract included)
 	$(BIN)/ruff check rulesengine brokers tests bench
 	$(BIN)/mypy
-	$(BIN)/rules lint --strict rules/
+	$(BIN)/rules lint --strict rules/ $(wildcard rules/packs/*/)
 	$(BIN)/pytest
 
 lint: $(STAMP)

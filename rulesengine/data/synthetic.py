@@ -365,9 +365,11 @@ EQUITY_LEVERAGE = 1.6  # an equity-like path moves 1.6x the index, its vol 1.6x 
 
 def equity_like(index: Bars, start: date, price: float = 100.0) -> Bars:
     """A single stock's path made from an index's: the index's log returns times
-    EQUITY_LEVERAGE, priced `price` at the first bar on or after `start` (so a year of the
-    S&P 500 becomes a year of a volatile ~$100 stock that gets assigned and called away)."""
-    at = min(int(np.searchsorted(index.dates, to_seconds(start))), len(index.dates) - 1)
+    EQUITY_LEVERAGE, priced `price` at the first bar of `start`'s year (so a year of the
+    S&P 500 becomes a year of a volatile ~$100 stock that gets assigned and called away, and
+    any span inside that year sees the same prices)."""
+    first = to_seconds(date(start.year, 1, 1))
+    at = min(int(np.searchsorted(index.dates, first)), len(index.dates) - 1)
     def scale(series: np.ndarray) -> np.ndarray:  # a stock trades in cents
         return np.round(price * (series / index.close[at]) ** EQUITY_LEVERAGE, 2)
 

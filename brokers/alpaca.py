@@ -289,6 +289,12 @@ def _signed_limit(order: OrderRequest) -> Decimal:
 
 
 def order_body(order: OrderRequest) -> dict[str, Any]:
+    if order.time_in_force is TimeInForce.IOC and any(leg.is_option for leg in order.legs):
+        raise NotSupported(
+            "Alpaca takes options orders as day or gtc only, not ioc: use `order: tif: day` "
+            "with a `timeout`",
+            broker=NAME,
+        )
     common = {
         "type": "limit",
         "time_in_force": order.time_in_force.value,
@@ -390,7 +396,9 @@ def _request_from(
         limit_price=abs(signed),
         effect=effect,
         client_key=data.get("client_order_id") or "",
-        time_in_force=TimeInForce.GTC if data.get("time_in_force") == "gtc" else TimeInForce.DAY,
+        time_in_force=TimeInForce(data.get("time_in_force", "day"))
+        if data.get("time_in_force") in {"gtc", "ioc"}
+        else TimeInForce.DAY,
     )
 
 

@@ -48,6 +48,18 @@ class OrderStatus(StrEnum):
 class TimeInForce(StrEnum):
     DAY = "day"
     GTC = "gtc"
+    IOC = "ioc"  # immediate or cancel: what does not fill at once is cancelled
+
+
+@dataclass(frozen=True, slots=True)
+class Walk:
+    """How a working limit order is repriced toward natural: `ticks` every `every_s`
+    seconds, never past `stop` (a positive price in the order's own terms; None: natural).
+    `ticks` 0: the order rests at its limit."""
+
+    every_s: float = 30.0
+    ticks: int = 1
+    stop: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +100,7 @@ class OrderRequest:
     client_key: str  # idempotency key; see brokers.idempotency
     time_in_force: TimeInForce = TimeInForce.DAY
     underlying: str = ""
+    walk: Walk | None = None  # None: the broker's own working (the paper account's default)
 
     def __post_init__(self) -> None:
         if self.quantity <= 0:

@@ -90,7 +90,7 @@ def order_body(order: OrderRequest) -> dict[str, Any]:
         if multi
         else "LIMIT",
         "session": "NORMAL",
-        "duration": "DAY" if order.time_in_force is TimeInForce.DAY else "GOOD_TILL_CANCEL",
+        "duration": _DURATION[order.time_in_force],
         "orderStrategyType": "SINGLE",
         **({"complexOrderStrategyType": _complex_type(order)} if multi else {}),
         "price": money(order.limit_price),
@@ -193,6 +193,14 @@ def parse_order(
     )
 
 
+_DURATION = {
+    TimeInForce.DAY: "DAY",
+    TimeInForce.GTC: "GOOD_TILL_CANCEL",
+    TimeInForce.IOC: "IMMEDIATE_OR_CANCEL",
+}
+_FROM_DURATION = {text: tif for tif, text in _DURATION.items()}
+
+
 def _request_from(data: dict[str, Any], legs: list[dict], client_key: str) -> OrderRequest:
     qty = int_or_none(data.get("quantity")) or 1
     parsed = tuple(
@@ -215,9 +223,7 @@ def _request_from(data: dict[str, Any], legs: list[dict], client_key: str) -> Or
         limit_price=decimal_or_none(data.get("price")) or Decimal(0),
         effect=effect,
         client_key=client_key,
-        time_in_force=TimeInForce.GTC
-        if data.get("duration") == "GOOD_TILL_CANCEL"
-        else TimeInForce.DAY,
+        time_in_force=_FROM_DURATION.get(data.get("duration", "DAY"), TimeInForce.DAY),
     )
 
 

@@ -325,7 +325,7 @@ def order_body(order: OrderRequest) -> dict[str, Any]:
             }
         )
     return {
-        "time-in-force": "Day" if order.time_in_force.value == "day" else "GTC",
+        "time-in-force": _TIME_IN_FORCE[order.time_in_force],
         "order-type": "Limit",
         "price": money(order.limit_price),
         "price-effect": "Credit" if order.effect is PriceEffect.CREDIT else "Debit",
@@ -358,6 +358,10 @@ def parse_order(data: dict[str, Any], request: OrderRequest | None = None) -> Or
     )
 
 
+_TIME_IN_FORCE = {TimeInForce.DAY: "Day", TimeInForce.GTC: "GTC", TimeInForce.IOC: "IOC"}
+_FROM_TIME_IN_FORCE = {text: tif for tif, text in _TIME_IN_FORCE.items()}
+
+
 def _request_from(data: dict[str, Any], legs: list[dict], size: int) -> OrderRequest:
     units = size or max(1, min(int_or_none(leg.get("quantity")) or 1 for leg in legs))
     parsed = []
@@ -374,7 +378,7 @@ def _request_from(data: dict[str, Any], legs: list[dict], size: int) -> OrderReq
         limit_price=decimal_or_none(data.get("price")) or Decimal(0),
         effect=effect,
         client_key=data.get("external-identifier") or "",
-        time_in_force=TimeInForce.GTC if data.get("time-in-force") == "GTC" else TimeInForce.DAY,
+        time_in_force=_FROM_TIME_IN_FORCE.get(data.get("time-in-force", "Day"), TimeInForce.DAY),
         underlying=data.get("underlying-symbol") or "",
     )
 

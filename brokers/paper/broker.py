@@ -30,6 +30,7 @@ from brokers.model import (
     Position,
     Preview,
     Quote,
+    TimeInForce,
 )
 from brokers.paper.checks import OrderChecks
 from brokers.paper.execution import OrderExecution
@@ -174,6 +175,16 @@ class PaperBroker:
         self.ledger.anchors[placed.id] = (self.now(), order.limit_price)
         self.store(placed)
         self.execution.work(placed.id)
+        worked = self.ledger.orders[placed.id]
+        if order.time_in_force is TimeInForce.IOC and not worked.status.is_final:
+            self.store(
+                replace(
+                    worked,
+                    status=OrderStatus.CANCELLED,
+                    reason="immediate or cancel: the rest did not fill at once",
+                    updated=self.now(),
+                )
+            )
         return self.ledger.orders[placed.id]
 
     async def replace(self, order_id: str, limit_price: Decimal) -> Order:

@@ -10,11 +10,12 @@ the displayed size allowing (brokers.paper.fills).
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from brokers.model import Fill, Order, OrderRequest, OrderStatus, Quote, TimeInForce
+from brokers.model import Fill, Order, OrderRequest, OrderStatus, PriceEffect, Quote, TimeInForce
 from brokers.occ import is_index, is_option_symbol, parse_occ, underlying_of
 from brokers.paper.checks import root_of
 from brokers.paper.fills import fill_credit, fillable_units, leg_prices
@@ -96,23 +97,30 @@ class OrderExecution:
         self.broker.store(updated, fills)
 
     def reprice(self, order: Order) -> None:
-        if not self.broker.policy.reprice:
+        """Walk a working order toward natural: the order's own `walk` (the engine's `order:
+        walk:` policy) or the fill policy's default steps."""
+        request = order.request
+        walk = request.walk
+        if walk is None and not self.broker.policy.reprice:
+            return
+        every = timedelta(seconds=walk.every_s) if walk else self.broker.policy.step_every
+        ticks_per_step = walk.ticks if walk else self.broker.policy.step_ticks
+        if ticks_per_step <= 0:
             return
         # The walk is measured from the last price the engine chose (placement or replace).
         since, anchor = self.broker.ledger.anchors.get(
-            order.id, (self.broker.now(), order.request.limit_price)
+            order.id, (self.broker.now(), request.limit_price)
         )
-        steps = int((self.broker.now() - since) / self.broker.policy.step_every)
+        steps = int((self.broker.now() - since) / every)
         if steps <= 0:
             return
-        request = order.request
         found = self.market(request)
         if found is None:
             return
         tick = tick_size(root_of(request), anchor, len(request.legs))
-        price = step_toward_natural(
-            anchor, request.effect, found[1], tick, steps * self.broker.policy.step_ticks
-        )
+        price = step_toward_natural(anchor, request.effect, found[1], tick, steps * ticks_per_step)
+        if walk is not None and walk.stop is not None:
+            price = _not_past(price, walk.stop, request.effect, anchor)
         if price != request.limit_price:
             self.broker.store(
                 replace(order, request=request.with_price(price), updated=self.broker.now())
@@ -178,3 +186,11 @@ class OrderExecution:
         multipliers = {leg.symbol: self.broker.book.multiplier(leg.symbol) for leg in request.legs}
         market = combo_market(request.legs, quotes, multipliers)
         return None if market is None else (quotes, market)
+
+
+def _not_past(price: Decimal, stop: Decimal, effect: PriceEffect, anchor: Decimal) -> Decimal:
+    """The walked price, held at the walk's stop (a slippage limit): a sell never asks less
+    than the stop, a buy never pays more; an order placed past its stop stays where it was."""
+    if effect is PriceEffect.CREDIT:
+        return max(price, min(stop, anchor))
+    return min(price, max(stop, anchor))

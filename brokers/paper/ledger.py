@@ -23,6 +23,7 @@ from brokers.model import (
     OrderStatus,
     PriceEffect,
     TimeInForce,
+    Walk,
 )
 from brokers.paper.settings import AccountSettings
 from brokers.settlement import SpotHistory
@@ -188,8 +189,18 @@ def _order_to(o: Order) -> dict[str, Any]:
             "client_key": r.client_key,
             "time_in_force": r.time_in_force.value,
             "underlying": r.underlying,
+            "walk": None
+            if r.walk is None
+            else [r.walk.every_s, r.walk.ticks, None if r.walk.stop is None else str(r.walk.stop)],
         },
     }
+
+
+def _walk_from(saved: list | None) -> Walk | None:
+    if saved is None:
+        return None
+    every, ticks, stop = saved
+    return Walk(float(every), int(ticks), None if stop is None else Decimal(stop))
 
 
 def _order_from(d: dict[str, Any]) -> Order:
@@ -202,6 +213,7 @@ def _order_from(d: dict[str, Any]) -> Order:
         client_key=r["client_key"],
         time_in_force=TimeInForce(r["time_in_force"]),
         underlying=r["underlying"],
+        walk=_walk_from(r.get("walk")),
     )
     fills = tuple(
         Fill(

@@ -1,6 +1,7 @@
 """The `order:` section: a strategy's execution policy, or (in a portfolio file) the defaults
-of every strategy: time in force, a timeout after which a working order is cancelled, and a
-cap on working entry orders."""
+of every strategy: time in force, first limit prices, the repricing walk, a timeout after
+which a working order is cancelled, a minimum fill, retries after a rejection, and a cap on
+working entry orders. Values are checked here and stored ready to use in `Program.order`."""
 
 from __future__ import annotations
 
@@ -8,22 +9,59 @@ import re
 
 from rulesengine.check.program import Program
 from rulesengine.language.model import OrderSection
+from rulesengine.language.prices import PriceError, parse_price
 
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d)$")
 SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+PERCENT = re.compile(r"^(\d+(?:\.\d+)?)\s*%$")
 
 
 def check_order(section: OrderSection, program: Program, result, at_key) -> None:
     values = section.model_dump(exclude_none=True)
-    if "timeout" in values:
-        found = DURATION.match(str(values["timeout"]).strip())
-        if found is None or float(found.group(1)) <= 0:
-            result.add(
-                "E011",
-                f"order.timeout: '{values['timeout']}' is not a duration",
-                at_key("timeout"),
-                "e.g. `timeout: 10m` (s, m, h or d)",
-            )
+
+    def problem(key: str, message: str, hint: str) -> None:
+        result.add("E011", f"order.{key}: {message}", at_key(key), hint)
+
+    for key in ("timeout", "retry_after"):
+        if key in values:
+            seconds = duration(values[key])
+            if seconds is None:
+                problem(key, f"'{values[key]}' is not a duration", f"e.g. `{key}: 10m`")
+                return
+            values[key] = seconds
+    for key in ("price", "exit_price"):
+        if key in values:
+            try:
+                values[key] = parse_price(values[key])
+            except PriceError as error:
+                problem(key, str(error), "the price is read in the order's own terms")
+                return
+    if "min_fill" in values:
+        found = PERCENT.match(str(values["min_fill"]).strip())
+        share = float(found.group(1)) / 100 if found else -1.0
+        if not 0 < share <= 1:
+            problem("min_fill", f"'{values['min_fill']}' is not a share of the order",
+                    "e.g. `min_fill: 50%`")  # fmt: skip
             return
-        values["timeout"] = float(found.group(1)) * SECONDS[found.group(2)]
+        values["min_fill"] = share
+    walk = values.get("walk")
+    if isinstance(walk, dict):
+        every = duration(walk["every"])
+        if every is None:
+            problem("walk", f"every: '{walk['every']}' is not a duration", "e.g. `every: 30s`")
+            return
+        try:
+            stop = parse_price(walk["stop"], allow_from_mid=True)
+        except PriceError as error:
+            problem("walk", f"stop: {error}", "e.g. `stop: 50% toward natural`")
+            return
+        values["walk"] = {"every": every, "ticks": walk["ticks"], "stop": stop}
     program.order = values
+
+
+def duration(text: str) -> float | None:
+    """Seconds in `10m`, `30s`, `2h`, `1d` (None: not a positive duration)."""
+    found = DURATION.match(str(text).strip())
+    if found is None or float(found.group(1)) <= 0:
+        return None
+    return float(found.group(1)) * SECONDS[found.group(2)]

@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from brokers.errors import BrokerError, NotFound, OrderRejected
+from brokers.errors import BrokerError, NotFound, NotSupported, OrderRejected
 from brokers.model import Order, OrderRequest, OrderStatus
 from brokers.protocol import Broker
 from rulesengine.engine import orders
 from rulesengine.engine.book import PositionBook
 from rulesengine.engine.journal import Journal, OrderRecord, stable_id
 from rulesengine.engine.marks import MULTIPLIER
+from rulesengine.engine.policy import OrderPolicy
 from rulesengine.engine.positions import Status
 from rulesengine.engine.record import Recorder
 from rulesengine.engine.ruleset import Compiled
@@ -40,6 +41,7 @@ class OrderDesk:
         self.book = book
         self.recorder = recorder
         self.compiled = compiled
+        self.policy: Callable[[str], OrderPolicy] = lambda strategy: OrderPolicy()
         self.broker_errors = 0  # consecutive failures of any broker call
 
     def failed(self, now: datetime, what: str, error: BrokerError) -> None:
@@ -64,7 +66,7 @@ class OrderDesk:
         self.journal.commit()  # the intent is durable before the broker hears of it
         try:
             order = await self.broker.place(req)
-        except OrderRejected as error:
+        except (OrderRejected, NotSupported) as error:  # refused before it was sent
             self.journal.save_order(row.moved(status="rejected", reason=str(error)))
             self.journal.commit()
             return False
@@ -208,6 +210,8 @@ class OrderDesk:
             self._exit_progress(row.key, order, now)
         if row.purpose in {"entry", "roll"}:
             self._entry_progress(row.key, order, now)
+        if row.purpose == "entry" and order.status.is_final:
+            self._short_of_min_fill(row, now)
 
     def _entry_progress(self, key: str, order: Order, now: datetime) -> None:
         p = self.book.by_entry_key(key)
@@ -224,6 +228,20 @@ class OrderDesk:
         if units > 0:
             p.detail["entry_fill"] = round(price, 4)
         self.book.save(p)
+
+    def _short_of_min_fill(self, row: OrderRecord, now: datetime) -> None:
+        """`order: min_fill`: an entry that ended with less filled than that share of what it
+        asked for is unwound: its part is closed at the next tick, with the reason."""
+        p = self.book.by_entry_key(row.key)
+        least = self.policy(row.strategy).min_fill
+        if p is None or least is None or p.status is not Status.OPEN or "unwind" in p.detail:
+            return
+        if p.quantity >= least * p.ordered:
+            return
+        why = f"min_fill {least:.0%}: {p.quantity} of {p.ordered} filled"
+        p.detail["unwind"] = why
+        self.book.save(p)
+        self.recorder.decide(now, self.compiled(p.strategy), "entry", p.id, "unwinding", why)
 
     def _exit_progress(self, key: str, order: Order, now: datetime) -> None:
         p = self.book.by_exit_key(key)

@@ -13,7 +13,7 @@ import numpy as np
 
 from brokers.errors import BrokerError, NotSupported
 from brokers.model import Intent, OrderRequest
-from rulesengine.engine import account, orders
+from rulesengine.engine import account, orders, retries
 from rulesengine.engine.book import PositionBook
 from rulesengine.engine.breakers import Gate
 from rulesengine.engine.clock import NEW_YORK
@@ -24,6 +24,7 @@ from rulesengine.engine.limits import Proposal, limit_problem
 from rulesengine.engine.marks import MULTIPLIER, ScalarView
 from rulesengine.engine.policy import OrderPolicy
 from rulesengine.engine.positions import Position, PositionLeg, Status
+from rulesengine.engine.pricing import priced_request
 from rulesengine.engine.record import Recorder
 from rulesengine.engine.ruleset import Compiled, RuleSet
 from rulesengine.engine.sizing import TradeStats, size_trade
@@ -145,7 +146,7 @@ class Entries:
             )
         reason = problem or _entered(record, contracts, detail)
         self.recorder.decide(ctx.now, compiled, "candidate", subject, outcome, reason, detail)
-        return outcome == "entered"
+        return outcome in {"entered", "retrying"}  # a retry waiting holds its place
 
     def _dirty(self, ctx: TickContext, legs: list[PositionLeg]) -> str | None:
         """Data safety: NaN, crossed, zero-bid or stale quotes never become an entry."""
@@ -273,9 +274,9 @@ class Entries:
                     "rejected",
                     f"order: max_working {cap} reached ({working} entry orders working)",
                 )
-        req = orders.request(
-            compiled.name, compiled.version, now, order_legs, contracts, credit, underlying,
-            policy.tif,
+        req = priced_request(
+            ctx, policy, "entry", compiled.name, compiled.version, order_legs, contracts, credit,
+            underlying,
         )  # fmt: skip
         try:
             preview = await self.desk.broker.preview(req)
@@ -295,9 +296,12 @@ class Entries:
         self.recorder.provisional(now, compiled, "candidate", subject, "entered", reason, detail)
         placed = await self.desk.send(req, "entry", compiled.name, position.id, now)
         if not placed:
-            position.unfilled()
+            why = f"order: {self.desk.rejection(req.client_key)}"
+            again = retries.schedule(position, "entry", policy, now, reason)
+            if again is None:
+                position.unfilled()
             self.book.save(position)
-            return "rejected", f"order: {self.desk.rejection(req.client_key)}"
+            return ("rejected", why) if again is None else ("retrying", f"{why}; {again}")
         self.recorder.report.entries += 1
         return "entered", None
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from brokers.model import Intent
 from rulesengine.check.program import Checked, FieldRef
-from rulesengine.engine import orders, partial_roll
+from rulesengine.engine import orders, partial_roll, retries
 from rulesengine.engine.book import PositionBook
 from rulesengine.engine.breakers import Gate
 from rulesengine.engine.clock import NEW_YORK
@@ -25,6 +25,7 @@ from rulesengine.engine.entries import CANDIDATES_EXAMINED, entry_state, new_pos
 from rulesengine.engine.marks import PositionView
 from rulesengine.engine.policy import OrderPolicy
 from rulesengine.engine.positions import Position, Status
+from rulesengine.engine.pricing import priced_request
 from rulesengine.engine.record import Recorder
 from rulesengine.engine.ruleset import Compiled
 from rulesengine.language import ast
@@ -47,10 +48,12 @@ class Exits:
         await self._time_out(ctx, strategy)
         for p in self.book.open_positions(strategy):
             asked = p.detail.get("close_requested")
-            if asked and p.status is Status.OPEN:
+            unwind = p.detail.get("unwind")  # an entry short of `order: min_fill`
+            if (asked or unwind) and p.status is Status.OPEN:
                 mark = self.book.marks.get(p.id)
                 credit = mark.close_credit if mark is not None else None
-                if await self.close(ctx, p, f"closed by hand ({asked})", credit):
+                why = f"closed by hand ({asked})" if asked else f"unwound: {unwind}"
+                if await self.close(ctx, p, why, credit):
                     p.detail.pop("close_requested", None)
                     self.book.save(p)
         if allowed.cancel_entries:
@@ -178,19 +181,49 @@ class Exits:
             return False
         legs = self.book.intents(orders.order_legs(p.legs, Intent.CLOSE, closing=True), units)
         version = compiled.version if compiled else p.version
-        tif = self.policy(p.strategy).tif
-        req = orders.request(p.strategy, version, now, legs, units, credit, p.underlying, tif)
+        policy = self.policy(p.strategy)
+        req = priced_request(
+            ctx, policy, "exit", p.strategy, version, legs, units, credit, p.underlying
+        )
         p.start_exit(req.client_key, reason)
         p.detail["exit_mid"] = credit
         self.book.save(p)
         detail = {"order": req.client_key}
         self.recorder.provisional(now, compiled, "exit", p.id, "closing", reason, detail)
         placed = await self.desk.send(req, "exit", p.strategy, p.id, now)
-        outcome = "closing" if placed else "failed"
-        self.recorder.decide(now, compiled, "exit", p.id, outcome, reason, detail)
         if placed:
+            retries.done(p)
+            self.book.save(p)
+            self.recorder.decide(now, compiled, "exit", p.id, "closing", reason, detail)
             self.recorder.report.exits += 1
-        return placed
+            return True
+        # refused: the position is held again; the exit fires at the next monitor, or sooner
+        # by the policy's retries
+        p.exit_ended(0, 0.0)
+        step = p.detail.pop("partial_pending", None)
+        again = retries.schedule(p, "exit", policy, now, reason, quantity, step)
+        self.book.save(p)
+        why = f"{reason}; order: {self.desk.rejection(req.client_key)}"
+        if again is not None:
+            why, outcome = f"{why}; {again}", "retrying"
+        else:
+            outcome = "failed"
+        self.recorder.decide(now, compiled, "exit", p.id, outcome, why, detail)
+        return False
+
+    async def retry_due(self, ctx: TickContext, strategy: str) -> None:
+        """Exits the broker refused, sent again when the policy's wait is over (at this
+        tick's mark), whatever the monitor's schedule."""
+        for p in self.book.open_positions(strategy):
+            attempt = retries.due(p, "exit", ctx.now)
+            if attempt is None or p.status is not Status.OPEN:
+                continue
+            mark = self.book.marks.get(p.id)
+            credit = mark.close_credit if mark is not None else None
+            if attempt.partial is not None:
+                p.detail["partial_pending"] = attempt.partial
+            why = f"{attempt.reason} (retry {attempt.attempt})"
+            await self.close(ctx, p, why, credit, attempt.quantity)
 
     # ------------------------------------------------------------ rolls
     async def roll(
@@ -273,9 +306,9 @@ class Exits:
             + orders.order_legs(new_legs, Intent.OPEN),
             p.quantity,
         )
-        req = orders.request(
-            compiled.name, compiled.version, ctx.now, legs, p.quantity, net, p.underlying,
-            self.policy(compiled.name).tif,
+        req = priced_request(
+            ctx, self.policy(compiled.name), "roll", compiled.name, compiled.version, legs,
+            p.quantity, net, p.underlying,
         )  # fmt: skip
         child = new_position(compiled, req, new_legs, record, ctx.now, rolled_from=p)
         child.detail.update(entry_state(ctx, new_legs, record))
@@ -291,9 +324,9 @@ class Exits:
             + orders.order_legs(moving.new, Intent.OPEN),
             p.quantity,
         )
-        req = orders.request(
-            compiled.name, compiled.version, ctx.now, legs, p.quantity, moving.net, p.underlying,
-            self.policy(compiled.name).tif,
+        req = priced_request(
+            ctx, self.policy(compiled.name), "roll", compiled.name, compiled.version, legs,
+            p.quantity, moving.net, p.underlying,
         )  # fmt: skip
         record = moving.child_numbers()
         replaced = {leg.name: leg for leg in moving.new}

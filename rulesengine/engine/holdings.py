@@ -19,6 +19,7 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 
 from brokers.occ import is_index
 from brokers.settlement import intrinsic
@@ -50,7 +51,9 @@ class Delivery:
         )
 
 
-def deliveries(p: Position, settlement: Callable[[str, date], float | None]) -> list[Delivery]:
+def deliveries(
+    p: Position, settlement: Callable[[str, date], Decimal | float | None]
+) -> list[Delivery]:
     """The share deliveries an expired position's in-the-money equity options bring (index
     options settle in cash)."""
     found = []
@@ -62,7 +65,8 @@ def deliveries(p: Position, settlement: Callable[[str, date], float | None]) -> 
             continue
         units = leg.ratio * p.quantity * SHARES_PER_CONTRACT
         shares = units if leg.kind == "call" else -units
-        found.append(Delivery(p.underlying, shares, leg.strike, float(spot), leg.ratio < 0, leg.kind))
+        assigned = leg.ratio < 0
+        found.append(Delivery(p.underlying, shares, leg.strike, float(spot), assigned, leg.kind))
     return found
 
 

@@ -42,6 +42,7 @@ from rulesengine.engine.marks import SymbolIndex
 from rulesengine.engine.policy import OrderPolicy, policy_for
 from rulesengine.engine.positions import Position
 from rulesengine.engine.record import Recorder, TickReport
+from rulesengine.engine.retries import EntryRetries
 from rulesengine.engine.ruleset import Compiled, RuleSet
 from rulesengine.engine.schedules import Scheduler
 from rulesengine.engine.sessions import Sessions
@@ -87,6 +88,8 @@ class Engine:
         self.entries.max_quote_age = max_quote_age
         self.exits = Exits(self.book, self.desk, self.recorder)
         self.entries.policy = self.exits.policy = self.policy  # the rules' `order:` sections
+        self.desk.policy = self.policy
+        self.entry_retries = EntryRetries(self.book, self.desk, self.recorder)
         self.model_marks = model_marks  # where model values go (the paper account's net liq)
         self.context: TickContext | None = None
         self.broker_down = False  # this tick's account read failed
@@ -142,6 +145,8 @@ class Engine:
         locks = self.journal.locks()
         for name, compiled in [*self.rules.strategies.items(), *self.retired.items()]:
             allowed = gate(locks, name, now)
+            await self.entry_retries.run(context, compiled, self.policy(name), allowed)
+            await self.exits.retry_due(context, name)
             await self.exits.enforce(context, name, allowed)
             if self._due(compiled, "monitor", now):
                 await self.exits.monitor(context, compiled, allowed)
@@ -200,7 +205,8 @@ class Engine:
             return
         said = "; ".join(d.describe() for d in delivered)
         self.recorder.decide(at, compiled, "assignment", p.id, "delivered", said)
-        self.recorder.notify(at, events.assignment(p.strategy, p.id, f"{p.strategy} {p.id}: {said}"))
+        body = f"{p.strategy} {p.id}: {said}"
+        self.recorder.notify(at, events.assignment(p.strategy, p.id, body))
         for name in self.rules.scan_on_assignment(p.strategy):
             self.scan_now.add(name)  # `holdings: on_assignment: scan`: this very tick
 

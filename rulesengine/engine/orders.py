@@ -1,6 +1,7 @@
 """Orders the engine sends: an entry from a ranked candidate, a close, or a roll (one combo
-order closing the old legs and opening the new ones). Limits start at the mid, rounded to a
-valid tick on the side that is easier to fill; the broker's fill policy works them from there.
+order closing the old legs and opening the new ones). Limits start where the `order:` policy
+says (the mid by default, see engine.pricing), rounded to a valid tick on the side that is
+easier to fill; the policy's walk, or the broker's own, works them from there.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from brokers.idempotency import client_key
-from brokers.model import Fill, Intent, OrderLeg, OrderRequest, PriceEffect, TimeInForce
+from brokers.model import Fill, Intent, OrderLeg, OrderRequest, PriceEffect, TimeInForce, Walk
 from brokers.occ import is_option_symbol, parse_occ
 from brokers.ticks import round_to_tick, tick_size
 from rulesengine.engine.positions import PositionLeg
@@ -64,12 +65,14 @@ def request(
     credit: float,
     underlying: str,
     tif: TimeInForce = TimeInForce.DAY,
+    walk: Walk | None = None,
 ) -> OrderRequest:
     price, effect = limit_for(credit, legs)
     key = client_key(strategy, version, decided_at, tuple(legs))
     return OrderRequest(
-        tuple(legs), quantity, price, effect, key, underlying=underlying, time_in_force=tif
-    )
+        tuple(legs), quantity, price, effect, key, underlying=underlying, time_in_force=tif,
+        walk=walk,
+    )  # fmt: skip
 
 
 def net_credit(fills: tuple[Fill, ...], symbols: set[str], units: int) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PositiveInt
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, NonNegativeInt, PositiveInt
 
 
 def _as_text(value: object) -> object:
@@ -179,9 +179,48 @@ class ReportsSection(Strict):
     )
 
 
+def _off(value: object) -> object:
+    """YAML reads a bare `off` as false: `walk: off` means what it says."""
+    return "off" if value is False else value
+
+
+class WalkSection(Strict):
+    every: str = Field("30s", description="how often a working order is repriced, e.g. `30s`")
+    ticks: NonNegativeInt = Field(1, description="ticks toward natural per step (0: no walk)")
+    stop: str = Field(
+        "natural",
+        description="the walk's slippage limit: `natural`, `50% toward natural`, "
+        "`$0.10 from mid` or any limit price",
+    )
+
+
 class OrderSection(Strict):
-    tif: Literal["day", "gtc"] | None = Field(
-        None, description="time in force of the strategy's orders (default day)"
+    tif: Literal["day", "gtc", "ioc"] | None = Field(
+        None,
+        description="time in force of the strategy's orders (default day; ioc: what does not "
+        "fill at once is cancelled)",
+    )
+    price: str | None = Field(
+        None,
+        description="the first limit of entries (and exits, without exit_price): `mid` "
+        "(default), `natural`, `95% of bid`, `mid - 25% of spread`, `25% toward natural`",
+    )
+    exit_price: str | None = Field(None, description="the first limit of exits (as `price`)")
+    walk: Annotated[WalkSection | Literal["off"] | None, BeforeValidator(_off)] = Field(
+        None,
+        description="repricing toward natural while working: `{every: 30s, ticks: 1, stop: "
+        "natural}` (the default) or `off`",
+    )
+    min_fill: str | None = Field(
+        None,
+        description="an entry that ends with less filled than this share is unwound, e.g. "
+        "`50%`",
+    )
+    retries: NonNegativeInt | None = Field(
+        None, description="times a rejected order is sent again (default 0)"
+    )
+    retry_after: str | None = Field(
+        None, description="wait before the first retry, doubling after each, e.g. `30s`"
     )
     timeout: str | None = Field(
         None,

@@ -166,3 +166,26 @@ def test_local_runner_runs_variants_in_processes_like_a_plain_backtest(tmp_path,
     total_return = float(next(r for r in plain if r.startswith("total_return,")).split(",")[1])
     assert math.isclose(results[0]["total_return"], total_return)  # unchanged variant = baseline
     assert results[0] != results[1]  # a different target delta trades differently
+
+
+@pytest.mark.slow
+def test_the_wheel_goes_round_on_a_synthetic_year_and_reconciles_to_the_cent(tmp_path, capsys):
+    out = tmp_path / "wheel"
+    spec = "synthetic:2016-01-01:2016-12-31:0:XYZ"
+    pack = str(RULES / "packs" / "wheel")
+    assert main(["backtest", pack, "--data", spec, "--out", str(out)]) == 0
+    with (out / "trades.csv").open() as handle:
+        trades = list(csv.DictReader(handle))
+    call = next(t for t in trades if t["strategy"] == "wheel_call")
+    shares = next(t for t in trades if t["structure"] == "assigned +100 shares")
+    assert call["opened"] == shares["opened"]  # sold in the tick that booked the assignment
+    assert call["exit"] == "expired" and shares["exit"] == "called away at 97.5"
+    assert shares["closed"] == call["closed"]
+    assert float(shares["pnl"]) == pytest.approx((104.82 - 88.51) * 100, abs=0.005)
+    with (out / "equity.csv").open() as handle:
+        days = list(csv.DictReader(handle))
+    for day in days:  # the paper account's net liq against the engine's P&L, every day
+        parts = 25_000 + float(day["realised_pnl"]) + float(day["unrealised_pnl"])
+        assert float(day["net_liq"]) == pytest.approx(parts, abs=0.005)
+    total = sum(float(t["pnl"]) for t in trades)
+    assert total == pytest.approx(float(days[-1]["net_liq"]) - 25_000, abs=0.01)

@@ -89,3 +89,13 @@ async def test_the_duplicate_guard_at_the_broker_is_never_reached():
     await b.place(spread())
     await b.place(spread())
     assert server.count("POST", r"/v2/orders$") == 1  # looked up first, never a 422
+
+
+def test_ioc_options_orders_are_not_supported_and_say_what_to_use():
+    from dataclasses import replace
+
+    from brokers.errors import NotSupported
+    from brokers.model import TimeInForce
+
+    with pytest.raises(NotSupported, match="day or gtc only, not ioc"):
+        order_body(replace(spread(), time_in_force=TimeInForce.IOC))

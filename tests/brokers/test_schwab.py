@@ -159,3 +159,12 @@ async def test_a_restart_with_an_empty_key_store_matches_by_fingerprint():
     placed = await broker(server).place(spread())
     again = await broker(server).place(spread())  # new process, no key store
     assert again.id == placed.id and server.submissions() == 1
+
+
+def test_ioc_is_the_documented_immediate_or_cancel_duration():
+    from dataclasses import replace
+
+    from brokers.model import TimeInForce
+
+    body = order_body(replace(spread(), time_in_force=TimeInForce.IOC))
+    assert body["duration"] == "IMMEDIATE_OR_CANCEL"

@@ -148,3 +148,15 @@ def test_the_documented_compact_feed_data_parses():
     assert (q.bid, q.ask, q.ask_size) == (Decimal("3.4"), Decimal("3.6"), 95)
     assert q.iv == pytest.approx(0.1312) and q.vega == pytest.approx(0.9173)
     assert feed._quote("SPX").bid_size is None
+
+
+def test_time_in_force_maps_both_ways_ioc_included():
+    from dataclasses import replace
+
+    from brokers.model import TimeInForce
+
+    for tif, text in ((TimeInForce.DAY, "Day"), (TimeInForce.GTC, "GTC"), (TimeInForce.IOC, "IOC")):
+        body = order_body(replace(spread(), time_in_force=tif))
+        assert body["time-in-force"] == text
+        parsed = parse_order({**body, "id": 1, "status": "Live", "size": 2})
+        assert parsed.request.time_in_force is tif

@@ -43,7 +43,7 @@ def test_synthetic_spec_outside_the_price_history(tmp_path, capsys):
 
 def test_bad_synthetic_spec(tmp_path, capsys):
     assert run(tmp_path, "--replay", "synthetic:soon") == 2
-    assert "expected synthetic:START:END[:SEED]" in capsys.readouterr().err
+    assert "expected synthetic:START:END[:SEED[:SYMBOL]]" in capsys.readouterr().err
 
 
 def test_bad_time_of_day(tmp_path, capsys):

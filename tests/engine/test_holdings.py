@@ -75,7 +75,8 @@ def test_a_strategy_outside_the_group_never_touches_the_shares():
     (held,) = deliver(book, put, Delivery("XYZ", 100, 95.0, 88.5, True, "put"), ["wheel_put"], NOW)
     book[held.id] = held
     call = option("p-naked", "other", "call", 97.5)
-    (short,) = deliver(book, call, Delivery("XYZ", -100, 97.5, 104.82, True, "call"), ["other"], NOW)
+    away = Delivery("XYZ", -100, 97.5, 104.82, True, "call")
+    (short,) = deliver(book, call, away, ["other"], NOW)
     assert held.status is Status.OPEN  # not other's to deliver
     assert short.strategy == "other" and short.holdings() == {"XYZ": -100}
     assert short.entry_price == 104.82  # sold short at the settlement price
@@ -212,8 +213,8 @@ def test_holdings_groups_and_assignment_scans_come_from_the_rule_files(tmp_path)
 def test_holdings_naming_a_strategy_no_file_defines_is_refused_with_a_suggestion(tmp_path):
     (tmp_path / "put.yaml").write_text(WHEEL_PUT)
     (tmp_path / "call.yaml").write_text(wheel_call("wheel_pt"))
-    with pytest.raises(RulesError, match="'wheel_pt', which no rule file defines .did you mean "
-                                         "'wheel_put'"):  # fmt: skip
+    with pytest.raises(RulesError, match=r"'wheel_pt', which no rule file defines \(did you mean "
+                                         r"'wheel_put'"):  # fmt: skip
         load_rules([tmp_path])
 
 

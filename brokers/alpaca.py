@@ -40,6 +40,7 @@ from brokers.model import (
     TimeInForce,
 )
 from brokers.occ import is_option_symbol, padded, parse_occ, unpadded
+from brokers.pricing import quoted_price
 from brokers.wire import (
     decimal_or_none,
     greeks,
@@ -284,7 +285,7 @@ class AlpacaBroker(HttpBroker):
 def _signed_limit(order: OrderRequest) -> Decimal:
     """mleg: positive = debit, negative = credit. A single leg's price is always positive."""
     if len(order.legs) == 1:
-        return order.limit_price
+        return quoted_price(order)
     return order.limit_price if order.effect is PriceEffect.DEBIT else -order.limit_price
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from brokers.model import OrderLeg, PriceEffect, Quote
+from brokers.model import OrderLeg, OrderRequest, PriceEffect, Quote
 from brokers.ticks import round_to_tick
 
 
@@ -26,6 +26,14 @@ class ComboMarket:
 
 def weight(leg: OrderLeg, multiplier: int) -> Decimal:
     return Decimal(leg.ratio * multiplier) / 100
+
+
+def quoted_price(order: OrderRequest) -> Decimal:
+    """The limit as a broker's API takes it: the net price per unit, except for an order of
+    shares alone, which brokers price per share (here a unit of weight prices 100 shares)."""
+    if len(order.legs) == 1 and not order.legs[0].is_option:
+        return order.limit_price * 100 / abs(order.legs[0].ratio)
+    return order.limit_price
 
 
 def combo_market(

@@ -28,6 +28,7 @@ from brokers.model import (
     TimeInForce,
 )
 from brokers.occ import is_index, is_option_symbol, padded, parse_occ
+from brokers.pricing import quoted_price
 from brokers.wire import (
     decimal_or_none,
     greeks,
@@ -93,7 +94,7 @@ def order_body(order: OrderRequest) -> dict[str, Any]:
         "duration": _DURATION[order.time_in_force],
         "orderStrategyType": "SINGLE",
         **({"complexOrderStrategyType": _complex_type(order)} if multi else {}),
-        "price": money(order.limit_price),
+        "price": money(quoted_price(order)),
         "quantity": order.quantity,
         "orderLegCollection": legs,
     }

@@ -42,6 +42,7 @@ from brokers.model import (
 )
 from brokers.oauth import AccessToken, Clock, utc_now
 from brokers.occ import is_index, is_option_symbol, padded, parse_occ, streamer_symbol
+from brokers.pricing import quoted_price
 from brokers.wire import decimal_or_none, float_or_none, int_or_none, money, require, timestamp
 
 NAME = "tastytrade"
@@ -327,7 +328,7 @@ def order_body(order: OrderRequest) -> dict[str, Any]:
     return {
         "time-in-force": _TIME_IN_FORCE[order.time_in_force],
         "order-type": "Limit",
-        "price": money(order.limit_price),
+        "price": money(quoted_price(order)),
         "price-effect": "Credit" if order.effect is PriceEffect.CREDIT else "Debit",
         "source": SOURCE,
         "external-identifier": order.client_key,

@@ -39,6 +39,7 @@ from brokers.paper.fills import (
     FillPolicy,
 )
 from brokers.paper.ledger import Ledger
+from brokers.paper.margin import loan_value
 from brokers.paper.market import QuoteBook
 from brokers.paper.settings import AccountSettings
 
@@ -91,7 +92,9 @@ class PaperBroker:
         need = self.checks.requirement(self.ledger.quantities())
         self._remember_marks()
         value = sum((self._value(s) for s in self.ledger.holdings), Decimal(0))
-        available = self.ledger.cash - need if need is not None else Decimal(0)
+        held = self.ledger.quantities()
+        loan = loan_value(held, self.checks.market())  # a margin account's stock loan
+        available = self.ledger.cash + loan - need if need is not None else Decimal(0)
         warnings = (
             ()
             if need is not None

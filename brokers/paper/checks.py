@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from brokers.model import Intent, OrderRequest
 from brokers.occ import is_index, parse_occ, underlying_of
-from brokers.paper.margin import Market, requirement
+from brokers.paper.margin import Market, loan_value, requirement
 from brokers.paper.settings import level_problem
 from brokers.pricing import credit_terms
 from brokers.ticks import tick_error
@@ -70,13 +70,16 @@ class OrderChecks:
     def _buying_power_problem(self, order: OrderRequest) -> str | None:
         if all(leg.intent is Intent.CLOSE for leg in order.legs):
             return None  # closing never needs buying power
-        need = self.requirement(self.holdings_after(order))
+        after = self.holdings_after(order)
+        need = self.requirement(after)
         if need is None:
             return (
                 "unbounded risk (a naked short call or short stock) is refused by the "
-                "paper account; add a long call or hold the shares"
+                "paper account; add a long call or hold the shares (or trade in a margin "
+                "account: `paper: margin: margin`)"
             )
         cash = self.broker.ledger.cash + self.premium(order) - self.fees(order)
+        cash += loan_value(after, self.market())  # a margin account buys stock on margin
         if cash - need < 0:
             return (
                 f"not enough buying power: the order needs ${need - cash:,.2f} more "

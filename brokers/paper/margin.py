@@ -18,7 +18,11 @@ naked option far less than its strike):
 per share, times the units; P% is 15% for broad-based indexes (SPX, NDX, RUT...) and 20%
 otherwise; the premium is the option's current mark (its intrinsic value without one). Long
 options earn no credit (conservative). A naked call is no longer unbounded in a margin
-account: it needs its Reg-T requirement. Short stock stays refused.
+account: it needs its Reg-T requirement.
+
+Stock in a margin account follows Reg-T's initial 50%: a purchase may borrow half its value
+(`loan_value`), and a short sale needs 150% of the value set aside, its proceeds included;
+a cash account pays for shares in full and never sells short.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ UNBOUNDED = None
 INDEX_RATE = Decimal("0.15")
 EQUITY_RATE = Decimal("0.20")
 MINIMUM_RATE = Decimal("0.10")
+SHORT_STOCK_RATE = Decimal("1.5")  # Reg-T initial: the proceeds plus 50% of the value
+LONG_STOCK_LOAN = Decimal("0.5")  # Reg-T initial: half of a long stock purchase is lent
 
 
 @dataclass(frozen=True)
@@ -64,11 +70,16 @@ def requirement(
             symbols[underlying_of(symbol)].append(symbol)
         else:
             shares[symbol] += qty
-    if any(q < 0 for q in shares.values()):
-        return UNBOUNDED
     total = Decimal(0)
+    for symbol, qty in shares.items():
+        if qty >= 0:
+            continue
+        price = market.underlying(symbol) if market is not None else None
+        if price is None:  # a cash account (or no price): short stock is refused
+            return UNBOUNDED
+        total += SHORT_STOCK_RATE * price * -qty
     for underlying, legs in options.items():
-        need = _worst_loss(legs, shares.get(underlying, 0))
+        need = _worst_loss(legs, max(shares.get(underlying, 0), 0))
         if market is not None:
             regt = reg_t(underlying, legs, symbols[underlying], market)
             if regt is not None:
@@ -126,3 +137,16 @@ def _payoff(legs: list[tuple[str, Decimal, int]], price: Decimal) -> Decimal:
         intrinsic = price - strike if right == "C" else strike - price
         value += units * max(intrinsic, Decimal(0))
     return value
+
+
+def loan_value(holdings: Mapping[str, int], market: Market | None) -> Decimal:
+    """What a margin account may borrow against its long shares (0 for a cash account)."""
+    if market is None:
+        return Decimal(0)
+    total = Decimal(0)
+    for symbol, qty in holdings.items():
+        if qty > 0 and not is_option_symbol(symbol):
+            price = market.underlying(symbol)
+            if price is not None:
+                total += LONG_STOCK_LOAN * price * qty
+    return total

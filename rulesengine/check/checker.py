@@ -14,6 +14,7 @@ from rulesengine.check.bar_calls import default_timeframe, indicator
 from rulesengine.check.diagnostics import CODES, Diagnostic
 from rulesengine.check.exits import check_exits
 from rulesengine.check.expressions import Context, LetInfo, check
+from rulesengine.check.hedge import check_hedge
 from rulesengine.check.legs import check_expiry_section, check_legs
 from rulesengine.check.names import Scope
 from rulesengine.check.notify import check_notify, check_reports
@@ -304,6 +305,17 @@ class _FileChecker:
             )
         if model.holdings is not None:
             self.check_holdings(model.holdings, program, root)
+        if model.hedge is not None:
+            check_hedge(
+                model.hedge,
+                program,
+                self.result,
+                lambda key: self.at_node(
+                    root.key_node("hedge")
+                    if key is None
+                    else _channel_key(root, "", key, "hedge")
+                ),
+            )
         if model.reports is not None:
             check_reports(
                 model.reports,

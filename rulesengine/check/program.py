@@ -188,6 +188,7 @@ class Program:
     roll_expiry: str = "later"  # 'same' | 'later'
     holdings_from: tuple[str, ...] = ()  # strategies whose assigned shares this one reads
     on_assignment: str | None = None  # 'scan': an assignment in the group triggers a scan
+    hedge: dict | None = None  # {low, high, to, every}: the delta band (see check.hedge)
 
     sectors: dict[str, tuple[str, ...]] = field(default_factory=dict)
     paper: dict[str, Any] | None = None  # portfolio files: cash, option_level, margin

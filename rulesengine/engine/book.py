@@ -20,6 +20,7 @@ from brokers.model import Intent, OrderLeg
 from brokers.settlement import SpotHistory, intrinsic, settles
 from rulesengine.data import sanity
 from rulesengine.data.chain import Chain, distinct
+from rulesengine.engine.hedge_book import hedge_of
 from rulesengine.engine.holdings import Delivery, deliver, deliveries
 from rulesengine.engine.journal import Journal
 from rulesengine.engine.marks import MULTIPLIER, PositionView, SymbolIndex, position_view
@@ -159,9 +160,11 @@ class PositionBook:
         view.columns["marked_by_model"] = model
         prices = view.field(None, "underlying_price").tolist()
         # plain floats: a loop over numpy scalars costs more than the marking itself
-        pnl, high_water, mark, credit, delta, vega = (
+        pnl, high_water, mark, credit, delta, vega, hedged = (
             np.asarray(cols[name], dtype=float).tolist()
-            for name in ("pnl", "high_water_pnl", "mark", "credit", "net_delta", "net_vega")
+            for name in (
+                "pnl", "high_water_pnl", "mark", "credit", "net_delta", "net_vega", "hedge_shares"
+            )
         )
         by_model = model.tolist()
         for i, p in enumerate(group):
@@ -177,7 +180,7 @@ class PositionBook:
             current = Mark(
                 pnl=pnl[i],
                 close_credit=credit[i],
-                delta=delta[i] * MULTIPLIER * p.quantity,
+                delta=delta[i] * MULTIPLIER * p.quantity + hedged[i],  # hedges included
                 vega=vega[i] * MULTIPLIER * p.quantity,
                 by_model=by_model[i],
             )
@@ -246,9 +249,17 @@ class PositionBook:
             if value is None:
                 continue  # no price seen for the underlying yet: settle on a later tick
             gross = (p.entry_price + value) * MULTIPLIER * p.quantity
-            realised = float(p.detail.get("realised_part", 0.0)) + gross - p.fees
             p.detail["exit_price"] = value
-            p.close(now, round(realised, 2), "expired")
+            hedge = hedge_of(p)
+            if hedge.shares:  # closed once the hedge is flattened (engine.hedging)
+                p.detail["options_done"] = round(gross, 6)
+                if p.status is Status.OPEN:
+                    p.start_exit(f"settle:{p.id}", "expired")
+                realised = float(p.detail.get("realised_part", 0.0)) + gross - p.fees
+            else:
+                realised = float(p.detail.get("realised_part", 0.0)) + gross - p.fees
+                realised += hedge.cash - hedge.fees
+                p.close(now, round(realised, 2), "expired")
             self.save(p)
             delivered = deliveries(p, self.spots.settlement_price) if not p.is_holding else []
             for delivery in delivered:

@@ -16,10 +16,11 @@ from brokers.model import Order, OrderRequest, OrderStatus
 from brokers.protocol import Broker
 from rulesengine.engine import orders
 from rulesengine.engine.book import PositionBook
+from rulesengine.engine.hedge_book import hedge_of, record_fills
 from rulesengine.engine.journal import Journal, OrderRecord, stable_id
 from rulesengine.engine.marks import MULTIPLIER
 from rulesengine.engine.policy import OrderPolicy
-from rulesengine.engine.positions import Status
+from rulesengine.engine.positions import Position, Status
 from rulesengine.engine.record import Recorder
 from rulesengine.engine.ruleset import Compiled
 from rulesengine.notify import events
@@ -212,6 +213,8 @@ class OrderDesk:
             self._entry_progress(row.key, order, now)
         if row.purpose == "entry" and order.status.is_final:
             self._short_of_min_fill(row, now)
+        if row.purpose == "hedge":
+            self._hedge_progress(row, order, now)
 
     def _entry_progress(self, key: str, order: Order, now: datetime) -> None:
         p = self.book.by_entry_key(key)
@@ -256,17 +259,9 @@ class OrderDesk:
         if units >= p.quantity and units > 0:
             gross = (p.entry_price + exit_credit) * MULTIPLIER * p.quantity
             p.fees += fees
-            realised = float(p.detail.get("realised_part", 0.0)) + gross - p.fees
             p.detail["exit_fill"] = round(exit_credit, 4)
-            p.close(order.updated or now, round(realised, 2))
-            self.recorder.decide(
-                now,
-                self.compiled(p.strategy),
-                "closed",
-                p.id,
-                "closed",
-                f"{p.exit_reason}; realised {realised:+,.2f}",
-            )
+            p.detail["options_done"] = round(gross, 6)
+            self.finish_close(p, order.updated or now, now)
         elif order.status.is_final:
             pending = p.detail.pop("partial_pending", None)  # a scale-out step's order
             if units > 0:  # part closed: keep the rest open, book what was closed
@@ -277,6 +272,34 @@ class OrderDesk:
             else:
                 p.exit_ended(0, 0.0)
                 self._abandon_roll_child(key)
+        self.book.save(p)
+
+    def finish_close(self, p: Position, at: datetime, now: datetime) -> None:
+        """Book a position closed whose options are done (`options_done`: their gross P&L),
+        unless hedge shares are still to be flattened: then when that fill arrives."""
+        hedge = hedge_of(p)
+        if hedge.shares:
+            return
+        gross = float(p.detail["options_done"])
+        realised = float(p.detail.get("realised_part", 0.0)) + gross - p.fees
+        realised += hedge.cash - hedge.fees  # the hedges' trades, flat now
+        p.close(at, round(realised, 2))
+        self.recorder.decide(
+            now,
+            self.compiled(p.strategy),
+            "closed",
+            p.id,
+            "closed",
+            f"{p.exit_reason}; realised {realised:+,.2f}",
+        )
+
+    def _hedge_progress(self, row: OrderRecord, order: Order, now: datetime) -> None:
+        p = self.book.positions.get(row.position_id or "")
+        if p is None:
+            return
+        record_fills(p, row.key, order.fills)
+        if p.status is Status.CLOSING and "options_done" in p.detail:
+            self.finish_close(p, order.updated or now, now)
         self.book.save(p)
 
     def _abandon_roll_child(self, key: str) -> None:

@@ -36,6 +36,7 @@ from rulesengine.engine.context import TickContext
 from rulesengine.engine.desk import LIVE_STATUSES, OrderDesk
 from rulesengine.engine.entries import DEFAULT_MAX_QUOTE_AGE, Entries
 from rulesengine.engine.exits import Exits
+from rulesengine.engine.hedging import Hedger
 from rulesengine.engine.holdings import Delivery, holding_scalars
 from rulesengine.engine.journal import Journal, Lock
 from rulesengine.engine.marks import SymbolIndex
@@ -90,6 +91,7 @@ class Engine:
         self.entries.policy = self.exits.policy = self.policy  # the rules' `order:` sections
         self.desk.policy = self.policy
         self.entry_retries = EntryRetries(self.book, self.desk, self.recorder)
+        self.hedger = Hedger(self.book, self.desk, self.recorder)
         self.model_marks = model_marks  # where model values go (the paper account's net liq)
         self.context: TickContext | None = None
         self.broker_down = False  # this tick's account read failed
@@ -148,8 +150,10 @@ class Engine:
             await self.entry_retries.run(context, compiled, self.policy(name), allowed)
             await self.exits.retry_due(context, name)
             await self.exits.enforce(context, name, allowed)
-            if self._due(compiled, "monitor", now):
+            monitored = self._due(compiled, "monitor", now)
+            if monitored:
                 await self.exits.monitor(context, compiled, allowed)
+            await self.hedger.run(context, compiled, allowed, monitored)
         for name, compiled in self.rules.strategies.items():
             if self._due(compiled, "scan", now):
                 allowed = gate(locks, name, now)

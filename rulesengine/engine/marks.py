@@ -14,6 +14,7 @@ from datetime import datetime
 import numpy as np
 
 from rulesengine.data.chain import Chain
+from rulesengine.engine.hedge_book import hedge_of
 from rulesengine.engine.positions import MULTIPLIER, Position
 from rulesengine.runtime.view import scalar_column
 from rulesengine.strategies.structures import LegShape, Structures
@@ -198,19 +199,28 @@ def _columns(positions, structure, index, rows, now) -> dict[str, np.ndarray]:
         name: np.array([p.detail.get(name, np.nan) for p in positions], dtype=float)
         for name in ("entry_underlying_price", "entry_iv")
     }
+    hedges = [hedge_of(p) for p in positions]
+    hedge_shares = np.array([h.shares for h in hedges], dtype=float)
+    hedge_value = np.zeros(len(positions))
+    if hedge_shares.any() or any(h.cash for h in hedges):
+        # the shares at the underlying's price, plus what trading them brought in
+        price = _underlying_price(index, rows, len(positions))
+        hedge_value = hedge_shares * price
+        pnl = pnl + hedge_value + np.array([h.cash for h in hedges], dtype=float)
     return {
         "pnl": pnl,
         "pnl_pct": pnl_pct,
         "entry_credit": entry_credit,
         "entry_debit": entry_debit,
-        "mark": -value_now * MULTIPLIER * qty,
+        "mark": -value_now * MULTIPLIER * qty + hedge_value,
         "days_held": held_days,
         "high_water_pnl": high_water,
         "quantity": qty,
         "short_strike_breached": _breached(positions, index, rows),
         "rolls": np.array([p.roll_number for p in positions], dtype=float),
         **at_entry,
-        "position_delta": structure["net_delta"] * MULTIPLIER * qty,
+        "position_delta": structure["net_delta"] * MULTIPLIER * qty + hedge_shares,
+        "hedge_shares": hedge_shares,
         "position_vega": structure["net_vega"] * MULTIPLIER * qty,
         "dte": structure["min_dte"],
         "max_profit": max_profit,
@@ -219,6 +229,15 @@ def _columns(positions, structure, index, rows, now) -> dict[str, np.ndarray]:
         "net_delta": structure["net_delta"],
         "net_vega": structure["net_vega"],
     }
+
+
+def _underlying_price(index: SymbolIndex, rows, n: int) -> np.ndarray:
+    """Per position, its underlying's price on this snapshot (NaN: not quoted)."""
+    first = next(iter(rows.values())) if rows else np.full(n, -1)
+    price = index.chain.column("underlying_price")
+    if not len(price):
+        return np.full(n, np.nan)
+    return np.where(first >= 0, price[np.maximum(first, 0)], np.nan)
 
 
 def _breached(positions, index: SymbolIndex, rows) -> np.ndarray:

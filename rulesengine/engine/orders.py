@@ -15,8 +15,6 @@ from brokers.occ import is_option_symbol, parse_occ
 from brokers.ticks import round_to_tick, tick_size
 from rulesengine.engine.positions import PositionLeg
 
-MIN_PRICE = Decimal("0.05")
-
 
 def candidate_legs(record: dict) -> list[PositionLeg]:
     """Position legs from a candidate record (strategies.scan.candidate_records)."""
@@ -51,9 +49,14 @@ def limit_for(credit: float, legs: list[OrderLeg]) -> tuple[Decimal, PriceEffect
     effect = PriceEffect.CREDIT if credit > 0 else PriceEffect.DEBIT
     price = Decimal(str(round(abs(credit), 6)))
     root = next((parse_occ(leg.symbol).root for leg in legs if is_option_symbol(leg.symbol)), "")
-    tick = tick_size(root, price, len(legs)) if root else Decimal("0.01")
+    if root:
+        tick = tick_size(root, price, len(legs))
+        rounded = round_to_tick(price, tick, up=effect is PriceEffect.DEBIT)
+        return max(rounded, tick), effect
+    # shares only: a cent a share, in the per-100-units convention (brokers.pricing.weight)
+    tick = Decimal("0.01") * sum(abs(leg.ratio) for leg in legs) / 100
     rounded = round_to_tick(price, tick, up=effect is PriceEffect.DEBIT)
-    return max(rounded, tick if root else MIN_PRICE), effect
+    return max(rounded, tick), effect
 
 
 def request(

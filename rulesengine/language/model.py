@@ -232,6 +232,24 @@ class OrderSection(Strict):
     )
 
 
+class HedgeSection(Strict):
+    delta: str = Field(
+        description="the band each position's delta (shares, hedges included) is kept in, "
+        "e.g. `between -10 and 10`"
+    )
+    to: float | None = Field(
+        None,
+        description="the delta a hedge brings the position back to (default: the band's "
+        "middle)",
+    )
+    using: Literal["underlying"] = Field(
+        "underlying", description="what hedges: shares of the underlying"
+    )
+    every: str | None = Field(
+        None, description="how often the band is checked, e.g. `15m` (default: every monitor)"
+    )
+
+
 class HoldingsSection(Strict):
     strategies: list[Identifier] = Field(
         default_factory=list,
@@ -291,6 +309,11 @@ class RuleFile(Strict):
         None,
         description="execution policy: tif, timeout, max_working (a portfolio file's are "
         "the defaults of every strategy)",
+    )
+    hedge: HedgeSection | None = Field(
+        None,
+        description="keep each position's delta in a band with shares of the underlying "
+        "(gamma scalping); the hedges are part of the position",
     )
     holdings: HoldingsSection | None = Field(
         None,

@@ -82,6 +82,8 @@ def _decision_lines(d: dict, names: dict[str, str]) -> list[str]:
 
 def _order_line(o: dict, names: dict[str, str]) -> str:
     subject = names.get(o.get("position_id") or "", o.get("strategy") or "")
+    if o["purpose"] == "hedge":
+        return _hedge_line(o, subject)
     limit = o.get("limit_price")
     signed = ("+" if o.get("effect") == "credit" else "-") + f"{float(limit):.2f}" if limit else "?"
     status = o["status"]
@@ -93,6 +95,18 @@ def _order_line(o: dict, names: dict[str, str]) -> str:
         f"{o['purpose']} {o['strategy']} {subject}: {o['quantity']} x limit {signed} "
         f"· {status}{reason}"
     )
+
+
+def _hedge_line(o: dict, subject: str) -> str:
+    """A hedge in shares and dollars a share (one share a unit, priced per 100 units)."""
+    direction, symbol, _ = str(o["legs"]).split(" ", 2)
+    side = "buy" if direction.startswith("+") else "sell"
+    limit = float(o.get("limit_price") or 0) * 100
+    status = o["status"]
+    if o.get("filled"):
+        status = f"{status} @ {float(o.get('average_price') or 0) * 100:.2f}"
+    trade = f"{side} {o['quantity']} {symbol} at {limit:.2f}"
+    return f"hedge {o['strategy']} {subject}: {trade} · {status}"
 
 
 def _position_line(p: Position, names: dict[str, str]) -> str:

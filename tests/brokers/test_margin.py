@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from brokers.occ import OptionContract, format_occ
-from brokers.paper.margin import Market, requirement
+from brokers.paper.margin import Market, loan_value, requirement
 
 
 def occ(root: str, right: str, strike: str) -> str:
@@ -76,8 +76,20 @@ def test_without_the_underlying_price_the_worst_loss_stands():
     assert requirement({AAPL_CALL: -1}, MULT, market({}, {})) is None
 
 
-def test_short_stock_stays_refused():
-    assert requirement({"AAPL": -100}, {}, AAPL) is None
+def test_short_stock_needs_reg_t_150_percent_in_a_margin_account_and_is_refused_in_cash():
+    # 150% x 150 x 100: the proceeds (15,000) and half the value again (7,500)
+    assert requirement({"AAPL": -100}, {}, AAPL) == Decimal("22500.0")
+    assert requirement({"AAPL": -100}, {}) is None  # a cash account never sells short
+    assert requirement({"AAPL": -100}, {}, market({}, {})) is None  # no price: refused
+    # short shares cover no call: the naked call keeps its own requirement beside them
+    both = requirement({"AAPL": -100, AAPL_CALL: -1}, MULT, AAPL)
+    assert both == Decimal("22500.0") + Decimal("2150.00")  # 20% x 150 - 10 OTM + 1.50
+
+
+def test_a_margin_account_lends_half_of_its_long_shares_value():
+    assert loan_value({"AAPL": 200, AAPL_PUT: -1}, AAPL) == Decimal("15000.0")  # 50% x 150 x 200
+    assert loan_value({"AAPL": 200}, None) == 0  # a cash account pays in full
+    assert loan_value({"AAPL": -100}, AAPL) == 0
 
 
 @given(

@@ -325,3 +325,36 @@ async def test_option_levels_allow_what_their_tier_allows(tmp_path):
 def test_impossible_settings_are_refused(kw, says):
     with pytest.raises(SettingsError, match=says):
         AccountSettings(**kw)
+
+
+async def test_stock_on_margin_borrows_half_and_short_stock_sets_aside_150_percent():
+    book = QuoteBook()
+    book.update([], {"SPY": Decimal("150")}, T0)
+    small = Decimal(10_000)
+
+    def buy(n: int, key: str) -> OrderRequest:  # net prices are per 100 shares
+        return order(OrderLeg("SPY", n), price=str(Decimal("1.50") * n), effect=PriceEffect.DEBIT,
+                     key=key)  # fmt: skip
+
+    def sell(n: int, key: str) -> OrderRequest:
+        return order(OrderLeg("SPY", -n), price=str(Decimal("1.50") * n), key=key)
+
+    cash_account = PaperBroker(book, settings=AccountSettings(cash=small))
+    with pytest.raises(OrderRejected, match="not enough buying power"):
+        await cash_account.place(buy(100, "b1"))  # $15,000 of shares, paid in full
+    with pytest.raises(OrderRejected, match="unbounded risk"):
+        await cash_account.place(sell(10, "s1"))
+    margin = PaperBroker(book, settings=AccountSettings(cash=small, margin="margin"))
+    bought = await margin.place(buy(100, "b2"))  # half lent: $7,500 of the $10,000 used
+    assert bought.status is OrderStatus.FILLED
+    account = await margin.account()
+    assert account.cash == Decimal(-5_000) and account.buying_power == Decimal(2_500)
+    assert account.net_liquidation == small
+    short = PaperBroker(book, settings=AccountSettings(cash=small, margin="margin"))
+    with pytest.raises(OrderRejected, match="not enough buying power"):
+        await short.place(sell(200, "s2"))  # 150% x $30,000 = $45,000 > $10,000 + $30,000
+    sold = await short.place(sell(100, "s3"))  # 150% x $15,000 = $22,500 <= $25,000
+    assert sold.status is OrderStatus.FILLED
+    account = await short.account()
+    assert account.buying_power == Decimal(25_000) - Decimal("22500.0")
+    assert account.net_liquidation == small  # the proceeds in cash, the short at its price

@@ -160,3 +160,14 @@ def test_time_in_force_maps_both_ways_ioc_included():
         assert body["time-in-force"] == text
         parsed = parse_order({**body, "id": 1, "status": "Live", "size": 2})
         assert parsed.request.time_in_force is tif
+
+
+def test_an_order_of_shares_is_priced_per_share():
+    from brokers.model import Intent, OrderLeg, OrderRequest, PriceEffect
+
+    hedge = OrderRequest(  # 23 shares at 94.53: per-100-units 0.9453 a unit
+        (OrderLeg("XYZ", 1, Intent.OPEN),), 23, Decimal("0.9453"), PriceEffect.DEBIT, "re-h-1"
+    )
+    body = order_body(hedge)
+    assert body["price"] == "94.53" and body["legs"][0]["quantity"] == 23
+    assert body["legs"][0]["instrument-type"] == "Equity"

@@ -1,0 +1,117 @@
+"""`hedge:`: each position's delta kept in a band with shares of the underlying.
+
+When the band is checked (`every`, or at each monitor), a position whose delta this tick
+(options marked now, hedge shares included) is outside the band gets one stock order that
+brings it to `to`, rounded to whole shares, with the numbers in its reason. The shares are
+the position's (engine.hedge_book): its P&L, delta and exits include them. Closing the
+position flattens them in the same tick; it is booked closed once its options and its hedge
+are both done, so its realised P&L is the options' and the hedges' together, to the cent.
+Hedges reduce risk: a lock that stops exits stops them too; one that stops entries does not.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+from brokers.model import Intent, OrderLeg
+from rulesengine.engine import orders
+from rulesengine.engine.book import PositionBook
+from rulesengine.engine.breakers import Gate
+from rulesengine.engine.context import TickContext
+from rulesengine.engine.desk import OrderDesk
+from rulesengine.engine.hedge_book import hedge_of
+from rulesengine.engine.journal import OrderRecord
+from rulesengine.engine.positions import Position, Status
+from rulesengine.engine.pricing import structure_quote
+from rulesengine.engine.record import Recorder
+from rulesengine.engine.ruleset import Compiled
+
+PURPOSE = "hedge"
+
+
+class Hedger:
+    def __init__(self, book: PositionBook, desk: OrderDesk, recorder: Recorder):
+        self.book, self.desk, self.recorder = book, desk, recorder
+
+    async def run(
+        self, ctx: TickContext, compiled: Compiled, allowed: Gate, monitored: bool
+    ) -> None:
+        """Check the band where it is due, then flatten the hedges of closing positions."""
+        band = compiled.program.hedge
+        due = band is not None and self._due(compiled.name, band, ctx.now, monitored)
+        if due and allowed.exits:
+            for p in self.book.open_positions(compiled.name):
+                if p.status is Status.OPEN and not p.is_holding:
+                    await self._rebalance(ctx, compiled, p, band)
+        await self.flatten(ctx, compiled)
+
+    def _due(self, strategy: str, band: dict, now: datetime, monitored: bool) -> bool:
+        if band["every"] is None:
+            return monitored
+        key = f"hedge:{strategy}"
+        last = self.desk.journal.get(key)
+        every = timedelta(seconds=band["every"])
+        if last is not None and now - datetime.fromisoformat(last) < every:
+            return False
+        self.desk.journal.put(key, now.isoformat())
+        return True
+
+    async def _rebalance(self, ctx: TickContext, compiled: Compiled, p: Position, band) -> None:
+        mark = self.book.marks.get(p.id)
+        if mark is None or not math.isfinite(mark.delta) or self._working(p):
+            return
+        if band["low"] <= mark.delta <= band["high"]:
+            return
+        shares = round(band["to"] - mark.delta)
+        if shares == 0:
+            return
+        side = "buy" if shares > 0 else "sell"
+        why = (
+            f"delta {mark.delta:+.1f} outside [{band['low']:g}, {band['high']:g}]: "
+            f"{side} {abs(shares)} {p.underlying} (to {band['to']:g})"
+        )
+        await self._send(ctx, compiled, p, shares, why)
+
+    async def flatten(self, ctx: TickContext, compiled: Compiled) -> None:
+        """A position closing (its options' exit sent, or expired) gives up its hedge."""
+        for p in self.book.positions.values():
+            if p.strategy != compiled.name or p.status is not Status.CLOSING:
+                continue
+            held = hedge_of(p).shares
+            partial = "partial_pending" in p.detail  # a scale-out keeps the hedge
+            if held and not partial and not self._working(p):
+                why = f"{p.exit_reason or 'closing'}: flatten the hedge's {held:+d} shares"
+                await self._send(ctx, compiled, p, -held, why)
+
+    async def _send(
+        self, ctx: TickContext, compiled: Compiled, p: Position, shares: int, why: str
+    ) -> None:
+        held = hedge_of(p).shares
+        closes = held != 0 and (held > 0) != (shares > 0) and abs(shares) <= abs(held)
+        # one share a unit, `shares` units: every broker takes a stock order that way
+        intent = Intent.CLOSE if closes else Intent.OPEN
+        legs = [OrderLeg(p.underlying, 1 if shares > 0 else -1, intent)]
+        quote = structure_quote(ctx.market, ctx.index, legs)
+        if quote is None:
+            self.recorder.decide(ctx.now, compiled, PURPOSE, p.id, "held", f"{why}; no price")
+            return
+        credit = quote.mid if quote.sells else -quote.mid
+        # the position in the key: two positions hedging the same shares in one tick differ
+        req = orders.request(
+            f"{compiled.name}|{p.id}", compiled.version, ctx.now, legs, abs(shares), credit,
+            p.underlying,
+        )  # fmt: skip
+        placed = await self.desk.send(req, PURPOSE, compiled.name, p.id, ctx.now)
+        outcome = "hedging" if placed else "failed"
+        detail = {"order": req.client_key, "shares": shares}
+        if not placed:
+            why = f"{why}; order: {self.desk.rejection(req.client_key)}"
+        self.recorder.decide(ctx.now, compiled, PURPOSE, p.id, outcome, why, detail)
+
+    def _working(self, p: Position) -> bool:
+        return any(row.position_id == p.id for row in self._live_hedges())
+
+    def _live_hedges(self) -> list[OrderRecord]:
+        rows = self.desk.journal.orders(("pending", "working", "partially_filled", "unknown"))
+        return [row for row in rows if row.purpose == PURPOSE]

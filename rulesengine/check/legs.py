@@ -8,7 +8,7 @@ from rulesengine.check import lints
 from rulesengine.check.diagnostics import did_you_mean
 from rulesengine.check.expiry import check_expiry
 from rulesengine.check.expressions import check
-from rulesengine.check.names import LEG_KINDS, Scope
+from rulesengine.check.names import LEG_KINDS, STOCK_LOTS, Scope
 from rulesengine.check.prefer import check_prefer
 from rulesengine.check.program import Checked, Leg
 from rulesengine.check.scopes import LEG_SCOPES
@@ -34,7 +34,8 @@ def check_legs(fc: FileChecker, model, root, program, lets, leg_names) -> None:
                 "E105",
                 f"unknown leg kind '{spec.kind}'",
                 spec.kind_span,
-                did_you_mean(spec.kind, ["put", "call", "stock"]) or "use put, call or stock",
+                did_you_mean(spec.kind, ["put", "call", "stock", "shares"])
+                or "use put, call, stock (100 shares a count) or shares",
             )
             continue
         side = spec.side or _side_from_name(name)
@@ -78,8 +79,9 @@ def check_legs(fc: FileChecker, model, root, program, lets, leg_names) -> None:
                 f"add an equality such as `expiry == {leg_names[0]}.expiry`, or a `prefer`",
             )
         depends_on = tuple(sorted(ctx.used_legs))
+        count = spec.count * STOCK_LOTS.get(spec.kind, 1)  # a stock leg counts shares
         program.legs.append(
-            Leg(name, side, spec.count, kind, where, prefer, source.text, depends_on)
+            Leg(name, side, count, kind, where, prefer, source.text, depends_on)
         )
 
 

@@ -451,4 +451,8 @@ LEG_KINDS = {
     "calls": "call",
     "stock": "stock",
     "shares": "stock",
+    "share": "stock",
 }
+# Shares per count of a stock leg: `buy stock` is a round lot (the covered call's 100),
+# `buy 50 shares` is 50 shares.
+STOCK_LOTS = {"stock": 100, "shares": 1, "share": 1}

@@ -80,7 +80,7 @@ class Checked:
 class Leg:
     name: str
     side: str  # 'buy' | 'sell'
-    count: int
+    count: int  # contracts; for a stock leg, shares (`buy stock` 100, `buy 50 shares` 50)
     kind: str  # 'put' | 'call' | 'stock'
     where: Checked | None
     prefer: ast.Prefer | None  # resolved key/target nodes

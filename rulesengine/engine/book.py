@@ -26,7 +26,7 @@ from rulesengine.engine.journal import Journal
 from rulesengine.engine.marks import MULTIPLIER, PositionView, SymbolIndex, position_view
 from rulesengine.engine.model_marks import Marked, with_model_rows
 from rulesengine.engine.positions import Position, PositionLeg, Status
-from rulesengine.strategies.structures import LegShape
+from rulesengine.strategies.structures import LegShape, weight
 
 SPOTS_KEY = "settlement_spots"
 
@@ -288,8 +288,8 @@ def _grouped(held: list[Position]) -> dict[tuple, list[Position]]:
     return groups
 
 
-def _weight(leg: PositionLeg) -> int:
-    return leg.ratio // 100 if leg.kind == "stock" else leg.ratio
+def _weight(leg: PositionLeg) -> float:
+    return weight(leg.ratio, leg.kind)
 
 
 def _shapes(legs: list[PositionLeg]) -> list[LegShape]:

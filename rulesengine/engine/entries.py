@@ -354,11 +354,15 @@ def entry_state(ctx: TickContext, legs: list[PositionLeg], record: dict) -> dict
     sold legs' mean implied volatility (position fields `entry_underlying_price`, `entry_iv`)."""
     state: dict[str, float] = {}
     for leg in legs:
-        row = ctx.index.row(leg.symbol, leg.kind) if leg.kind != "stock" else -1
+        row = ctx.index.row(leg.symbol, leg.kind)  # a stock leg: its underlying's row
         if row >= 0:
             state["entry_underlying_price"] = float(ctx.market.column("underlying_price")[row])
             break
-    sold = [float(x["iv"]) for x in record.get("legs") or () if x.get("side") == "sell"]
+    sold = [  # options only: sold shares have no implied volatility
+        float(x["iv"])
+        for x in record.get("legs") or ()
+        if x.get("side") == "sell" and x.get("kind") != "stock" and x.get("iv") is not None
+    ]
     sold = [v for v in sold if math.isfinite(v)]
     if sold:
         state["entry_iv"] = sum(sold) / len(sold)

@@ -22,7 +22,7 @@ def candidate_legs(record: dict) -> list[PositionLeg]:
     for leg in record["legs"]:
         sign = -1 if leg["side"] == "sell" else 1
         if leg["kind"] == "stock":
-            legs.append(PositionLeg(leg["leg"], leg["symbol"], sign * 100 * leg["count"], "stock"))
+            legs.append(PositionLeg(leg["leg"], leg["symbol"], sign * leg["count"], "stock"))
         else:
             legs.append(
                 PositionLeg(

@@ -13,7 +13,7 @@ from rulesengine.runtime.evaluate import Evaluator, FunnelStep, run_filter
 from rulesengine.runtime.view import View, leg_rows
 from rulesengine.strategies.expiry import chosen_expiry_rows
 from rulesengine.strategies.legs import JoinTooLarge, Selection, select
-from rulesengine.strategies.structures import STRUCTURE_FIELDS, LegShape, Structures
+from rulesengine.strategies.structures import STRUCTURE_FIELDS, LegShape, Structures, weight
 
 # Account and market values used when a scan has no live account (override with --set).
 DEFAULT_SCALARS = {
@@ -53,7 +53,9 @@ class ScanResult:
 
 
 def legs_shapes(program: Program) -> list[LegShape]:
-    return [LegShape(leg.name, leg.sign * leg.count, leg.kind) for leg in program.legs]
+    return [
+        LegShape(leg.name, leg.sign * weight(leg.count, leg.kind), leg.kind) for leg in program.legs
+    ]
 
 
 def structure_view(

@@ -44,8 +44,14 @@ GRID_POINTS = 241
 @dataclass(frozen=True)
 class LegShape:
     name: str
-    weight: int  # +count bought, -count sold
+    weight: float  # +count bought, -count sold; a stock leg's shares / 100
     kind: str  # 'put' | 'call' | 'stock'
+
+
+def weight(units: int, kind: str) -> float:
+    """A leg's weight in the structure's per-share prices: a contract counts 1 (100 shares'
+    worth), a share 1/100."""
+    return units / 100 if kind == "stock" else float(units)
 
 
 class Structures:
@@ -125,11 +131,11 @@ class Structures:
         return width
 
     def _payoff(self) -> None:
-        expiry = np.where(self.stock, np.nan, self.leg_matrix("expiry"))
+        # stock legs never expire: only the options' expiries must agree (shares alone: yes)
+        expiry = np.where(self.stock, np.inf, self.leg_matrix("expiry"))
+        first = expiry.min(axis=1, keepdims=True) if self.n else np.zeros((0, 1))
         same_expiry = (
-            np.all((expiry == np.nanmin(expiry, axis=1, keepdims=True)) | self.stock, axis=1)
-            if self.n
-            else np.zeros(0, bool)
+            np.all((expiry == first) | self.stock, axis=1) if self.n else np.zeros(0, bool)
         )
         out = {
             k: np.full(self.n, np.nan)
@@ -157,8 +163,10 @@ class Structures:
         iv = self.leg_matrix("iv")[rows]
         short_options = (self.w < 0) & ~self.stock
         chosen = short_options if short_options.any() else ~self.stock
-        with np.errstate(all="ignore"):
-            vol = np.nanmean(np.where(chosen, iv, np.nan), axis=1)
+        picked = np.where(chosen, iv, np.nan)
+        counted = np.isfinite(picked).sum(axis=1)
+        with np.errstate(all="ignore"):  # shares alone have no volatility: NaN, said once
+            vol = np.where(counted > 0, np.nansum(picked, axis=1) / counted, np.nan)
         option_cols = ~self.stock
         dte = (
             self.leg_matrix("dte")[rows][:, option_cols]

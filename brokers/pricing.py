@@ -8,10 +8,18 @@ one short call) is priced per share like brokers quote it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from brokers.model import OrderLeg, OrderRequest, PriceEffect, Quote
 from brokers.ticks import round_to_tick
+
+CENT = Decimal("0.01")
+
+
+def cents(amount: Decimal) -> Decimal:
+    """Money as a broker books it: in cents, half a cent rounded away from zero (a futures
+    leg priced between its mid and natural can be worth a fraction of a cent)."""
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,12 @@ may trade in pennies in most classes, but SPX/SPXW complex orders keep $0.05 (Cb
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+
+from brokers.futures import parse_future
+from brokers.model import OrderLeg
+from brokers.occ import parse_occ
 
 CENT, NICKEL, DIME = Decimal("0.01"), Decimal("0.05"), Decimal("0.10")
 THRESHOLD = Decimal(3)
@@ -62,3 +67,25 @@ def tick_error(root: str, price: Decimal, legs: int) -> str | None:
         return None
     below, above = round_to_tick(price, tick, up=False), round_to_tick(price, tick, up=True)
     return f"price {price} is not on the {tick} tick for {root.strip()}; use {below} or {above}"
+
+
+def order_tick(legs: Sequence[OrderLeg], price: Decimal) -> Decimal:
+    """The tick of an order's net price per unit (brokers.pricing.weight's convention): the
+    option class's where there are options, a futures contract's tick x multiplier / 100,
+    else a cent a share."""
+    root = next((parse_occ(leg.symbol).root for leg in legs if leg.is_option), "")
+    if root:
+        return tick_size(root, price, len(legs))
+    future = next((c for leg in legs if (c := parse_future(leg.symbol)) is not None), None)
+    if future is not None:
+        return future.spec.tick * future.spec.multiplier / 100
+    return CENT * sum(abs(leg.ratio) for leg in legs) / 100
+
+
+def order_tick_error(legs: Sequence[OrderLeg], price: Decimal) -> str | None:
+    """None when an order's net price is on its tick, else what the valid prices are."""
+    tick = order_tick(legs, price)
+    if on_tick(price, tick):
+        return None
+    below, above = round_to_tick(price, tick, up=False), round_to_tick(price, tick, up=True)
+    return f"price {price} is not on the {tick} tick of this order; use {below} or {above}"

@@ -18,6 +18,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from brokers.errors import InvalidRequest, NotFound, OrderRejected
+from brokers.futures import is_future_symbol
 from brokers.model import (
     Account,
     Capabilities,
@@ -39,7 +40,7 @@ from brokers.paper.fills import (
     FillPolicy,
 )
 from brokers.paper.ledger import Ledger
-from brokers.paper.margin import loan_value
+from brokers.paper.margin import margin_credit
 from brokers.paper.market import QuoteBook
 from brokers.paper.settings import AccountSettings
 
@@ -93,8 +94,8 @@ class PaperBroker:
         self._remember_marks()
         value = sum((self._value(s) for s in self.ledger.holdings), Decimal(0))
         held = self.ledger.quantities()
-        loan = loan_value(held, self.checks.market())  # a margin account's stock loan
-        available = self.ledger.cash + loan - need if need is not None else Decimal(0)
+        credit = margin_credit(held, self.checks.multipliers(held), self.checks.market())
+        available = self.ledger.cash + credit - need if need is not None else Decimal(0)
         warnings = (
             ()
             if need is not None
@@ -224,6 +225,10 @@ class PaperBroker:
         and fill working orders. The engine calls this after each market update."""
         for underlying, price in self.book.underlying_prices().items():
             self.ledger.spots.see(underlying, price, self.now())
+        for symbol in self.ledger.holdings:  # a future settles at its own last price
+            quote = self.book.quote(symbol) if is_future_symbol(symbol) else None
+            if quote is not None and quote.is_two_sided and quote.mid is not None:
+                self.ledger.spots.see(symbol, quote.mid, self.now())
         self.execution.settle_expired()
         for order in list(self.ledger.orders.values()):
             if order.status.is_final:

@@ -11,12 +11,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from brokers.futures import is_future_symbol
 from brokers.model import Intent, OrderRequest
-from brokers.occ import is_index, parse_occ, underlying_of
-from brokers.paper.margin import Market, loan_value, requirement
+from brokers.occ import parse_occ, underlying_of
+from brokers.paper.margin import Market, margin_credit, requirement
 from brokers.paper.settings import level_problem
 from brokers.pricing import credit_terms
-from brokers.ticks import tick_error
+from brokers.ticks import order_tick_error, tick_error
 
 if TYPE_CHECKING:
     from brokers.paper.broker import PaperBroker
@@ -43,7 +44,11 @@ class OrderChecks:
 
     def tick_problem(self, order: OrderRequest) -> str | None:
         root = root_of(order)
-        return tick_error(root, order.limit_price, len(order.legs)) if root else None
+        if root:
+            return tick_error(root, order.limit_price, len(order.legs))
+        if any(is_future_symbol(leg.symbol) for leg in order.legs):
+            return order_tick_error(order.legs, order.limit_price)
+        return None
 
     def _market_problem(self, order: OrderRequest) -> str | None:
         for leg in order.legs:
@@ -73,13 +78,15 @@ class OrderChecks:
         after = self.holdings_after(order)
         need = self.requirement(after)
         if need is None:
+            if any(is_future_symbol(leg.symbol) for leg in order.legs):
+                return "futures trade in a margin account only: set `paper: margin: margin`"
             return (
                 "unbounded risk (a naked short call or short stock) is refused by the "
                 "paper account; add a long call or hold the shares (or trade in a margin "
                 "account: `paper: margin: margin`)"
             )
         cash = self.broker.ledger.cash + self.premium(order) - self.fees(order)
-        cash += loan_value(after, self.market())  # a margin account buys stock on margin
+        cash += margin_credit(after, self.multipliers(after), self.market())
         if cash - need < 0:
             return (
                 f"not enough buying power: the order needs ${need - cash:,.2f} more "
@@ -107,27 +114,23 @@ class OrderChecks:
         return held
 
     def fees(self, order: OrderRequest) -> Decimal:
-        return sum(
-            (
-                self.broker.fees.for_leg(
-                    leg.ratio * order.quantity,
-                    option=leg.is_option,
-                    index=is_index(underlying_of(leg.symbol)),
-                )
-                for leg in order.legs
-            ),
-            Decimal(0),
+        each = (
+            self.broker.fees.for_symbol(leg.symbol, leg.ratio * order.quantity)
+            for leg in order.legs
         )
+        return sum(each, Decimal(0))
 
     def requirement(self, held: dict[str, int]) -> Decimal | None:
         """Worst expiry loss of these holdings (None: unbounded); see brokers.paper.margin."""
-        multipliers = {
+        return requirement(held, self.multipliers(held), self.market())
+
+    def multipliers(self, held: dict[str, int]) -> dict[str, int]:
+        return {
             s: h.multiplier
             if (h := self.broker.ledger.holdings.get(s))
             else self.broker.book.multiplier(s)
             for s in held
         }
-        return requirement(held, multipliers, self.market())
 
     def market(self) -> Market | None:
         """Prices for the Reg-T requirement of a margin account (None: a cash account)."""

@@ -15,13 +15,13 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from brokers.futures import parse_future
 from brokers.model import Fill, Order, OrderRequest, OrderStatus, PriceEffect, Quote, TimeInForce
 from brokers.occ import is_index, is_option_symbol, parse_occ, underlying_of
-from brokers.paper.checks import root_of
 from brokers.paper.fills import fill_credit, fillable_units, leg_prices
 from brokers.pricing import ComboMarket, combo_market, credit_terms, step_toward_natural
 from brokers.settlement import intrinsic, settles
-from brokers.ticks import tick_size
+from brokers.ticks import order_tick
 
 if TYPE_CHECKING:
     from brokers.paper.broker import PaperBroker
@@ -58,9 +58,7 @@ class OrderExecution:
         for n, leg in enumerate(order.request.legs):
             qty = leg.ratio * units
             mult = self.broker.book.multiplier(leg.symbol)
-            fee = self.broker.fees.for_leg(
-                qty, option=is_option_symbol(leg.symbol), index=is_index(underlying_of(leg.symbol))
-            )
+            fee = self.broker.fees.for_symbol(leg.symbol, qty)
             self.broker.ledger.book(
                 leg.symbol, qty, prices[leg.symbol], mult, underlying_of(leg.symbol)
             )
@@ -117,7 +115,7 @@ class OrderExecution:
         found = self.market(request)
         if found is None:
             return
-        tick = tick_size(root_of(request), anchor, len(request.legs))
+        tick = order_tick(request.legs, anchor)
         price = step_toward_natural(anchor, request.effect, found[1], tick, steps * ticks_per_step)
         if walk is not None and walk.stop is not None:
             price = _not_past(price, walk.stop, request.effect, anchor)
@@ -138,6 +136,9 @@ class OrderExecution:
     def settle_expired(self) -> None:
         now = self.broker.now().astimezone(NEW_YORK)
         for symbol, held in list(self.broker.ledger.holdings.items()):
+            future = parse_future(symbol)
+            if future is not None and settles(future.expiry, now):
+                self._settle_future(symbol, held.quantity, future.expiry)
             if not is_option_symbol(symbol):
                 continue
             c = parse_occ(symbol)
@@ -150,6 +151,26 @@ class OrderExecution:
             if spot is None:
                 continue  # settle once the underlying's price is known
             self._settle(symbol, held.quantity, c.right, c.strike, spot, held.underlying)
+
+    def _settle_future(self, symbol: str, qty: int, expiry) -> None:
+        """An index future held to expiry settles in cash at its last price that day (the
+        index's, where the contract converges)."""
+        price = self.broker.ledger.spots.settlement_price(symbol, expiry)
+        if price is None:
+            return  # settle once a price of the contract is known
+        mult = self.broker.ledger.holdings[symbol].multiplier
+        del self.broker.ledger.holdings[symbol]
+        self.broker.ledger.cash += qty * price * mult
+        self.broker.ledger.settlements.append(
+            {
+                "symbol": symbol,
+                "quantity": str(qty),
+                "kind": "cash settlement",
+                "underlying_price": str(price),
+                "time": self.broker.now().isoformat(),
+            }
+        )
+        self.broker.save()
 
     def _settle(
         self, symbol: str, qty: int, right: str, strike: Decimal, spot: Decimal, underlying: str

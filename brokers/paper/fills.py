@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
+from brokers.futures import parse_future
 from brokers.model import OrderLeg, Quote
+from brokers.occ import is_index, is_option_symbol, underlying_of
 from brokers.pricing import ComboMarket
 
 
@@ -32,6 +34,16 @@ class FeeSchedule:
     index_per_contract: Decimal = Decimal("0.60")  # exchange proprietary fee (SPX, NDX, ...)
     regulatory_per_contract: Decimal = Decimal("0.02")
     per_share: Decimal = Decimal("0")
+    per_future: Decimal = Decimal("0.85")  # commission per futures contract (+ exchange fee)
+
+    def for_symbol(self, symbol: str, units: int) -> Decimal:
+        """Fees for `units` of a symbol: an option contract, a futures contract or a share."""
+        future = parse_future(symbol)
+        if future is not None:
+            return abs(units) * (self.per_future + future.spec.exchange_fee)
+        if not is_option_symbol(symbol):
+            return self.per_share * abs(units)
+        return self.for_leg(units, option=True, index=is_index(underlying_of(symbol)))
 
     def for_leg(self, contracts: int, *, option: bool, index: bool) -> Decimal:
         contracts = abs(contracts)

@@ -23,6 +23,9 @@ account: it needs its Reg-T requirement.
 Stock in a margin account follows Reg-T's initial 50%: a purchase may borrow half its value
 (`loan_value`), and a short sale needs 150% of the value set aside, its proceeds included;
 a cash account pays for shares in full and never sells short.
+
+Futures trade in margin accounts only and need their initial margin per contract (the table
+in brokers.futures); their value counts beside the cash (`margin_credit`).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
+from brokers.futures import is_future_symbol, parse_future
 from brokers.occ import is_index, is_option_symbol, parse_occ, underlying_of
 
 UNBOUNDED = None
@@ -60,10 +64,13 @@ def requirement(
     options: dict[str, list[tuple[str, Decimal, int]]] = defaultdict(list)
     symbols: dict[str, list[str]] = defaultdict(list)
     shares: dict[str, int] = defaultdict(int)
+    futures: dict[str, int] = {}
     for symbol, qty in holdings.items():
         if not qty:
             continue
-        if is_option_symbol(symbol):
+        if is_future_symbol(symbol):
+            futures[symbol] = qty
+        elif is_option_symbol(symbol):
             c = parse_occ(symbol)
             units = qty * multipliers.get(symbol, 100)
             options[underlying_of(symbol)].append((c.right, c.strike, units))
@@ -71,6 +78,12 @@ def requirement(
         else:
             shares[symbol] += qty
     total = Decimal(0)
+    if futures and market is None:  # futures trade in margin accounts only
+        return UNBOUNDED
+    for symbol, qty in futures.items():
+        contract = parse_future(symbol)
+        assert contract is not None, "is_future_symbol said so"
+        total += contract.spec.initial_margin * abs(qty)
     for symbol, qty in shares.items():
         if qty >= 0:
             continue
@@ -139,13 +152,21 @@ def _payoff(legs: list[tuple[str, Decimal, int]], price: Decimal) -> Decimal:
     return value
 
 
-def loan_value(holdings: Mapping[str, int], market: Market | None) -> Decimal:
-    """What a margin account may borrow against its long shares (0 for a cash account)."""
+def margin_credit(
+    holdings: Mapping[str, int], multipliers: Mapping[str, int], market: Market | None
+) -> Decimal:
+    """What a margin account counts beside its cash (0 for a cash account): half its long
+    shares' value (Reg-T's loan), and its futures' value, since the paper ledger books a
+    contract's notional in cash where a broker books only the daily variation."""
     if market is None:
         return Decimal(0)
     total = Decimal(0)
     for symbol, qty in holdings.items():
-        if qty > 0 and not is_option_symbol(symbol):
+        if is_future_symbol(symbol):
+            mark = market.mark(symbol)
+            if mark is not None:
+                total += qty * mark * multipliers.get(symbol, 1)
+        elif qty > 0 and not is_option_symbol(symbol):
             price = market.underlying(symbol)
             if price is not None:
                 total += LONG_STOCK_LOAN * price * qty

@@ -34,8 +34,8 @@ def check_legs(fc: FileChecker, model, root, program, lets, leg_names) -> None:
                 "E105",
                 f"unknown leg kind '{spec.kind}'",
                 spec.kind_span,
-                did_you_mean(spec.kind, ["put", "call", "stock", "shares"])
-                or "use put, call, stock (100 shares a count) or shares",
+                did_you_mean(spec.kind, ["put", "call", "stock", "shares", "future"])
+                or "use put, call, stock (100 shares a count), shares or future",
             )
             continue
         side = spec.side or _side_from_name(name)

@@ -274,8 +274,9 @@ def has_equality_join(where: ast.Node | None) -> bool:
 def bounded_loss(legs) -> bool:
     """True when the structure itself caps the loss at what was paid or the spreads' widths:
     only bought options, or every sold option covered by a bought one of the same type
-    (verticals, condors, butterflies). Stock or a naked short leaves W303 to ask for a stop."""
-    if not legs or any(leg.kind == "stock" for leg in legs):
+    (verticals, condors, butterflies). Stock, futures or a naked short leave W303 to ask for
+    a stop."""
+    if not legs or any(leg.kind in {"stock", "future"} for leg in legs):
         return False
     for kind in ("put", "call"):
         sold = sum(leg.count for leg in legs if leg.kind == kind and leg.side == "sell")

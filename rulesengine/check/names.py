@@ -43,7 +43,7 @@ class Field:
 
 
 ENUMS: dict[str, tuple[str, ...]] = {
-    "option_type": ("put", "call"),
+    "option_type": ("put", "call", "future"),
     "style": ("european", "american"),
     "settlement": ("am", "pm"),
     "weekday": ("mon", "tue", "wed", "thu", "fri", "sat", "sun"),
@@ -58,7 +58,7 @@ FIELDS: tuple[Field, ...] = (
     Field("symbol", C, STRING, "", "OCC option symbol, e.g. 'SPXW  110107P01250000'"),
     Field("root", C, STRING, "", "option root: SPX (AM-settled monthly), SPXW, SPXPM ..."),
     Field("underlying_symbol", C, STRING, "", "ticker of the underlying, e.g. SPX"),
-    Field("type", C, enum("option_type"), "", "put or call"),
+    Field("type", C, enum("option_type"), "", "put, call, or future (a futures contract's row)"),
     Field("style", C, enum("style"), "", "european or american exercise"),
     Field("settlement", C, enum("settlement"), "", "am (settles on the open) or pm (on the close)"),
     Field("strike", C, MONEY, "$", "strike price", (0, INF)),
@@ -452,6 +452,8 @@ LEG_KINDS = {
     "stock": "stock",
     "shares": "stock",
     "share": "stock",
+    "future": "future",
+    "futures": "future",
 }
 # Shares per count of a stock leg: `buy stock` is a round lot (the covered call's 100),
 # `buy 50 shares` is 50 shares.

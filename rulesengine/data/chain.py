@@ -16,6 +16,7 @@ from rulesengine.data import expiries, model_fields, sanity
 from rulesengine.data.model_fields import MODEL_FIELDS
 
 EPOCH = date(1970, 1, 1)
+FUTURE_TYPE = 2  # the `type` code of a futures contract's row (check.names.ENUMS option_type)
 DAY = 86_400.0
 
 # Every adapter produces exactly these columns (missing numbers as NaN, never -1 or -999).
@@ -268,8 +269,9 @@ def _quote_problem(c: Chain) -> np.ndarray:
     """Why each row's quote may not be used (0: it may); see data.sanity."""
     cols = c.columns
     return sanity.bound_problems(
-        cols["bid"], cols["ask"], cols["strike"], cols["underlying_price"], cols["type"] == 1
-    )
+        cols["bid"], cols["ask"], cols["strike"], cols["underlying_price"], cols["type"] == 1,
+        cols["type"] < FUTURE_TYPE,
+    )  # fmt: skip
 
 
 def _per_underlying(c: Chain, value_of: Callable[[Bars], float]) -> np.ndarray:

@@ -62,8 +62,11 @@ def bound_problems(
     strike: np.ndarray,
     underlying: np.ndarray,
     is_call: np.ndarray,
+    is_option: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Problem code per row from the row alone (int8, OK = 0); the first failing check wins."""
+    """Problem code per row from the row alone (int8, OK = 0); the first failing check wins.
+    Rows that are not options (`is_option` False: a futures contract) have no strike and no
+    option bounds: only their quote and underlying are checked."""
     out = np.zeros(len(bid), dtype=np.int8)
     with np.errstate(invalid="ignore", over="ignore"):
         quoted = (
@@ -86,9 +89,10 @@ def bound_problems(
         put_bound = strike * (1 + BOUND_TOLERANCE) + BOUND_SLACK
         call_over = is_call & known_spot & (ask > call_bound)
         put_over = ~is_call & (ask > put_bound)
-    out[put_over] = PUT_ABOVE_STRIKE
-    out[call_over] = CALL_ABOVE_UNDERLYING
-    out[~strike_ok] = BAD_STRIKE
+    option = np.ones(len(bid), bool) if is_option is None else is_option
+    out[put_over & option] = PUT_ABOVE_STRIKE
+    out[call_over & option] = CALL_ABOVE_UNDERLYING
+    out[~strike_ok & option] = BAD_STRIKE
     out[absurd_spot] = BAD_UNDERLYING
     out[~quoted] = NO_QUOTE
     return out

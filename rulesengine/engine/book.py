@@ -19,12 +19,13 @@ import numpy as np
 from brokers.model import Intent, OrderLeg
 from brokers.settlement import SpotHistory, intrinsic, settles
 from rulesengine.data import sanity
-from rulesengine.data.chain import Chain, distinct
+from rulesengine.data.chain import FUTURE_TYPE, Chain, distinct
 from rulesengine.engine.hedge_book import hedge_of
 from rulesengine.engine.holdings import Delivery, deliver, deliveries
 from rulesengine.engine.journal import Journal
 from rulesengine.engine.marks import MULTIPLIER, PositionView, SymbolIndex, position_view
 from rulesengine.engine.model_marks import Marked, with_model_rows
+from rulesengine.engine.orders import unit_weight
 from rulesengine.engine.positions import Position, PositionLeg, Status
 from rulesengine.strategies.structures import LegShape, weight
 
@@ -131,6 +132,11 @@ class PositionBook:
         for name, row in zip(unique, first, strict=True):
             if math.isfinite(float(prices[row])):
                 self.spots.see(str(name), float(prices[row]), now)
+        futures = sound[chain.column("type")[sound] == FUTURE_TYPE]  # settle at their own price
+        mids, symbols = chain.column("mid"), chain.column("symbol")
+        for row in futures.tolist():
+            if math.isfinite(float(mids[row])):
+                self.spots.see(str(symbols[row]), float(mids[row]), now)
         self.journal.put(SPOTS_KEY, _dumps(self.spots.to_json()))
 
     def mark(self, chain: Chain, index: SymbolIndex, now: datetime) -> None:
@@ -272,7 +278,14 @@ class PositionBook:
         """Per-share credit the expired legs bring in (a short ITM leg is negative)."""
         total = 0.0
         for leg in legs:
-            spot = self.spots.settlement_price(p.underlying, date.fromisoformat(leg.expiry))
+            expiry = date.fromisoformat(leg.expiry)
+            if leg.kind == "future":  # cash-settled at the contract's own last price
+                price = self.spots.settlement_price(leg.symbol, expiry)
+                if price is None:
+                    return None
+                total += leg.ratio * float(price) * unit_weight(leg.symbol)
+                continue
+            spot = self.spots.settlement_price(p.underlying, expiry)
             if spot is None:
                 return None
             total += leg.ratio * intrinsic(leg.kind, leg.strike, float(spot))

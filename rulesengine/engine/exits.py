@@ -245,7 +245,7 @@ class Exits:
             if moving is not None and program.roll_credit_only and moving.net < ROLL_MIN_CREDIT:
                 problem = f"the roll nets {moving.net:+.2f}, not a credit"
             elif moving is not None:
-                await self._send_partial_roll(ctx, compiled, p, moving, why)
+                await self.send_partial_roll(ctx, compiled, p, moving, why)
                 return
         elif allowed.rolls and not problem:
             found, problem = self._roll_target(ctx, compiled, p, credit)
@@ -314,7 +314,7 @@ class Exits:
         child.detail.update(entry_state(ctx, new_legs, record))
         await self._place_roll(ctx, compiled, p, req, child, net, why)
 
-    async def _send_partial_roll(
+    async def send_partial_roll(
         self, ctx: TickContext, compiled: Compiled, p: Position, moving, why: str
     ) -> None:
         """Close the moved legs and open their replacements in one order; the child holds

@@ -58,7 +58,7 @@ def deliveries(
     options settle in cash)."""
     found = []
     for leg in p.legs:
-        if not leg.expiry or leg.kind == "stock" or is_index(p.underlying or ""):
+        if leg.kind not in {"put", "call"} or is_index(p.underlying or ""):
             continue
         spot = settlement(p.underlying, date.fromisoformat(leg.expiry))
         if spot is None or intrinsic(leg.kind, leg.strike, float(spot)) < 0.01:

@@ -44,6 +44,7 @@ from rulesengine.engine.policy import OrderPolicy, policy_for
 from rulesengine.engine.positions import Position
 from rulesengine.engine.record import Recorder, TickReport
 from rulesengine.engine.retries import EntryRetries
+from rulesengine.engine.rollover import RollOver
 from rulesengine.engine.ruleset import Compiled, RuleSet
 from rulesengine.engine.schedules import Scheduler
 from rulesengine.engine.sessions import Sessions
@@ -92,6 +93,7 @@ class Engine:
         self.desk.policy = self.policy
         self.entry_retries = EntryRetries(self.book, self.desk, self.recorder)
         self.hedger = Hedger(self.book, self.desk, self.recorder)
+        self.roll_over = RollOver(self.book, self.exits, self.recorder)
         self.model_marks = model_marks  # where model values go (the paper account's net liq)
         self.context: TickContext | None = None
         self.broker_down = False  # this tick's account read failed
@@ -150,6 +152,7 @@ class Engine:
             await self.entry_retries.run(context, compiled, self.policy(name), allowed)
             await self.exits.retry_due(context, name)
             await self.exits.enforce(context, name, allowed)
+            await self.roll_over.run(context, compiled, allowed)
             monitored = self._due(compiled, "monitor", now)
             if monitored:
                 await self.exits.monitor(context, compiled, allowed)

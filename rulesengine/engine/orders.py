@@ -9,10 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+from brokers.futures import parse_future
 from brokers.idempotency import client_key
 from brokers.model import Fill, Intent, OrderLeg, OrderRequest, PriceEffect, TimeInForce, Walk
-from brokers.occ import is_option_symbol, parse_occ
-from brokers.ticks import round_to_tick, tick_size
+from brokers.occ import is_option_symbol
+from brokers.pricing import cents
+from brokers.ticks import order_tick, round_to_tick
 from rulesengine.engine.positions import PositionLeg
 
 
@@ -30,7 +32,7 @@ def candidate_legs(record: dict) -> list[PositionLeg]:
                     leg["symbol"],
                     sign * leg["count"],
                     leg["kind"],
-                    float(leg["strike"]),
+                    float(leg["strike"] or 0.0),  # a future has none
                     leg["expiry"],
                 )
             )
@@ -48,13 +50,7 @@ def limit_for(credit: float, legs: list[OrderLeg]) -> tuple[Decimal, PriceEffect
     Credits round down and debits round up: the marketable side of the mid."""
     effect = PriceEffect.CREDIT if credit > 0 else PriceEffect.DEBIT
     price = Decimal(str(round(abs(credit), 6)))
-    root = next((parse_occ(leg.symbol).root for leg in legs if is_option_symbol(leg.symbol)), "")
-    if root:
-        tick = tick_size(root, price, len(legs))
-        rounded = round_to_tick(price, tick, up=effect is PriceEffect.DEBIT)
-        return max(rounded, tick), effect
-    # shares only: a cent a share, in the per-100-units convention (brokers.pricing.weight)
-    tick = Decimal("0.01") * sum(abs(leg.ratio) for leg in legs) / 100
+    tick = order_tick(legs, price)
     rounded = round_to_tick(price, tick, up=effect is PriceEffect.DEBIT)
     return max(rounded, tick), effect
 
@@ -84,7 +80,16 @@ def net_credit(fills: tuple[Fill, ...], symbols: set[str], units: int) -> float:
         return 0.0
     total = 0.0
     for fill in fills:
-        if fill.symbol in symbols:
-            weight = 1.0 if is_option_symbol(fill.symbol) else 0.01
-            total -= fill.quantity * float(fill.price) * weight
+        if fill.symbol in symbols:  # the money, in cents as the broker books it
+            per_unit = Decimal(str(unit_weight(fill.symbol) * 100))
+            total -= float(cents(fill.quantity * fill.price * per_unit)) / 100
     return total / units
+
+
+def unit_weight(symbol: str) -> float:
+    """What one unit of a symbol weighs in per-share prices (x 100 for dollars): a contract
+    1, a share 1/100, a futures contract its multiplier / 100."""
+    if is_option_symbol(symbol):
+        return 1.0
+    contract = parse_future(symbol)
+    return contract.spec.multiplier / 100 if contract is not None else 0.01

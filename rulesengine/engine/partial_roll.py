@@ -21,6 +21,7 @@ import numpy as np
 from rulesengine.check.program import FieldRef, Program
 from rulesengine.data.chain import Chain, from_seconds, to_seconds
 from rulesengine.engine.marks import MULTIPLIER, SymbolIndex
+from rulesengine.engine.orders import unit_weight
 from rulesengine.engine.positions import Position, PositionLeg
 from rulesengine.language import ast
 
@@ -170,7 +171,7 @@ def _number(node) -> float | None:
 def payoff_extremes(legs: list[PositionLeg], credit: float) -> tuple[float, float]:
     """Max profit and max loss ($ per structure) at expiry, treating every leg as expiring
     together (conservative for calendars); inf where the payoff is unbounded."""
-    strikes = sorted({leg.strike for leg in legs if leg.kind != "stock"})
+    strikes = sorted({leg.strike for leg in legs if leg.kind in {"put", "call"}})
     grid = np.array([0.0, *strikes, (strikes[-1] if strikes else 0.0) * 10 + 1])
     payoff = np.full(len(grid), credit)
     slope_high = 0.0
@@ -180,9 +181,9 @@ def payoff_extremes(legs: list[PositionLeg], credit: float) -> tuple[float, floa
             slope_high += leg.ratio
         elif leg.kind == "put":
             payoff += leg.ratio * np.maximum(leg.strike - grid, 0.0)
-        else:
-            payoff += leg.ratio / 100 * grid
-            slope_high += leg.ratio / 100
+        else:  # shares and futures are worth the price, at their weight
+            payoff += leg.ratio * unit_weight(leg.symbol) * grid
+            slope_high += leg.ratio * unit_weight(leg.symbol)
     profit = float("inf") if slope_high > 0 else float(payoff.max())
     loss = float("inf") if slope_high < 0 else float(-payoff.min())
     return profit * MULTIPLIER, max(loss, 0.0) * MULTIPLIER

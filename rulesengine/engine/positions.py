@@ -171,12 +171,15 @@ def describe_legs(legs: Iterable[PositionLeg]) -> str:
     """`short P1200 / long P1195 2011-02-18`: a structure by its legs, for people to read
     (ids are hashes); one expiry at the end when the legs share it."""
     legs = list(legs)
-    expiries = {leg.expiry for leg in legs if leg.kind != "stock"}
+    expiries = {leg.expiry for leg in legs if leg.kind in {"put", "call"}}
     shared = len(expiries) == 1
     parts = []
     for leg in legs:
         if leg.kind == "stock":
             parts.append(f"{leg.name} {leg.ratio:+d} shares")
+            continue
+        if leg.kind == "future":
+            parts.append(f"{leg.name} {leg.ratio:+d} {leg.symbol}")
             continue
         count = f"{abs(leg.ratio)}x" if abs(leg.ratio) != 1 else ""
         text = f"{leg.name} {count}{leg.kind[0].upper()}{leg.strike:g}"

@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 
+from brokers.futures import is_future_symbol
 from brokers.model import OrderLeg, OrderRequest, Walk
-from brokers.occ import is_option_symbol, parse_occ
-from brokers.ticks import round_to_tick, tick_size
+from brokers.occ import is_option_symbol
+from brokers.ticks import order_tick, round_to_tick
 from rulesengine.data.chain import Chain
 from rulesengine.engine import orders
 from rulesengine.engine.context import TickContext
@@ -27,15 +28,15 @@ def structure_quote(chain: Chain, index: SymbolIndex, legs: list[OrderLeg]) -> Q
     bids, asks = chain.column("bid"), chain.column("ask")
     prices = chain.column("underlying_price")
     for leg in legs:
-        option = is_option_symbol(leg.symbol)
-        row = index.row(leg.symbol, "call" if option else "stock")
+        listed = is_option_symbol(leg.symbol) or is_future_symbol(leg.symbol)
+        row = index.row(leg.symbol, "call" if listed else "stock")
         if row < 0:
             return None
-        if option:
-            bid, ask, weight = float(bids[row]), float(asks[row]), float(leg.ratio)
-        else:  # a stock leg trades at the underlying's price, 100 shares to a unit
+        weight = leg.ratio * orders.unit_weight(leg.symbol)
+        if listed:  # a contract with its own quote
+            bid, ask = float(bids[row]), float(asks[row])
+        else:  # a stock leg trades at the underlying's price
             bid = ask = float(prices[row])
-            weight = leg.ratio / 100
         if not (math.isfinite(bid) and math.isfinite(ask)) or bid > ask:
             return None
         mid -= weight * (bid + ask) / 2
@@ -63,15 +64,10 @@ def broker_walk(policy: OrderPolicy, quote: Quote | None, legs: list[OrderLeg]) 
     stop = None
     if quote is not None:
         raw = Decimal(str(round(max(policy.walk.stop.price(quote), 0.0), 6)))
-        tick = _tick(legs, raw)
+        tick = order_tick(legs, raw)
         # on the tick on the mid's side: a stop never allows more slippage than it says
         stop = max(round_to_tick(raw, tick, up=quote.sells), tick)
     return Walk(policy.walk.every_s, policy.walk.ticks, stop)
-
-
-def _tick(legs: list[OrderLeg], price: Decimal) -> Decimal:
-    root = next((parse_occ(leg.symbol).root for leg in legs if is_option_symbol(leg.symbol)), "")
-    return tick_size(root, price, len(legs)) if root else Decimal("0.01")
 
 
 def priced_request(

@@ -20,6 +20,7 @@ from datetime import date, datetime, time, timedelta
 
 import numpy as np
 
+from brokers.futures import FUTURES, is_future_root
 from brokers.paper.broker import PaperBroker
 from rulesengine.check.timeframes import TimeframeError, parse_timeframe
 from rulesengine.data.bars import BarsError, load_bars
@@ -30,6 +31,7 @@ from rulesengine.data.intraday import IntradayStore
 from rulesengine.data.minute_files import MinuteFileError, load_bar_sources
 from rulesengine.data.quotes import SnapshotListing, underlying_prices
 from rulesengine.data.synthetic import EQUITY_LEVERAGE, equity_like, scaled_vol, synthetic_history
+from rulesengine.data.synthetic_futures import futures_history
 from rulesengine.data.synthetic_intraday import IntradayMarket, intraday_market
 from rulesengine.engine.clock import NEW_YORK, ManualClock
 from rulesengine.engine.loop import LIVE_STATUSES, Engine
@@ -151,12 +153,24 @@ def _synthetic(spec: str) -> ReplaySource:
         end = date.fromisoformat(parts[2]) if len(parts) > 2 else start + timedelta(days=364)
         seed = int(parts[3]) if len(parts) > 3 else 0
         symbol = parts[4].upper() if len(parts) > 4 and parts[4] else "SPX"
+        if symbol.startswith("/") and not is_future_root(symbol):
+            raise ValueError(symbol)
     except ValueError:
         raise ReplayError(
-            f"--replay {spec}: expected synthetic:START:END[:SEED[:SYMBOL]], "
-            "e.g. synthetic:2018-01-01:2018-12-31:7 or synthetic:2018-01-01:2018-12-31:7:XYZ"
+            f"--replay {spec}: expected synthetic:START:END[:SEED[:SYMBOL]], e.g. "
+            "synthetic:2018-01-01:2018-12-31:7, synthetic:2018-01-01:2018-12-31:7:XYZ or "
+            f"synthetic:2018-01-01:2018-12-31:0:/MES (futures: {', '.join(FUTURES)})"
         ) from None
     spx, vix = load_bars("arch:sp500"), load_bars("arch:vix")
+    if is_future_root(symbol):  # a futures root: its quarterly contracts, no options
+        with _within_sp500(spec, spx):
+            chain = futures_history(spx, symbol, start, end)
+        chain.bars["VIX"] = vix
+        label = (
+            f"synthetic {symbol} futures {start}..{end} (the S&P 500's path at cost of carry; "
+            "model prices)"
+        )
+        return ReplaySource(chain, label, True)
     path, vol, kind = spx, vix, "SPX"
     if symbol != "SPX":  # an equity-like stock: options deliver shares at expiry
         path, vol = equity_like(spx, start), scaled_vol(vix)

@@ -1,7 +1,10 @@
 """Structure fields for many candidates at once: credit, width, max profit/loss, breakevens, POP.
 
 Prices are per share as quoted; max_profit and max_loss are dollars per structure (x multiplier).
-A stock leg is treated as a call struck at 0 bought at the underlying price (delta 1).
+A stock leg is treated as a call struck at 0 bought at the underlying price (delta 1); a
+future leg likewise at its own price, scaled by its multiplier / 100 (a /MES contract is worth
+5 x its price, where an option's prices are per share of 100), so every structure's prices
+stay in one convention: per unit, x 100 for dollars.
 POP is the probability that the payoff at the first expiry is above zero, with ln S_T normal
 around the forward and the volatility of the short legs' IV (all legs' where none is short).
 """
@@ -54,6 +57,11 @@ def weight(units: int, kind: str) -> float:
     return units / 100 if kind == "stock" else float(units)
 
 
+def _weighted(values: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """(n, k, legs) leg values times the legs' weights: one vector, or one row per structure."""
+    return values @ w if w.ndim == 1 else np.einsum("nkl,nl->nk", values, w)
+
+
 class Structures:
     """Lazily computed structure columns for candidates given by one row index per leg."""
 
@@ -64,7 +72,10 @@ class Structures:
         self._cache: dict[str, np.ndarray] = {}
         self.w = np.array([leg.weight for leg in legs], dtype=float)
         self.stock = np.array([leg.kind == "stock" for leg in legs])
-        self.call = np.array([leg.kind in {"call", "stock"} for leg in legs])
+        self.future = np.array([leg.kind == "future" for leg in legs])
+        self.linear = self.stock | self.future  # worth the price itself at expiry
+        self.call = np.array([leg.kind in {"call", "stock", "future"} for leg in legs])
+        self._scales: np.ndarray | None = None
 
     def __call__(self, name: str) -> np.ndarray:
         if name not in self._cache:
@@ -72,12 +83,37 @@ class Structures:
         return self._cache[name]
 
     def leg_matrix(self, column: str) -> np.ndarray:
-        """(n, legs) matrix of one chain column; stock legs read the underlying instead."""
+        """(n, legs) matrix of one chain column; stock legs read the underlying instead, and
+        future legs' prices and greeks are scaled to the per-share convention."""
         out = np.empty((self.n, len(self.legs)))
         for j, leg in enumerate(self.legs):
-            values = self.chain.column(column)[self.rows[leg.name]]
-            out[:, j] = self._stock_value(column, leg.name) if leg.kind == "stock" else values
+            if leg.kind == "stock":
+                out[:, j] = self._stock_value(column, leg.name)
+            elif leg.kind == "future":
+                out[:, j] = self._future_value(column, leg.name)
+            else:
+                out[:, j] = self.chain.column(column)[self.rows[leg.name]]
         return out
+
+    def scales(self) -> np.ndarray:
+        """(n, legs): what one unit of each leg is worth per point of its price, per share of
+        100 (1 for options and shares, the multiplier / 100 for futures)."""
+        if self._scales is None:
+            scales = np.ones((self.n, len(self.legs)))
+            for j, leg in enumerate(self.legs):
+                if leg.kind == "future":
+                    scales[:, j] = self.chain.column("multiplier")[self.rows[leg.name]] / 100
+            self._scales = scales
+        return self._scales
+
+    def _future_value(self, column: str, leg: str) -> np.ndarray:
+        rows = self.rows[leg]
+        if column in {"strike", "iv"}:
+            return np.full(self.n, 0.0 if column == "strike" else np.nan)
+        values = self.chain.column(column)[rows]
+        if column in {"bid", "ask", "mid", "last", "delta", "gamma", "theta", "vega", "rho"}:
+            return values * self.chain.column("multiplier")[rows] / 100
+        return values
 
     def _stock_value(self, column: str, leg: str) -> np.ndarray:
         price = self.chain.column("underlying_price")[self.rows[leg]]
@@ -124,7 +160,7 @@ class Structures:
         strikes = self.leg_matrix("strike")
         width = np.zeros(self.n)
         for is_call in (False, True):
-            cols = (self.call == is_call) & ~self.stock
+            cols = (self.call == is_call) & ~self.linear
             if cols.sum() >= 2:
                 k = strikes[:, cols]
                 width = np.maximum(width, k.max(axis=1) - k.min(axis=1))
@@ -153,16 +189,16 @@ class Structures:
 
     def _multiplier(self) -> np.ndarray:
         for leg in self.legs:
-            if leg.kind != "stock":
+            if leg.kind in {"put", "call"}:
                 return self.chain.column("multiplier")[self.rows[leg.name]]
-        return np.full(self.n, 100.0)
+        return np.full(self.n, 100.0)  # shares and futures are already per share of 100
 
     def _inputs(self, rows: np.ndarray):
         strikes = self.leg_matrix("strike")[rows]
         credit = self("credit")[rows]
         iv = self.leg_matrix("iv")[rows]
-        short_options = (self.w < 0) & ~self.stock
-        chosen = short_options if short_options.any() else ~self.stock
+        short_options = (self.w < 0) & ~self.linear
+        chosen = short_options if short_options.any() else ~self.linear
         picked = np.where(chosen, iv, np.nan)
         counted = np.isfinite(picked).sum(axis=1)
         with np.errstate(all="ignore"):  # shares alone have no volatility: NaN, said once
@@ -182,27 +218,34 @@ class Structures:
         )
         spot = self.chain.column("underlying_price")[self.rows[self.legs[0].name]][rows]
         forward = np.where(np.isfinite(forward), forward, spot)
-        return strikes, credit, vol, years, forward
+        # per-row weights only where a future's multiplier varies by row: the common case
+        # keeps one weight vector (and the faster matrix product)
+        w = self.scales()[rows] * self.w if self.future.any() else self.w
+        return strikes, credit, vol, years, forward, w
 
-    def _value_at(self, s: np.ndarray, strikes: np.ndarray, credit: np.ndarray) -> np.ndarray:
-        """Payoff per share at expiry for prices s of shape (n, k)."""
+    @staticmethod
+    def _value_at(
+        s: np.ndarray, strikes: np.ndarray, credit: np.ndarray, call: np.ndarray, w: np.ndarray
+    ) -> np.ndarray:
+        """Payoff per share at expiry for prices s of shape (n, k); `w` (n, legs): the legs'
+        weights, futures scaled."""
         k = strikes[:, None, :]
         intrinsic = np.where(
-            self.call, np.maximum(s[:, :, None] - k, 0.0), np.maximum(k - s[:, :, None], 0.0)
+            call, np.maximum(s[:, :, None] - k, 0.0), np.maximum(k - s[:, :, None], 0.0)
         )
-        return credit[:, None] + intrinsic @ self.w
+        return credit[:, None] + _weighted(intrinsic, w)
 
     def _exact(self, rows: np.ndarray) -> dict[str, np.ndarray]:
         """Same-expiry structures: the payoff is piecewise linear with kinks at the strikes."""
-        strikes, credit, vol, years, forward = self._inputs(rows)
+        strikes, credit, vol, years, forward, w = self._inputs(rows)
         points = np.sort(np.concatenate([np.zeros((len(rows), 1)), strikes], axis=1), axis=1)
-        values = self._value_at(points, strikes, credit)
-        slope = float(self.w[self.call].sum())  # $ per $ above the highest strike
-        max_profit = np.inf if slope > 0 else values.max(axis=1)
-        max_loss = np.inf if slope < 0 else np.maximum(-values.min(axis=1), 0.0)
+        values = self._value_at(points, strikes, credit, self.call, w)
+        slope = np.broadcast_to(w[..., self.call].sum(axis=-1), len(rows))  # $ per $ above
+        max_profit = np.where(slope > 0, np.inf, values.max(axis=1))
+        max_loss = np.where(slope < 0, np.inf, np.maximum(-values.min(axis=1), 0.0))
         roots = self._roots(points, values, slope)
         breaks = np.sort(np.concatenate([points, roots], axis=1), axis=1)
-        pop = self._probability(breaks, strikes, credit, vol, years, forward, slope)
+        pop = self._probability(breaks, strikes, credit, vol, years, forward, w)
         with np.errstate(all="ignore"):
             lower, upper = np.nanmin(roots, axis=1), np.nanmax(roots, axis=1)
         return {
@@ -214,28 +257,29 @@ class Structures:
         }
 
     @staticmethod
-    def _roots(points: np.ndarray, values: np.ndarray, slope: float) -> np.ndarray:
+    def _roots(points: np.ndarray, values: np.ndarray, slope: np.ndarray) -> np.ndarray:
         a, b = points[:, :-1], points[:, 1:]
         pa, pb = values[:, :-1], values[:, 1:]
         with np.errstate(all="ignore"):
             crossing = (pa * pb < 0) | ((pa == 0) & (pb != 0))
             inner = np.where(crossing, a + (b - a) * pa / (pa - pb), np.nan)
             last, p_last = points[:, -1], values[:, -1]
-            tail = np.where(p_last * slope < 0, last - p_last / slope if slope else np.nan, np.nan)
+            tail = np.where(p_last * slope < 0, last - p_last / slope, np.nan)
         return np.concatenate([inner, tail[:, None]], axis=1)
 
-    def _probability(self, breaks, strikes, credit, vol, years, forward, slope) -> np.ndarray:
+    def _probability(self, breaks, strikes, credit, vol, years, forward, w) -> np.ndarray:
         """P(payoff > 0): the lognormal mass of each interval between breakpoints in profit."""
         lo, hi = breaks[:, :-1], breaks[:, 1:]
         mids = np.where(np.isfinite(hi), (lo + hi) / 2.0, lo)
-        in_profit = self._value_at(np.nan_to_num(mids), strikes, credit) > 1e-12
+        in_profit = self._value_at(np.nan_to_num(mids), strikes, credit, self.call, w) > 1e-12
         cdf = lognormal_cdf(
             np.nan_to_num(breaks, nan=np.inf), forward[:, None], vol[:, None], years[:, None]
         )
         mass = np.diff(cdf, axis=1)
         pop = np.sum(np.where(in_profit & np.isfinite(hi), mass, 0.0), axis=1)
         last = np.nanmax(breaks, axis=1)
-        tail_profit = self._value_at((last + 1.0)[:, None], strikes, credit)[:, 0] > 1e-12
+        above = (last + 1.0)[:, None]
+        tail_profit = self._value_at(above, strikes, credit, self.call, w)[:, 0] > 1e-12
         tail_mass = 1.0 - lognormal_cdf(last, forward, vol, years)
         pop = pop + np.where(tail_profit, tail_mass, 0.0)
         return np.where(np.isfinite(vol), np.clip(pop, 0.0, 1.0), np.nan)
@@ -243,7 +287,7 @@ class Structures:
     def _grid(self, rows: np.ndarray) -> dict[str, np.ndarray]:
         """Mixed expiries (calendars, diagonals): value later legs with Black-Scholes at the
         first expiry on a price grid, and read extremes, zero crossings and POP off it."""
-        strikes, credit, vol, years, forward = self._inputs(rows)
+        strikes, credit, vol, years, forward, w = self._inputs(rows)
         iv = self.leg_matrix("iv")[rows]
         dte = np.where(self.stock, 0.0, self.leg_matrix("dte")[rows])
         remaining = np.maximum(dte - dte[:, ~self.stock].min(axis=1, keepdims=True), 0.0) / 365.0
@@ -257,8 +301,8 @@ class Structures:
             remaining[:, None, :],
             self.call[None, None, :],
         )
-        legs_value = np.where(self.stock[None, None, :], s[:, :, None], legs_value)
-        values = credit[:, None] + legs_value @ self.w
+        legs_value = np.where(self.linear[None, None, :], s[:, :, None], legs_value)
+        values = credit[:, None] + _weighted(legs_value, w)
         edges = np.concatenate(
             [np.zeros((len(rows), 1)), (s[:, 1:] + s[:, :-1]) / 2, np.full((len(rows), 1), np.inf)],
             axis=1,

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from brokers.occ import OptionContract, format_occ
-from brokers.paper.margin import Market, loan_value, requirement
+from brokers.paper.margin import Market, margin_credit, requirement
 
 
 def occ(root: str, right: str, strike: str) -> str:
@@ -87,9 +87,10 @@ def test_short_stock_needs_reg_t_150_percent_in_a_margin_account_and_is_refused_
 
 
 def test_a_margin_account_lends_half_of_its_long_shares_value():
-    assert loan_value({"AAPL": 200, AAPL_PUT: -1}, AAPL) == Decimal("15000.0")  # 50% x 150 x 200
-    assert loan_value({"AAPL": 200}, None) == 0  # a cash account pays in full
-    assert loan_value({"AAPL": -100}, AAPL) == 0
+    held = {"AAPL": 200, AAPL_PUT: -1}
+    assert margin_credit(held, MULT, AAPL) == Decimal("15000.0")  # 50% x 150 x 200
+    assert margin_credit({"AAPL": 200}, {}, None) == 0  # a cash account pays in full
+    assert margin_credit({"AAPL": -100}, {}, AAPL) == 0
 
 
 @given(

@@ -21,6 +21,7 @@ from brokers.base import HttpBroker
 from brokers.credentials import EnvVar, Secret, read_env
 from brokers.endpoints import endpoint, timeout
 from brokers.errors import InvalidRequest, NotFound, NotSupported, OrderRejected
+from brokers.futures import is_future_symbol
 from brokers.http import HttpClient, RetryPolicy, Sleep
 from brokers.model import (
     Account,
@@ -290,6 +291,12 @@ def _signed_limit(order: OrderRequest) -> Decimal:
 
 
 def order_body(order: OrderRequest) -> dict[str, Any]:
+    if any(is_future_symbol(leg.symbol) for leg in order.legs):
+        raise NotSupported(
+            "Alpaca's order API takes stock and option orders, not futures: trade futures "
+            "through tastytrade or the paper account",
+            broker=NAME,
+        )
     if order.time_in_force is TimeInForce.IOC and any(leg.is_option for leg in order.legs):
         raise NotSupported(
             "Alpaca takes options orders as day or gtc only, not ioc: use `order: tif: day` "

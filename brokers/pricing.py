@@ -8,18 +8,11 @@ one short call) is priced per share like brokers quote it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
+from brokers.futures import parse_future
 from brokers.model import OrderLeg, OrderRequest, PriceEffect, Quote
 from brokers.ticks import round_to_tick
-
-CENT = Decimal("0.01")
-
-
-def cents(amount: Decimal) -> Decimal:
-    """Money as a broker books it: in cents, half a cent rounded away from zero (a futures
-    leg priced between its mid and natural can be worth a fraction of a cent)."""
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)
@@ -38,7 +31,11 @@ def weight(leg: OrderLeg, multiplier: int) -> Decimal:
 
 def quoted_price(order: OrderRequest) -> Decimal:
     """The limit as a broker's API takes it: the net price per unit, except for an order of
-    shares alone, which brokers price per share (here a unit of weight prices 100 shares)."""
+    shares alone, which brokers price per share, and an order of futures, priced in the
+    contract's points (here a unit of weight prices 100 shares, or multiplier / 100 points)."""
+    future = next((c for leg in order.legs if (c := parse_future(leg.symbol)) is not None), None)
+    if future is not None:
+        return order.limit_price * 100 / future.spec.multiplier
     if len(order.legs) == 1 and not order.legs[0].is_option:
         return order.limit_price * 100 / abs(order.legs[0].ratio)
     return order.limit_price

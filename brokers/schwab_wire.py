@@ -11,7 +11,9 @@ import httpx
 
 from brokers.errors import (
     MalformedResponse,
+    NotSupported,
 )
+from brokers.futures import is_future_symbol
 from brokers.model import (
     ChainEntry,
     Fill,
@@ -68,6 +70,12 @@ _FINAL = {
 
 
 def order_body(order: OrderRequest) -> dict[str, Any]:
+    if any(is_future_symbol(leg.symbol) for leg in order.legs):
+        raise NotSupported(
+            "Schwab's order API takes stock and option orders, not futures: trade futures "
+            "through tastytrade or the paper account",
+            broker=NAME,
+        )
     legs = []
     for leg in order.legs:
         buy = leg.ratio > 0

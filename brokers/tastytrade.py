@@ -22,6 +22,7 @@ from brokers.credentials import EnvVar, Secret, read_env
 from brokers.dxlink import Connect, DXLinkFeed
 from brokers.endpoints import endpoint, timeout
 from brokers.errors import InvalidRequest, MalformedResponse, NotFound, OrderRejected
+from brokers.futures import parse_future
 from brokers.http import HttpClient, RetryPolicy, Sleep
 from brokers.model import (
     Account,
@@ -315,10 +316,12 @@ def order_body(order: OrderRequest) -> dict[str, Any]:
     legs = []
     for leg in order.legs:
         option = is_option_symbol(leg.symbol)
+        future = parse_future(leg.symbol)
+        kind = "Equity Option" if option else "Future" if future else "Equity"
         legs.append(
             {
-                "instrument-type": "Equity Option" if option else "Equity",
-                "symbol": padded(leg.symbol),
+                "instrument-type": kind,
+                "symbol": future_symbol(leg.symbol) if future else padded(leg.symbol),
                 "quantity": abs(leg.ratio) * order.quantity,
                 "action": _ACTIONS[(leg.ratio > 0, leg.intent)]
                 if option
@@ -357,6 +360,11 @@ def parse_order(data: dict[str, Any], request: OrderRequest | None = None) -> Or
         reason=data.get("reject-reason") or "",
         updated=timestamp(data.get("updated-at")),
     )
+
+
+def future_symbol(symbol: str) -> str:
+    """Ours (`/MESZ18`) as tastytrade spells a futures contract: one digit of year (`/MESZ8`)."""
+    return symbol[:-2] + symbol[-1]
 
 
 _TIME_IN_FORCE = {TimeInForce.DAY: "Day", TimeInForce.GTC: "GTC", TimeInForce.IOC: "IOC"}

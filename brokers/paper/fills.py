@@ -76,7 +76,23 @@ def leg_prices(
         assert q.mid is not None and q.bid is not None and q.ask is not None
         toward = q.ask - q.mid if leg.ratio > 0 else q.bid - q.mid
         prices[leg.symbol] = q.mid + fraction * toward
+    futures = [parse_future(leg.symbol) for leg in legs]
+    if len(legs) > 1 and all(futures):
+        _on_ticks(legs, futures, prices)
     return prices
+
+
+def _on_ticks(legs, futures, prices: dict[str, Decimal]) -> None:
+    """A futures spread's legs trade on their ticks, as an exchange prints them: every leg
+    but the last rounds to its tick and the last takes what keeps the net exact (on its tick
+    too, the net being on the spread's tick)."""
+    net = sum(leg.ratio * prices[leg.symbol] for leg in legs)
+    for leg, contract in zip(legs[:-1], futures[:-1], strict=True):
+        tick = contract.spec.tick
+        prices[leg.symbol] = (prices[leg.symbol] / tick).to_integral_value() * tick
+    last = legs[-1]
+    rest = sum(leg.ratio * prices[leg.symbol] for leg in legs[:-1])
+    prices[last.symbol] = (net - rest) / last.ratio
 
 
 def fillable_units(

@@ -26,7 +26,6 @@ from brokers.model import (
     Walk,
 )
 from brokers.paper.settings import AccountSettings
-from brokers.pricing import cents
 from brokers.settlement import SpotHistory
 
 
@@ -65,10 +64,8 @@ class Ledger:
         return next((o for o in self.orders.values() if o.client_key == client_key), None)
 
     def book(self, symbol: str, qty: int, price: Decimal, multiplier: int, underlying: str) -> None:
-        """Move cash and holdings for one executed quantity (fees are booked separately).
-        Cash moves in cents, as a broker settles it (a futures leg priced between its mid and
-        natural can be worth a fraction of a cent a contract)."""
-        self.cash -= cents(qty * price * multiplier)
+        """Move cash and holdings for one executed quantity (fees are booked separately)."""
+        self.cash -= qty * price * multiplier
         held = self.holdings.get(symbol)
         if held is None or held.quantity == 0:
             self.holdings[symbol] = Holding(qty, price, multiplier, underlying)

@@ -11,12 +11,15 @@ path, said in the market's label. Bars are the front month's closes.
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 
 import numpy as np
 
 from brokers.futures import FUTURES, front_month, listed
 from rulesengine.data.chain import COLUMNS, Bars, Chain, from_seconds, to_seconds
+from rulesengine.data.intraday import NEW_YORK
+from rulesengine.data.synthetic_intraday import IntradayMarket
 
 CARRY = 0.01  # rates less dividends, a year: the futures' premium over the index
 # root's index -> (leverage on the S&P 500's returns, level at the start of the span's year)
@@ -108,3 +111,43 @@ def _snapshot(root: str, day: date, index: float) -> dict[str, np.ndarray]:
         name: np.asarray(columns[name], dtype=COLUMNS[name] if COLUMNS[name] != "U" else None)
         for name in COLUMNS
     }
+
+
+def front_month_ohlc(index: Bars, root: str) -> Bars:
+    """The front contract's daily bars (open, high, low, close at cost of carry, on ticks),
+    from the index's: what an intraday futures path is drawn inside."""
+    tick = float(FUTURES[root].tick)
+    days = [from_seconds(float(s)) for s in index.dates]
+    carry = np.array(
+        [np.exp(CARRY * max((front_month(root, d).expiry - d).days, 0) / 365.0) for d in days]
+    )
+
+    def on_ticks(series: np.ndarray) -> np.ndarray:
+        return np.round(series * carry / tick) * tick
+
+    return Bars(
+        index.dates, on_ticks(index.open), on_ticks(index.high), on_ticks(index.low),
+        on_ticks(index.close), index.volume,
+    )  # fmt: skip
+
+
+@dataclass
+class IntradayFutures(IntradayMarket):
+    """A futures root's contracts every few minutes: the front month follows a minute path
+    drawn inside its daily bar (as the intraday SPX market's index does), the other contract
+    at cost of carry from it; indicators read the front month's minute bars."""
+
+    def snapshot(self, when: datetime) -> Chain:
+        day = when.astimezone(NEW_YORK).date()
+        view = self.store.at(when)
+        front_price = view.last_price(self.symbol)
+        if front_price is None:
+            raise ValueError(f"no minute bars of {self.symbol} before {when}")
+        years = max((front_month(self.symbol, day).expiry - day).days, 0) / 365.0
+        index = front_price / np.exp(CARRY * years)
+        columns = _snapshot(self.symbol, day, index)
+        columns["quote_date"] = np.full(len(columns["symbol"]), to_seconds(day))
+        chain = Chain(columns, source=f"synthetic intraday {self.symbol} futures")
+        chain.bars = {self.symbol: self.daily.until(to_seconds(day) - 1)}
+        chain.intraday = view
+        return chain

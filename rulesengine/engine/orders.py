@@ -13,7 +13,6 @@ from brokers.futures import parse_future
 from brokers.idempotency import client_key
 from brokers.model import Fill, Intent, OrderLeg, OrderRequest, PriceEffect, TimeInForce, Walk
 from brokers.occ import is_option_symbol
-from brokers.pricing import cents
 from brokers.ticks import order_tick, round_to_tick
 from rulesengine.engine.positions import PositionLeg
 
@@ -80,9 +79,8 @@ def net_credit(fills: tuple[Fill, ...], symbols: set[str], units: int) -> float:
         return 0.0
     total = 0.0
     for fill in fills:
-        if fill.symbol in symbols:  # the money, in cents as the broker books it
-            per_unit = Decimal(str(unit_weight(fill.symbol) * 100))
-            total -= float(cents(fill.quantity * fill.price * per_unit)) / 100
+        if fill.symbol in symbols:
+            total -= fill.quantity * float(fill.price) * unit_weight(fill.symbol)
     return total / units
 
 

@@ -31,7 +31,11 @@ from rulesengine.data.intraday import IntradayStore
 from rulesengine.data.minute_files import MinuteFileError, load_bar_sources
 from rulesengine.data.quotes import SnapshotListing, underlying_prices
 from rulesengine.data.synthetic import EQUITY_LEVERAGE, equity_like, scaled_vol, synthetic_history
-from rulesengine.data.synthetic_futures import futures_history
+from rulesengine.data.synthetic_futures import (
+    IntradayFutures,
+    front_month_ohlc,
+    futures_history,
+)
 from rulesengine.data.synthetic_intraday import IntradayMarket, intraday_market
 from rulesengine.engine.clock import NEW_YORK, ManualClock
 from rulesengine.engine.loop import LIVE_STATUSES, Engine
@@ -189,18 +193,27 @@ def _synthetic_intraday(spec: str) -> ReplaySource:
         end = date.fromisoformat(parts[2]) if len(parts) > 2 else start + timedelta(days=4)
         every = parse_timeframe(parts[3]) if len(parts) > 3 else parse_timeframe("5m")
         seed = int(parts[4]) if len(parts) > 4 else 0
+        root = parts[5].upper() if len(parts) > 5 else ""
+        if root and not is_future_root(root):
+            raise ValueError(root)
     except (ValueError, TimeframeError):
         raise ReplayError(
-            f"--replay {spec}: expected synthetic-intraday:START:END[:EVERY[:SEED]], "
-            "e.g. synthetic-intraday:2018-01-02:2018-03-29:5m:7"
+            f"--replay {spec}: expected synthetic-intraday:START:END[:EVERY[:SEED[:ROOT]]], "
+            "e.g. synthetic-intraday:2018-01-02:2018-03-29:5m:7 or "
+            f"synthetic-intraday:2018-01-02:2018-03-29:5m:0:/MES (futures: {', '.join(FUTURES)})"
         ) from None
     spx, vix = load_bars("arch:sp500"), load_bars("arch:vix")
     with _within_sp500(spec, spx):
         market = intraday_market(spx, "SPX", start, end, every, seed=seed, vix=vix)
+        if root:  # the same sessions, a futures root's contracts on its own minute path
+            market = IntradayFutures(
+                root, front_month_ohlc(spx, root), market.sessions, every, seed
+            )
     label = (
-        f"synthetic intraday SPX {start}..{end} every {every} seed {seed} "
-        "(model-generated minute path and option prices)"
-    )
+        f"synthetic intraday {root or 'SPX'} {start}..{end} every {every} seed {seed} "
+        + ("(model-generated minute path and prices)" if root else
+           "(model-generated minute path and option prices)")
+    )  # fmt: skip
     opening = market.snapshot(market.times(market.sessions[0])[0])
     return ReplaySource(opening, label, True, market=market)
 

@@ -1,4 +1,5 @@
-"""Market sessions: NYSE days from exchange-calendars, plus the option session rules.
+"""Market sessions: NYSE days from exchange-calendars, plus the option session rules, and
+CME Globex (exchange-calendars' CMES) for equity index futures.
 
 Index options (SPX, NDX, RUT, VIX, XSP...) trade until 16:15 ET, 15 minutes past the equity
 close; an expiring PM-settled weekly (SPXW) stops at the equity close; on early-close days
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cache
 
+from brokers.futures import is_future_root
 from brokers.occ import is_index
 from rulesengine.engine.clock import NEW_YORK
 
@@ -99,8 +101,11 @@ class Sessions:
         return None
 
     def closed_reason(self, underlying: str, when: datetime) -> str | None:
-        """Why options on `underlying` cannot trade at `when` (None: the market is open)."""
+        """Why options on `underlying` (or a futures root's contracts) cannot trade at `when`
+        (None: the market is open)."""
         local = when.astimezone(NEW_YORK)
+        if is_future_root(underlying):
+            return globex_closed(local)
         session = self.current(local)
         if session is None:
             return f"no session on {local:%a %Y-%m-%d} (weekend or holiday)"
@@ -118,6 +123,28 @@ class Sessions:
             return 0.0
         left = (session.close - when).total_seconds() / 60
         return max(0.0, left)
+
+
+def globex_closed(local: datetime) -> str | None:
+    """Why CME Globex (equity index futures) is closed at `local` (None: open), from
+    exchange-calendars' CMES calendar: nearly around the clock, Sunday evening to Friday
+    afternoon, closed on its holidays."""
+    import pandas as pd
+
+    calendar = _globex()
+    minute = pd.Timestamp(local).tz_convert("UTC").floor("min")
+    if not (calendar.first_minute <= minute <= calendar.last_minute):
+        return None if local.weekday() < 5 else f"Globex closed on {local:%a %Y-%m-%d}"
+    if calendar.is_open_on_minute(minute):
+        return None
+    return f"Globex closed at {local:%a %Y-%m-%d %H:%M} New York time"
+
+
+@cache
+def _globex():
+    import exchange_calendars  # lazily, as the NYSE calendar
+
+    return exchange_calendars.get_calendar("CMES")
 
 
 def _weekday_session(day: date) -> Session | None:

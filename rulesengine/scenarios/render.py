@@ -126,7 +126,7 @@ def _candidate_legs(record: dict) -> list[PositionLeg]:
         out.append(
             PositionLeg(
                 leg["leg"],
-                "",
+                leg.get("symbol", "") if leg["kind"] == "future" else "",  # a future by its code
                 sign * int(leg.get("count") or 1),
                 leg["kind"],
                 float(leg.get("strike") or 0),

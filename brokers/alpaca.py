@@ -34,6 +34,7 @@ from brokers.model import (
     OrderLeg,
     OrderRequest,
     OrderStatus,
+    OrderType,
     Position,
     Preview,
     PriceEffect,
@@ -41,7 +42,7 @@ from brokers.model import (
     TimeInForce,
 )
 from brokers.occ import is_option_symbol, padded, parse_occ, unpadded
-from brokers.pricing import quoted_price
+from brokers.pricing import quoted_price, quoted_stop
 from brokers.wire import (
     decimal_or_none,
     greeks,
@@ -303,12 +304,15 @@ def order_body(order: OrderRequest) -> dict[str, Any]:
             "with a `timeout`",
             broker=NAME,
         )
-    common = {
-        "type": "limit",
+    common: dict[str, Any] = {
+        "type": order.order_type.value,
         "time_in_force": order.time_in_force.value,
-        "limit_price": money(_signed_limit(order)),
         "client_order_id": order.client_key,
     }
+    if order.order_type is OrderType.LIMIT:
+        common["limit_price"] = money(_signed_limit(order))
+    elif order.order_type is OrderType.STOP:
+        common["stop_price"] = money(quoted_stop(order))
     if len(order.legs) == 1:
         leg = order.legs[0]
         return {

@@ -51,6 +51,12 @@ class TimeInForce(StrEnum):
     IOC = "ioc"  # immediate or cancel: what does not fill at once is cancelled
 
 
+class OrderType(StrEnum):
+    LIMIT = "limit"
+    MARKET = "market"  # fills at once at the other side's price (shares and futures)
+    STOP = "stop"  # a market order once the market trades through `stop_price`
+
+
 @dataclass(frozen=True, slots=True)
 class Walk:
     """How a working limit order is repriced toward natural: `ticks` every `every_s`
@@ -101,6 +107,8 @@ class OrderRequest:
     time_in_force: TimeInForce = TimeInForce.DAY
     underlying: str = ""
     walk: Walk | None = None  # None: the broker's own working (the paper account's default)
+    order_type: OrderType = OrderType.LIMIT
+    stop_price: Decimal | None = None  # a stop order's trigger, per unit like the limit
 
     def __post_init__(self) -> None:
         if self.quantity <= 0:

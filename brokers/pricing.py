@@ -7,7 +7,7 @@ one short call) is priced per share like brokers quote it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from brokers.futures import parse_future
@@ -27,6 +27,12 @@ class ComboMarket:
 
 def weight(leg: OrderLeg, multiplier: int) -> Decimal:
     return Decimal(leg.ratio * multiplier) / 100
+
+
+def quoted_stop(order: OrderRequest) -> Decimal:
+    """A stop order's trigger as the broker's API takes it (see `quoted_price`)."""
+    assert order.stop_price is not None, "a stop order has a stop price"
+    return quoted_price(replace(order, limit_price=order.stop_price))
 
 
 def quoted_price(order: OrderRequest) -> Decimal:

@@ -23,6 +23,7 @@ from brokers.model import (
     OrderLeg,
     OrderRequest,
     OrderStatus,
+    OrderType,
     Position,
     Preview,
     PriceEffect,
@@ -30,7 +31,7 @@ from brokers.model import (
     TimeInForce,
 )
 from brokers.occ import is_index, is_option_symbol, padded, parse_occ
-from brokers.pricing import quoted_price
+from brokers.pricing import quoted_price, quoted_stop
 from brokers.wire import (
     decimal_or_none,
     greeks,
@@ -94,15 +95,20 @@ def order_body(order: OrderRequest) -> dict[str, Any]:
             }
         )
     multi = len(order.legs) > 1
+    prices: dict[str, str] = {}
+    if order.order_type is OrderType.LIMIT:
+        prices["price"] = money(quoted_price(order))
+    elif order.order_type is OrderType.STOP:
+        prices["stopPrice"] = money(quoted_stop(order))
+    net = "NET_CREDIT" if order.effect is PriceEffect.CREDIT else "NET_DEBIT"
+    kind = net if multi else "LIMIT"
     return {
-        "orderType": ("NET_CREDIT" if order.effect is PriceEffect.CREDIT else "NET_DEBIT")
-        if multi
-        else "LIMIT",
+        "orderType": kind if order.order_type is OrderType.LIMIT else order.order_type.name,
         "session": "NORMAL",
         "duration": _DURATION[order.time_in_force],
         "orderStrategyType": "SINGLE",
         **({"complexOrderStrategyType": _complex_type(order)} if multi else {}),
-        "price": money(quoted_price(order)),
+        **prices,
         "quantity": order.quantity,
         "orderLegCollection": legs,
     }

@@ -35,6 +35,7 @@ from brokers.model import (
     OrderLeg,
     OrderRequest,
     OrderStatus,
+    OrderType,
     Position,
     Preview,
     PriceEffect,
@@ -43,7 +44,7 @@ from brokers.model import (
 )
 from brokers.oauth import AccessToken, Clock, utc_now
 from brokers.occ import is_index, is_option_symbol, padded, parse_occ, streamer_symbol
-from brokers.pricing import quoted_price
+from brokers.pricing import quoted_price, quoted_stop
 from brokers.wire import decimal_or_none, float_or_none, int_or_none, money, require, timestamp
 
 NAME = "tastytrade"
@@ -330,9 +331,8 @@ def order_body(order: OrderRequest) -> dict[str, Any]:
         )
     return {
         "time-in-force": _TIME_IN_FORCE[order.time_in_force],
-        "order-type": "Limit",
-        "price": money(quoted_price(order)),
-        "price-effect": "Credit" if order.effect is PriceEffect.CREDIT else "Debit",
+        "order-type": _ORDER_TYPES[order.order_type],
+        **_prices(order),
         "source": SOURCE,
         "external-identifier": order.client_key,
         "legs": legs,
@@ -360,6 +360,19 @@ def parse_order(data: dict[str, Any], request: OrderRequest | None = None) -> Or
         reason=data.get("reject-reason") or "",
         updated=timestamp(data.get("updated-at")),
     )
+
+
+_ORDER_TYPES = {OrderType.LIMIT: "Limit", OrderType.MARKET: "Market", OrderType.STOP: "Stop"}
+
+
+def _prices(order: OrderRequest) -> dict[str, str]:
+    """A limit order's price and effect; a stop's trigger; a market order has neither."""
+    if order.order_type is OrderType.MARKET:
+        return {}
+    if order.order_type is OrderType.STOP:
+        return {"stop-trigger": money(quoted_stop(order))}
+    effect = "Credit" if order.effect is PriceEffect.CREDIT else "Debit"
+    return {"price": money(quoted_price(order)), "price-effect": effect}
 
 
 def future_symbol(symbol: str) -> str:

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from brokers.futures import is_future_symbol
-from brokers.model import Intent, OrderRequest
+from brokers.model import Intent, OrderRequest, OrderType
 from brokers.occ import parse_occ, underlying_of
 from brokers.paper.margin import Market, margin_credit, requirement
 from brokers.paper.settings import level_problem
@@ -43,6 +43,11 @@ class OrderChecks:
         return f"market closed for {underlying}: {closed}" if closed else None
 
     def tick_problem(self, order: OrderRequest) -> str | None:
+        if order.order_type is OrderType.MARKET:
+            return None
+        if order.order_type is OrderType.STOP:
+            assert order.stop_price is not None, "a stop order has a stop price"
+            return order_tick_error(order.legs, order.stop_price)
         root = root_of(order)
         if root:
             return tick_error(root, order.limit_price, len(order.legs))

@@ -16,7 +16,16 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from brokers.futures import parse_future
-from brokers.model import Fill, Order, OrderRequest, OrderStatus, PriceEffect, Quote, TimeInForce
+from brokers.model import (
+    Fill,
+    Order,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    PriceEffect,
+    Quote,
+    TimeInForce,
+)
 from brokers.occ import is_index, is_option_symbol, parse_occ, underlying_of
 from brokers.paper.fills import fill_credit, fillable_units, leg_prices
 from brokers.pricing import ComboMarket, combo_market, credit_terms, step_toward_natural
@@ -42,8 +51,14 @@ class OrderExecution:
         if found is None:
             return
         quotes, market = found
-        limit = credit_terms(order.request.limit_price, order.request.effect)
-        fill = fill_credit(limit, market, self.broker.policy.slippage)
+        request = order.request
+        if request.order_type is OrderType.STOP and not _triggered(request, market):
+            return  # rests until the market trades through the stop
+        if request.order_type is OrderType.LIMIT:
+            limit = credit_terms(request.limit_price, request.effect)
+            fill = fill_credit(limit, market, self.broker.policy.slippage)
+        else:  # market (or a triggered stop): the other side's price, at once
+            fill = market.natural
         remaining = order.request.quantity - order.filled_quantity
         if fill is None or remaining <= 0:
             return
@@ -99,6 +114,8 @@ class OrderExecution:
         walk:` policy) or the fill policy's default steps."""
         request = order.request
         walk = request.walk
+        if request.order_type is not OrderType.LIMIT:
+            return  # a market or stop order has no limit to walk
         if walk is None and not self.broker.policy.reprice:
             return
         every = timedelta(seconds=walk.every_s) if walk else self.broker.policy.step_every
@@ -215,3 +232,11 @@ def _not_past(price: Decimal, stop: Decimal, effect: PriceEffect, anchor: Decima
     if effect is PriceEffect.CREDIT:
         return max(price, min(stop, anchor))
     return min(price, max(stop, anchor))
+
+
+def _triggered(request: OrderRequest, market: ComboMarket) -> bool:
+    """A stop that sells triggers when the bid falls to its price or below; one that buys,
+    when the ask rises to it (per unit of weight, as the stop is given). In credit terms both
+    read: what crossing the market brings in is no better than the stop."""
+    assert request.stop_price is not None, "a stop order has a stop price"
+    return market.natural <= credit_terms(request.stop_price, request.effect)

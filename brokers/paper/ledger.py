@@ -21,6 +21,7 @@ from brokers.model import (
     OrderLeg,
     OrderRequest,
     OrderStatus,
+    OrderType,
     PriceEffect,
     TimeInForce,
     Walk,
@@ -192,6 +193,8 @@ def _order_to(o: Order) -> dict[str, Any]:
             "walk": None
             if r.walk is None
             else [r.walk.every_s, r.walk.ticks, None if r.walk.stop is None else str(r.walk.stop)],
+            "order_type": r.order_type.value,
+            "stop_price": None if r.stop_price is None else str(r.stop_price),
         },
     }
 
@@ -214,6 +217,8 @@ def _order_from(d: dict[str, Any]) -> Order:
         time_in_force=TimeInForce(r["time_in_force"]),
         underlying=r["underlying"],
         walk=_walk_from(r.get("walk")),
+        order_type=OrderType(r.get("order_type", "limit")),
+        stop_price=Decimal(r["stop_price"]) if r.get("stop_price") else None,
     )
     fills = tuple(
         Fill(

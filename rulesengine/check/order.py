@@ -14,6 +14,7 @@ from rulesengine.language.prices import PriceError, parse_price
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d)$")
 SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 PERCENT = re.compile(r"^(\d+(?:\.\d+)?)\s*%$")
+MONEY = re.compile(r"^\$\s*(\d+(?:\.\d+)?)$")
 
 
 def check_order(section: OrderSection, program: Program, result, at_key) -> None:
@@ -44,6 +45,25 @@ def check_order(section: OrderSection, program: Program, result, at_key) -> None
                     "e.g. `min_fill: 50%`")  # fmt: skip
             return
         values["min_fill"] = share
+    if "protective_stop" in values:
+        found = MONEY.match(str(values["protective_stop"]).strip())
+        if found is None or float(found.group(1)) <= 0:
+            problem(
+                "protective_stop",
+                f"'{values['protective_stop']}' is not an amount of money",
+                "e.g. `protective_stop: $150` (the loss, per position, the stop closes at)",
+            )
+            return
+        values["protective_stop"] = float(found.group(1))
+    options = [leg.name for leg in program.legs if leg.kind in {"put", "call"}]
+    for key, want in (("type", "market"), ("protective_stop", None)):
+        if key in values and options and (want is None or values[key] == want):
+            problem(
+                key,
+                f"is for strategies of shares and futures; leg {options[0]} is an option",
+                "options always go as limit orders, closed by the exit rules",
+            )
+            return
     walk = values.get("walk")
     if isinstance(walk, dict):
         every = duration(walk["every"])

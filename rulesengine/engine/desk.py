@@ -215,6 +215,8 @@ class OrderDesk:
             self._short_of_min_fill(row, now)
         if row.purpose == "hedge":
             self._hedge_progress(row, order, now)
+        if row.purpose == "stop" and order.filled_quantity > 0:
+            self._stopped(row, order, now)
 
     def _entry_progress(self, key: str, order: Order, now: datetime) -> None:
         p = self.book.by_entry_key(key)
@@ -292,6 +294,19 @@ class OrderDesk:
             "closed",
             f"{p.exit_reason}; realised {realised:+,.2f}",
         )
+
+    def _stopped(self, row: OrderRecord, order: Order, now: datetime) -> None:
+        """A protective stop filled: the position exits by it (engine.stops)."""
+        p = self.book.positions.get(row.position_id or "")
+        if p is None:
+            return
+        if p.status is Status.OPEN:
+            price = order.fills[-1].price if order.fills else order.average_price
+            p.start_exit(row.key, f"protective stop filled at {price}")
+            self.recorder.decide(now, self.compiled(p.strategy), "exit", p.id, "stopped",
+                                 p.exit_reason or "")  # fmt: skip
+        if p.exit_key == row.key:
+            self._exit_progress(row.key, order, now)
 
     def _hedge_progress(self, row: OrderRecord, order: Order, now: datetime) -> None:
         p = self.book.positions.get(row.position_id or "")

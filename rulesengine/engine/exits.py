@@ -8,7 +8,7 @@ every leg and a market that is open, otherwise the position is held and the reas
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import numpy as np
@@ -41,6 +41,7 @@ class Exits:
         self.desk = desk
         self.recorder = recorder
         self.policy: Callable[[str], OrderPolicy] = lambda strategy: OrderPolicy()
+        self.before_exit: Callable[[Position, TickContext, str], Awaitable[None]] | None = None
 
     async def enforce(self, ctx: TickContext, strategy: str, allowed: Gate) -> None:
         """What locks impose, and closes asked for by hand (`close_requested`, set by the API:
@@ -179,6 +180,8 @@ class Exits:
         if problem is not None or credit is None:
             self.recorder.decide(now, compiled, "exit", p.id, "held", f"{reason}; {problem}")
             return False
+        if self.before_exit is not None:  # a protective stop must not fill behind the exit
+            await self.before_exit(p, ctx, f"exit: {reason}")
         legs = self.book.intents(orders.order_legs(p.legs, Intent.CLOSE, closing=True), units)
         version = compiled.version if compiled else p.version
         policy = self.policy(p.strategy)

@@ -48,6 +48,7 @@ from rulesengine.engine.rollover import RollOver
 from rulesengine.engine.ruleset import Compiled, RuleSet
 from rulesengine.engine.schedules import Scheduler
 from rulesengine.engine.sessions import Sessions
+from rulesengine.engine.stops import ProtectiveStops
 from rulesengine.notify import events
 from rulesengine.notify.events import Routes
 from rulesengine.notify.notices import Notices, channels_of
@@ -94,6 +95,8 @@ class Engine:
         self.entry_retries = EntryRetries(self.book, self.desk, self.recorder)
         self.hedger = Hedger(self.book, self.desk, self.recorder)
         self.roll_over = RollOver(self.book, self.exits, self.recorder)
+        self.stops = ProtectiveStops(self.book, self.desk, self.recorder)
+        self.exits.before_exit = self.stops.cancel_for
         self.model_marks = model_marks  # where model values go (the paper account's net liq)
         self.context: TickContext | None = None
         self.broker_down = False  # this tick's account read failed
@@ -157,6 +160,7 @@ class Engine:
             if monitored:
                 await self.exits.monitor(context, compiled, allowed)
             await self.hedger.run(context, compiled, allowed, monitored)
+            await self.stops.run(context, compiled, self.policy(name).protective_stop)
         for name, compiled in self.rules.strategies.items():
             if self._due(compiled, "scan", now):
                 allowed = gate(locks, name, now)

@@ -13,6 +13,9 @@
 | retries     | 0       | a rejected order is sent again this many times, re-priced, after  |
 | retry_after | 30s     | this wait, doubling after each attempt                            |
 | max_working | none    | entry orders it may have working at once (more are refused)       |
+| type        | limit   | market: share and futures orders go as market orders              |
+| protective_stop | none | a resting stop order closing a share or futures position at a   |
+|             |         | loss of this many dollars (placed once its entry fills)           |
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ class OrderPolicy:
     min_fill: float | None = None  # share of the ordered quantity
     retries: int = 0
     retry_after_s: float = DEFAULT_RETRY_AFTER
+    market: bool = False  # share and futures orders as market orders
+    protective_stop: float | None = None  # $ per position
 
     def limit_rule(self, purpose: str) -> LimitPrice:
         """The first limit of an `entry`, `exit` or `roll` order."""
@@ -72,4 +77,6 @@ def policy_for(rules: RuleSet, compiled: Compiled | None) -> OrderPolicy:
         min_fill=merged.get("min_fill"),
         retries=merged.get("retries", 0),
         retry_after_s=merged.get("retry_after", DEFAULT_RETRY_AFTER),
+        market=merged.get("type") == "market",
+        protective_stop=merged.get("protective_stop"),
     )

@@ -8,10 +8,11 @@ Without a usable quote for every leg the order goes at the mid the rules compute
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from decimal import Decimal
 
 from brokers.futures import is_future_symbol
-from brokers.model import OrderLeg, OrderRequest, Walk
+from brokers.model import OrderLeg, OrderRequest, OrderType, Walk
 from brokers.occ import is_option_symbol
 from brokers.ticks import order_tick, round_to_tick
 from rulesengine.data.chain import Chain
@@ -85,6 +86,9 @@ def priced_request(
     quote = structure_quote(ctx.market, ctx.index, legs)
     credit = limit_credit(policy.limit_rule(purpose), quote, mid_credit)
     walk = broker_walk(policy, quote, legs)
-    return orders.request(
+    req = orders.request(
         strategy, version, ctx.now, legs, quantity, credit, underlying, policy.tif, walk
     )
+    if policy.market and not any(leg.is_option for leg in legs):  # options: always limits
+        return replace(req, order_type=OrderType.MARKET, walk=None)
+    return req

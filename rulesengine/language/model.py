@@ -216,6 +216,16 @@ class OrderSection(Strict):
         description="an entry that ends with less filled than this share is unwound, e.g. "
         "`50%`",
     )
+    type: Literal["limit", "market"] | None = Field(
+        None,
+        description="`market` sends the orders of share and futures strategies as market "
+        "orders (options always go as limits; default limit)",
+    )
+    protective_stop: str | None = Field(
+        None,
+        description="(share and futures strategies) a resting stop order placed once an entry "
+        "fills, closing the position `$150` against it even while the engine is down",
+    )
     retries: NonNegativeInt | None = Field(
         None, description="times a rejected order is sent again (default 0)"
     )

@@ -5,7 +5,9 @@ and the /MES pack's year through the engine, reconciled to the cent."""
 from __future__ import annotations
 
 import csv
+import json
 import sqlite3
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -16,7 +18,7 @@ import pytest
 
 from brokers.errors import NotSupported, OrderRejected
 from brokers.futures import FUTURES, front_month, listed, parse_future
-from brokers.model import Intent, OrderLeg, OrderRequest, PriceEffect
+from brokers.model import Intent, OrderLeg, OrderRequest, OrderType, PriceEffect
 from brokers.paper.broker import PaperBroker
 from brokers.paper.fills import FeeSchedule
 from brokers.paper.margin import Market, margin_credit, requirement
@@ -211,3 +213,110 @@ async def test_a_contract_held_to_expiry_settles_in_cash_at_its_last_price(tmp_p
     engine_book.settle_expired(after, lambda q, why, delivered: closed.append(why))
     assert p.status is Status.CLOSED and p.realised_pnl == pytest.approx(502.50)
     assert closed == ["settled at expiry 2018-03-16 for +137.51; realised +502.50"]
+
+
+M5 = """
+strategy: mes_ema_5m
+universe: [/MES]
+bars: 5m
+schedule:
+  scan: every 5m during regular_hours
+  monitor: every 5m during regular_hours
+legs:
+  long: buy future where dte > 8 prefer dte nearest 0
+entry:
+  - crosses_above(ema(close, 9), ema(close, 21))
+size:
+  contracts: 1
+exit:
+  trend_over: crosses_below(ema(close, 9), ema(close, 21))
+order:
+  type: market
+  protective_stop: $60
+"""
+
+
+def test_market_orders_and_protective_stops_through_a_week_of_5_minute_bars(tmp_path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "mes.yaml").write_text(M5)
+    (rules / "risk.yaml").write_text("portfolio: r\npaper:\n  cash: 25000\n  margin: margin\n")
+    out = tmp_path / "out"
+    spec = "synthetic-intraday:2018-03-05:2018-03-09:5m:0:/MES"
+    assert main(["backtest", str(rules), "--data", spec, "--out", str(out)]) == 0
+    con = sqlite3.connect(out / "journal.sqlite")
+    kinds = dict(con.execute("SELECT key, purpose FROM orders").fetchall())
+    types = {r[0] for r in con.execute("SELECT key FROM orders WHERE purpose='entry'")}
+    assert types and all(kinds[k] == "entry" for k in types)
+    paper = json.loads((out / "paper.json").read_text())
+    entries = [o for o in paper["orders"] if o["request"]["client_key"] in types]
+    assert entries and all(o["request"]["order_type"] == "market" for o in entries)
+    placed = con.execute("SELECT reason FROM decisions WHERE kind='stop'").fetchall()
+    assert placed and all(r[0].startswith("protective stop $60: sell stop at ") for r in placed)
+    stopped = con.execute(
+        "SELECT p.realised_pnl, p.exit_reason FROM positions p WHERE p.exit_reason LIKE "
+        "'protective stop filled at %'"
+    ).fetchall()
+    cancelled = con.execute("SELECT count(*) FROM orders WHERE purpose='stop' AND "
+                            "status='cancelled'").fetchone()[0]  # fmt: skip
+    assert stopped and cancelled  # some stops fired, the rest gave way to the rules' exits
+    for realised, _ in stopped:
+        assert realised < 0
+    live_stops = con.execute(
+        "SELECT count(*) FROM orders o JOIN positions p ON o.position_id = p.id WHERE "
+        "o.purpose='stop' AND o.status='working' AND p.status='closed'"
+    ).fetchone()[0]
+    assert live_stops == 0  # no stop outlives its position
+    with (out / "equity.csv").open() as handle:
+        for day in csv.DictReader(handle):
+            parts = 25_000 + float(day["realised_pnl"]) + float(day["unrealised_pnl"])
+            assert float(day["net_liq"]) == pytest.approx(parts, abs=0.005), day["date"]
+
+
+@pytest.mark.parametrize("key", ["type: market", "protective_stop: $100"])
+def test_market_orders_and_protective_stops_are_for_shares_and_futures(key):
+    from tests.conftest import checked
+    from tests.engine.harness import PUT_SPREAD
+
+    (d,) = checked(PUT_SPREAD + f"order:\n  {key}\n").diagnostics
+    assert d.code == "E011" and "is for strategies of shares and futures" in d.message
+
+
+async def test_a_stop_order_rests_until_the_market_trades_through_it():
+    book, front = snapshot_book(date(2018, 3, 1))
+    quote = book.quote(front)
+    assert quote is not None and quote.bid is not None
+    paper = PaperBroker(book, settings=AccountSettings(cash=Decimal(25_000), margin="margin"))
+    paper.ledger.book(front, 1, quote.bid, 5, "/MES")
+    below = (quote.bid - Decimal(10)) * 5 / 100  # 10 points under the bid, per unit
+    stop = OrderRequest((OrderLeg(front, -1, Intent.CLOSE),), 1, below, PriceEffect.CREDIT,
+                        "s1", order_type=OrderType.STOP, stop_price=below)  # fmt: skip
+    resting = await paper.place(stop)
+    assert resting.status.value == "working"
+    at = quote.bid * 5 / 100  # at the bid: triggered, filled at once at the bid
+    hit = OrderRequest((OrderLeg(front, -1, Intent.CLOSE),), 1, at, PriceEffect.CREDIT,
+                       "s2", order_type=OrderType.STOP, stop_price=at)  # fmt: skip
+    filled = await paper.place(hit)
+    assert filled.status.value == "filled" and filled.fills[0].price == quote.bid
+    market = OrderRequest((OrderLeg(front, 1, Intent.OPEN),), 1, Decimal(0), PriceEffect.DEBIT,
+                          "m1", order_type=OrderType.MARKET)  # fmt: skip
+    bought = await paper.place(market)
+    assert bought.status.value == "filled" and bought.fills[0].price == quote.ask
+
+
+def test_brokers_take_market_and_stop_orders_in_their_own_shapes():
+    from brokers.alpaca import order_body as alpaca
+    from brokers.schwab_wire import order_body as schwab
+    from brokers.tastytrade import order_body as tastytrade
+
+    stop = OrderRequest((OrderLeg("XYZ", -1, Intent.CLOSE),), 100, Decimal("0.95"),
+                        PriceEffect.CREDIT, "k", order_type=OrderType.STOP,
+                        stop_price=Decimal("0.95"))  # fmt: skip
+    assert tastytrade(stop)["order-type"] == "Stop" and tastytrade(stop)["stop-trigger"] == "95"
+    assert "price" not in tastytrade(stop)
+    assert alpaca(stop)["type"] == "stop" and alpaca(stop)["stop_price"] == "95"
+    assert schwab(stop)["orderType"] == "STOP" and schwab(stop)["stopPrice"] == "95"
+    market = replace(stop, order_type=OrderType.MARKET, stop_price=None)
+    assert tastytrade(market)["order-type"] == "Market" and "price" not in tastytrade(market)
+    assert alpaca(market)["type"] == "market" and "limit_price" not in alpaca(market)
+    assert schwab(market)["orderType"] == "MARKET" and "price" not in schwab(market)

@@ -14,14 +14,11 @@ from rulesengine.check.bar_calls import default_timeframe, indicator
 from rulesengine.check.diagnostics import CODES, Diagnostic
 from rulesengine.check.exits import check_exits
 from rulesengine.check.expressions import Context, LetInfo, check
-from rulesengine.check.hedge import check_hedge
 from rulesengine.check.legs import check_expiry_section, check_legs
 from rulesengine.check.names import Scope
-from rulesengine.check.notify import check_notify, check_reports
-from rulesengine.check.order import check_order
-from rulesengine.check.paper import check_paper
 from rulesengine.check.program import Checked, Program, Source
 from rulesengine.check.scopes import ALL_SCOPES, STRUCTURE_SCOPES
+from rulesengine.check.sections import check_sections
 from rulesengine.check.timeframes import DAILY
 from rulesengine.check.types import BOOL, RATIO, Kind, Type
 from rulesengine.check.universe import read_universe
@@ -286,47 +283,7 @@ class _FileChecker:
         self.check_lists(model, root, program, lets, leg_names)
         check_exits(self, model, root, program, lets)
         check_account(self, model, root, program, lets)
-        if model.paper is not None:
-            check_paper(model.paper, program, self.at_node(root.key_node("paper")), self.result)
-        if model.notify:
-            check_notify(
-                model.notify,
-                program,
-                self.at_node(root.key_node("notify")),
-                self.result,
-                lambda name, key: self.at_node(_channel_key(root, name, key)),
-            )
-        if model.order is not None:
-            check_order(
-                model.order,
-                program,
-                self.result,
-                lambda key: self.at_node(_channel_key(root, "", key, "order")),
-            )
-        if model.holdings is not None:
-            self.check_holdings(model.holdings, program, root)
-        if model.hedge is not None:
-            check_hedge(
-                model.hedge,
-                program,
-                self.result,
-                lambda key: self.at_node(
-                    root.key_node("hedge")
-                    if key is None
-                    else _channel_key(root, "", key, "hedge")
-                ),
-            )
-        if model.reports is not None:
-            check_reports(
-                model.reports,
-                program,
-                self.result,
-                lambda job: self.at_node(
-                    root.key_node("reports")
-                    if job is None
-                    else _channel_key(root, "", job, "reports")
-                ),
-            )
+        check_sections(model, program, self.result, root, self.at_node)
         check_schedules(self, model, root, program)
         for name in lets:
             if name not in self.used_lets:
@@ -339,17 +296,6 @@ class _FileChecker:
                     "remove it, or use it in a condition",
                 )
         return program
-
-    def check_holdings(self, section, program: Program, root: yaml_source.YNode) -> None:
-        if program.kind != "strategy":
-            self.result.add(
-                "E011",
-                "`holdings` belongs in a strategy file: it says whose shares the strategy reads",
-                self.at_node(root.key_node("holdings")),
-            )
-            return
-        program.holdings_from = tuple(n for n in section.strategies if n != program.name)
-        program.on_assignment = section.on_assignment
 
     def checked(self, node, start, ctx, label, want: Type | None, leg_kind=None) -> Checked | None:
         source = self.source(node)
@@ -502,12 +448,3 @@ def _let_order(trees: dict[str, ast.Node]) -> tuple[list[str], dict[str, list[st
     for name in trees:
         visit(name, [])
     return [n for n in order if n not in cyclic and not any(d in cyclic for d in deps[n])], cyclic
-
-
-def _channel_key(
-    root: yaml_source.YNode, name: str, key: str, section: str = "notify"
-) -> yaml_source.YNode | None:
-    """Where `notify.NAME.KEY` (or `reports.KEY`, name "") is written, for a caret."""
-    node = root.get(section)
-    node = node.get(name) if node is not None and name else node
-    return node.get(key) if node is not None else None

@@ -1,5 +1,6 @@
 """The exit pipeline: what locks enforce (cancel entries, close all), then for each held
-position of a strategy its exits in order, else its roll (with the roll's fallbacks).
+position of a strategy its exits in order, else its roll (engine.rolls, with the roll's
+fallbacks).
 
 Exits evaluate on every mark, the model's included; a closing order needs a real quote for
 every leg and a market that is open, otherwise the position is held and the reason recorded.
@@ -15,24 +16,20 @@ import numpy as np
 
 from brokers.model import Intent
 from rulesengine.check.program import Checked, FieldRef
-from rulesengine.engine import orders, partial_roll, retries
+from rulesengine.engine import orders, retries
 from rulesengine.engine.book import PositionBook
 from rulesengine.engine.breakers import Gate
-from rulesengine.engine.clock import NEW_YORK
 from rulesengine.engine.context import TickContext
 from rulesengine.engine.desk import OrderDesk
-from rulesengine.engine.entries import CANDIDATES_EXAMINED, entry_state, new_position
 from rulesengine.engine.marks import PositionView
 from rulesengine.engine.policy import OrderPolicy
 from rulesengine.engine.positions import Position, Status
 from rulesengine.engine.pricing import priced_request
 from rulesengine.engine.record import Recorder
+from rulesengine.engine.rolls import Rolls
 from rulesengine.engine.ruleset import Compiled
 from rulesengine.language import ast
 from rulesengine.runtime.evaluate import Evaluator
-from rulesengine.strategies.scan import candidate_records, scan
-
-ROLL_MIN_CREDIT = 0.05  # a credit-only roll must net at least a nickel (one complex tick)
 
 
 class Exits:
@@ -42,6 +39,7 @@ class Exits:
         self.recorder = recorder
         self.policy: Callable[[str], OrderPolicy] = lambda strategy: OrderPolicy()
         self.before_exit: Callable[[Position, TickContext, str], Awaitable[None]] | None = None
+        self.rolls = Rolls(self)
 
     async def enforce(self, ctx: TickContext, strategy: str, allowed: Gate) -> None:
         """What locks impose, and closes asked for by hand (`close_requested`, set by the API:
@@ -119,7 +117,8 @@ class Exits:
             if fired is not None and fired in program.exit_rolls:  # `-> roll`: as `roll: when:`
                 reason = clause_reason(program.exits[fired], view, i)
                 target = None if to is None else float(to[i])
-                await self.roll(ctx, compiled, p, allowed, f"{fired}: {reason}", credit, target)
+                why = f"{fired}: {reason}"
+                await self.rolls.roll(ctx, compiled, p, allowed, why, credit, target)
             elif fired is not None:
                 reason = clause_reason(program.exits[fired], view, i)
                 if not allowed.exits:
@@ -137,7 +136,7 @@ class Exits:
             elif roll is not None and roll[i] and program.roll is not None:
                 reason = clause_reason(program.roll, view, i)
                 target = None if to is None else float(to[i])
-                await self.roll(ctx, compiled, p, allowed, reason, credit, target)
+                await self.rolls.roll(ctx, compiled, p, allowed, reason, credit, target)
 
     def _count_checks(self, compiled: Compiled, held, view, exits, roll) -> None:
         pnl = view.columns["pnl"]
@@ -153,7 +152,7 @@ class Exits:
                 compiled.program.file, clause, fired, int(judged.sum()) - fired
             )
 
-    def _cannot_close(self, ctx: TickContext, p: Position, credit: float | None) -> str | None:
+    def cannot_close(self, ctx: TickContext, p: Position, credit: float | None) -> str | None:
         if credit is None or not math.isfinite(credit):
             return "no price to close at"
         unquoted = self.book.unquoted_legs(p, ctx.index)
@@ -176,7 +175,7 @@ class Exits:
         rest open under the same id and lineage)."""
         now, compiled = ctx.now, self.desk.compiled(p.strategy)
         units = p.quantity if quantity is None else quantity
-        problem = self._cannot_close(ctx, p, credit)
+        problem = self.cannot_close(ctx, p, credit)
         if problem is not None or credit is None:
             self.recorder.decide(now, compiled, "exit", p.id, "held", f"{reason}; {problem}")
             return False
@@ -229,134 +228,6 @@ class Exits:
             await self.close(ctx, p, why, credit, attempt.quantity)
 
     # ------------------------------------------------------------ rolls
-    async def roll(
-        self,
-        ctx: TickContext,
-        compiled: Compiled,
-        p: Position,
-        allowed: Gate,
-        why: str,
-        credit: float,
-        target: float | None = None,
-    ) -> None:
-        program, now = compiled.program, ctx.now
-        problem = allowed.because if not allowed.rolls else ""
-        if allowed.rolls:
-            problem = self._cannot_close(ctx, p, credit) or ""
-        if allowed.rolls and not problem and program.roll_legs:
-            moving, problem = partial_roll.find(program, p, ctx.market, ctx.index, target)
-            if moving is not None and program.roll_credit_only and moving.net < ROLL_MIN_CREDIT:
-                problem = f"the roll nets {moving.net:+.2f}, not a credit"
-            elif moving is not None:
-                await self.send_partial_roll(ctx, compiled, p, moving, why)
-                return
-        elif allowed.rolls and not problem:
-            found, problem = self._roll_target(ctx, compiled, p, credit)
-            if found is not None:
-                record, net = found
-                await self._send_roll(ctx, compiled, p, record, net, why)
-                return
-        pnl = self.book.marks[p.id].pnl if p.id in self.book.marks else float("nan")
-        for step in program.roll_fallback:
-            if step == "close_if_profitable" and pnl > 0:
-                await self.close(ctx, p, f"roll fallback, closed at a profit ({problem})", credit)
-                return
-            if step == "close":
-                await self.close(ctx, p, f"roll fallback, closed ({problem})", credit)
-                return
-            if step == "alert":
-                self._alert_roll(now, compiled, p, why, problem)
-                return
-        self.recorder.decide(now, compiled, "roll", p.id, "none", f"{why}; {problem}")
-
-    def _alert_roll(self, now: datetime, compiled: Compiled, p: Position, why: str, problem: str):
-        day = now.astimezone(NEW_YORK).date().isoformat()
-        if p.detail.get("roll_alerted") != day:
-            p.detail["roll_alerted"] = day
-            self.book.save(p)
-            self.recorder.alert(
-                now,
-                "roll",
-                f"{p.id} ({p.strategy}) needs a roll ({why}) but none was placed: {problem}",
-            )
-        self.recorder.decide(now, compiled, "roll", p.id, "alerted", f"{why}; {problem}")
-
-    def _roll_target(self, ctx: TickContext, compiled: Compiled, p: Position, close_credit: float):
-        program, graph = compiled.program, compiled.graph
-        result = scan(program, graph, ctx.market, dict(ctx.scalars(compiled.name)))
-        records = candidate_records(result, program, ctx.market, CANDIDATES_EXAMINED * 4)
-        held = {leg.symbol for leg in p.legs}
-        for record in records:
-            legs = orders.candidate_legs(record)
-            expiries = [leg.expiry for leg in legs if leg.expiry]
-            if not expiries or min(expiries) <= p.expiry or {leg.symbol for leg in legs} & held:
-                continue
-            net = close_credit + (record["credit"] or 0.0)
-            if program.roll_credit_only and net < ROLL_MIN_CREDIT:
-                continue
-            return (record, net), ""
-        what = "a later expiry passing the legs and entry rules"
-        if program.roll_credit_only:
-            what += " for a net credit"
-        return None, f"no roll target: none of {len(records)} candidates is {what}"
-
-    async def _send_roll(
-        self, ctx: TickContext, compiled: Compiled, p: Position, record: dict, net: float, why: str
-    ) -> None:
-        new_legs = orders.candidate_legs(record)
-        legs = self.book.intents(
-            orders.order_legs(p.legs, Intent.CLOSE, closing=True)
-            + orders.order_legs(new_legs, Intent.OPEN),
-            p.quantity,
-        )
-        req = priced_request(
-            ctx, self.policy(compiled.name), "roll", compiled.name, compiled.version, legs,
-            p.quantity, net, p.underlying,
-        )  # fmt: skip
-        child = new_position(compiled, req, new_legs, record, ctx.now, rolled_from=p)
-        child.detail.update(entry_state(ctx, new_legs, record))
-        await self._place_roll(ctx, compiled, p, req, child, net, why)
-
-    async def send_partial_roll(
-        self, ctx: TickContext, compiled: Compiled, p: Position, moving, why: str
-    ) -> None:
-        """Close the moved legs and open their replacements in one order; the child holds
-        the kept legs (transferred at their mid) and the new ones."""
-        legs = self.book.intents(
-            orders.order_legs(moving.moved, Intent.CLOSE, closing=True)
-            + orders.order_legs(moving.new, Intent.OPEN),
-            p.quantity,
-        )
-        req = priced_request(
-            ctx, self.policy(compiled.name), "roll", compiled.name, compiled.version, legs,
-            p.quantity, moving.net, p.underlying,
-        )  # fmt: skip
-        record = moving.child_numbers()
-        replaced = {leg.name: leg for leg in moving.new}
-        child_legs = [replaced.get(leg.name, leg) for leg in p.legs]  # the strategy's order
-        child = new_position(compiled, req, child_legs, record, ctx.now, rolled_from=p)
-        child.detail.update(entry_state(ctx, child_legs, record))
-        child.detail["transfer_in"] = round(-moving.transfer, 6)
-        p.detail["transfer_out"] = round(moving.transfer, 6)
-        moved = ", ".join(leg.name for leg in moving.moved)
-        await self._place_roll(ctx, compiled, p, req, child, moving.net, f"{why}; moves {moved}")
-
-    async def _place_roll(
-        self, ctx: TickContext, compiled: Compiled, p: Position, req, child, net: float, why: str
-    ) -> None:
-        now = ctx.now
-        p.start_exit(req.client_key, f"roll: {why}")
-        self.book.add(child)
-        self.book.save(p)
-        reason = f"{why}; roll {child.roll_number} of {child.root_id} for a net {net:+.2f}"
-        self.recorder.provisional(
-            now, compiled, "roll", p.id, "rolling", reason, {"into": child.id}
-        )
-        placed = await self.desk.send(req, "roll", compiled.name, p.id, now)
-        outcome = "rolling" if placed else "failed"
-        self.recorder.decide(now, compiled, "roll", p.id, outcome, reason, {"into": child.id})
-        if placed:
-            self.recorder.report.rolls += 1
 
 
 def clause_reason(checked: Checked, view: PositionView, i: int) -> str:

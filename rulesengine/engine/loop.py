@@ -6,9 +6,10 @@
     account scalars        from the broker's account after this tick's marks; each strategy's
                            own P&L and exposure beside the account's
     breakers               from the first tick on, each on its own scope
-    per strategy           locks enforced, then exits and rolls where the monitor is due,
-                           then entries where the scan is due (limits count what this tick
-                           already decided)
+    per strategy           its held positions (engine.held: retries, locks enforced,
+                           roll-overs, exits and rolls where the monitor is due, hedges,
+                           protective stops), then entries where the scan is due (limits
+                           count what this tick already decided)
 
 The parts: `PositionBook` (positions, lifecycle, marks, settlement), `OrderDesk` (the broker,
 orders and fills), `Entries` and `Exits` (the pipelines), `Recorder` (decisions, alerts, the
@@ -36,20 +37,17 @@ from rulesengine.engine.context import TickContext
 from rulesengine.engine.desk import LIVE_STATUSES, OrderDesk
 from rulesengine.engine.entries import DEFAULT_MAX_QUOTE_AGE, Entries
 from rulesengine.engine.exits import Exits
-from rulesengine.engine.hedging import Hedger
-from rulesengine.engine.holdings import Delivery, holding_scalars
+from rulesengine.engine.held import HeldPositions
+from rulesengine.engine.holdings import holding_scalars
 from rulesengine.engine.journal import Journal, Lock
 from rulesengine.engine.marks import SymbolIndex
 from rulesengine.engine.policy import OrderPolicy, policy_for
 from rulesengine.engine.positions import Position
 from rulesengine.engine.record import Recorder, TickReport
-from rulesengine.engine.retries import EntryRetries
-from rulesengine.engine.rollover import RollOver
 from rulesengine.engine.ruleset import Compiled, RuleSet
 from rulesengine.engine.schedules import Scheduler
 from rulesengine.engine.sessions import Sessions
-from rulesengine.engine.stops import ProtectiveStops
-from rulesengine.notify import events
+from rulesengine.engine.settled import Settled
 from rulesengine.notify.events import Routes
 from rulesengine.notify.notices import Notices, channels_of
 from rulesengine.notify.outbox import Outbox
@@ -92,17 +90,16 @@ class Engine:
         self.exits = Exits(self.book, self.desk, self.recorder)
         self.entries.policy = self.exits.policy = self.policy  # the rules' `order:` sections
         self.desk.policy = self.policy
-        self.entry_retries = EntryRetries(self.book, self.desk, self.recorder)
-        self.hedger = Hedger(self.book, self.desk, self.recorder)
-        self.roll_over = RollOver(self.book, self.exits, self.recorder)
-        self.stops = ProtectiveStops(self.book, self.desk, self.recorder)
-        self.exits.before_exit = self.stops.cancel_for
+        self.held = HeldPositions(self.book, self.desk, self.recorder, self.exits, self.policy)
         self.model_marks = model_marks  # where model values go (the paper account's net liq)
         self.context: TickContext | None = None
         self.broker_down = False  # this tick's account read failed
         self.last_account: dict[str, float] | None = None
         self.ran: list[str] = []  # schedules run this tick, recorded when the tick completes
         self.scan_now: set[str] = set()  # strategies asked to scan at the next tick (the API)
+        self.settled = Settled(
+            self.recorder, self.compiled, lambda: self.rules, self.clock.now, self.scan_now
+        )
 
     # ------------------------------------------------------------ rules
     def record_rules(self, at: datetime) -> None:
@@ -135,7 +132,7 @@ class Engine:
         await self.desk.sync(now)
         self.screen(chain)
         self.book.see_market(chain, now)
-        self.book.settle_expired(now, self._settled, self.rules.holdings_group)
+        self.book.settle_expired(now, self.settled, self.rules.holdings_group)
         index = SymbolIndex(chain)
         self._mark(chain, index, now)
         for p, why in self.book.rejected_quotes(chain):
@@ -152,15 +149,7 @@ class Engine:
         locks = self.journal.locks()
         for name, compiled in [*self.rules.strategies.items(), *self.retired.items()]:
             allowed = gate(locks, name, now)
-            await self.entry_retries.run(context, compiled, self.policy(name), allowed)
-            await self.exits.retry_due(context, name)
-            await self.exits.enforce(context, name, allowed)
-            await self.roll_over.run(context, compiled, allowed)
-            monitored = self._due(compiled, "monitor", now)
-            if monitored:
-                await self.exits.monitor(context, compiled, allowed)
-            await self.hedger.run(context, compiled, allowed, monitored)
-            await self.stops.run(context, compiled, self.policy(name).protective_stop)
+            await self.held.tick(context, compiled, allowed, self._due(compiled, "monitor", now))
         for name, compiled in self.rules.strategies.items():
             if self._due(compiled, "scan", now):
                 allowed = gate(locks, name, now)
@@ -207,19 +196,6 @@ class Engine:
 
     def _snapshot(self, now: datetime, values: Mapping[str, float]) -> None:
         self.journal.snapshot(now, {k: v for k, v in values.items() if math.isfinite(v)})
-
-    def _settled(self, p: Position, reason: str, delivered: list[Delivery]) -> None:
-        compiled = self.compiled(p.strategy)
-        at = p.closed_at or self.clock.now()
-        self.recorder.decide(at, compiled, "closed", p.id, "expired", reason)
-        if not delivered:
-            return
-        said = "; ".join(d.describe() for d in delivered)
-        self.recorder.decide(at, compiled, "assignment", p.id, "delivered", said)
-        body = f"{p.strategy} {p.id}: {said}"
-        self.recorder.notify(at, events.assignment(p.strategy, p.id, body))
-        for name in self.rules.scan_on_assignment(p.strategy):
-            self.scan_now.add(name)  # `holdings: on_assignment: scan`: this very tick
 
     def _due(self, compiled: Compiled, kind: str, now: datetime) -> bool:
         key = f"schedule:{compiled.name}:{kind}"

@@ -47,7 +47,7 @@ class RollOver:
             pairs = zip(moving.moved, moving.new, strict=True)
             moves = ", ".join(f"{a.symbol} -> {b.symbol}" for a, b in pairs)
             why = f"roll-over: {moves} (roll date, {_days_left(due[0], today)} days to expiry)"
-            await self.exits.send_partial_roll(ctx, compiled, p, moving, why)
+            await self.exits.rolls.send_partial_roll(ctx, compiled, p, moving, why)
 
 
 def futures_roll(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from brokers.futures import FUTURES
 from rulesengine.check.order import duration
 from rulesengine.check.program import Program
 from rulesengine.language.model import HedgeSection
@@ -48,4 +49,16 @@ def check_hedge(section: HedgeSection, program: Program, result, at_key) -> None
                 "e.g. `every: 15m`",
             )  # fmt: skip
             return
-    program.hedge = {"low": low, "high": high, "to": target, "every": every}
+    using = section.using.strip()
+    if using != "underlying" and using.upper() not in FUTURES:
+        result.add(
+            "E011",
+            f"hedge.using: '{section.using}' is neither `underlying` nor a futures root",
+            at_key("using"),
+            f"use `underlying` or one of {', '.join(FUTURES)}",
+        )
+        return
+    program.hedge = {
+        "low": low, "high": high, "to": target, "every": every,
+        "using": using if using == "underlying" else using.upper(),
+    }  # fmt: skip

@@ -169,7 +169,7 @@ class PositionBook:
         pnl, high_water, mark, credit, delta, vega, hedged = (
             np.asarray(cols[name], dtype=float).tolist()
             for name in (
-                "pnl", "high_water_pnl", "mark", "credit", "net_delta", "net_vega", "hedge_shares"
+                "pnl", "high_water_pnl", "mark", "credit", "net_delta", "net_vega", "hedge_delta"
             )
         )
         by_model = model.tolist()
@@ -257,7 +257,7 @@ class PositionBook:
             gross = (p.entry_price + value) * MULTIPLIER * p.quantity
             p.detail["exit_price"] = value
             hedge = hedge_of(p)
-            if hedge.shares:  # closed once the hedge is flattened (engine.hedging)
+            if not hedge.flat:  # closed once the hedge is flattened (engine.hedging)
                 p.detail["options_done"] = round(gross, 6)
                 if p.status is Status.OPEN:
                     p.start_exit(f"settle:{p.id}", "expired")

@@ -280,7 +280,7 @@ class OrderDesk:
         """Book a position closed whose options are done (`options_done`: their gross P&L),
         unless hedge shares are still to be flattened: then when that fill arrives."""
         hedge = hedge_of(p)
-        if hedge.shares:
+        if not hedge.flat:
             return
         gross = float(p.detail["options_done"])
         realised = float(p.detail.get("realised_part", 0.0)) + gross - p.fees

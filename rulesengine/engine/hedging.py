@@ -1,4 +1,7 @@
-"""`hedge:`: each position's delta kept in a band with shares of the underlying.
+"""`hedge:`: each position's delta kept in a band with shares of the underlying, or with the
+front month of a futures root (`using: /MES`: one contract moves like its multiplier in
+units of the index; a hedge contract past its roll date is closed and the next check hedges
+in the new front month).
 
 When the band is checked (`every`, or at each monitor), a position whose delta this tick
 (options marked now, hedge shares included) is outside the band gets one stock order that
@@ -12,12 +15,14 @@ Hedges reduce risk: a lock that stops exits stops them too; one that stops entri
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
+from brokers.futures import front_month
 from brokers.model import Intent, OrderLeg
 from rulesengine.engine import orders
 from rulesengine.engine.book import PositionBook
 from rulesengine.engine.breakers import Gate
+from rulesengine.engine.clock import NEW_YORK
 from rulesengine.engine.context import TickContext
 from rulesengine.engine.desk import OrderDesk
 from rulesengine.engine.hedge_book import hedge_of
@@ -61,50 +66,57 @@ class Hedger:
         mark = self.book.marks.get(p.id)
         if mark is None or not math.isfinite(mark.delta) or self._working(p):
             return
+        symbol, per = instrument(band["using"], p.underlying, ctx.now.astimezone(NEW_YORK).date())
+        for held, qty in hedge_of(p).held.items():  # a hedge future past its roll date
+            if held != p.underlying and held != symbol:
+                why = f"hedge roll-over: {held} -> {symbol}: close {qty:+d} {held}"
+                await self._send(ctx, compiled, p, held, -qty, why)
+                return  # the next check hedges in the front month
         if band["low"] <= mark.delta <= band["high"]:
             return
-        shares = round(band["to"] - mark.delta)
-        if shares == 0:
+        units = round((band["to"] - mark.delta) / per)
+        if units == 0:
             return
-        side = "buy" if shares > 0 else "sell"
+        side = "buy" if units > 0 else "sell"
         why = (
             f"delta {mark.delta:+.1f} outside [{band['low']:g}, {band['high']:g}]: "
-            f"{side} {abs(shares)} {p.underlying} (to {band['to']:g})"
+            f"{side} {abs(units)} {symbol} (to {band['to']:g})"
         )
-        await self._send(ctx, compiled, p, shares, why)
+        await self._send(ctx, compiled, p, symbol, units, why)
 
     async def flatten(self, ctx: TickContext, compiled: Compiled) -> None:
         """A position closing (its options' exit sent, or expired) gives up its hedge."""
         for p in self.book.positions.values():
             if p.strategy != compiled.name or p.status is not Status.CLOSING:
                 continue
-            held = hedge_of(p).shares
             partial = "partial_pending" in p.detail  # a scale-out keeps the hedge
-            if held and not partial and not self._working(p):
-                why = f"{p.exit_reason or 'closing'}: flatten the hedge's {held:+d} shares"
-                await self._send(ctx, compiled, p, -held, why)
+            if partial or self._working(p):
+                continue
+            for symbol, qty in hedge_of(p).held.items():
+                why = f"{p.exit_reason or 'closing'}: flatten the hedge's {qty:+d} {symbol}"
+                await self._send(ctx, compiled, p, symbol, -qty, why)
 
     async def _send(
-        self, ctx: TickContext, compiled: Compiled, p: Position, shares: int, why: str
+        self, ctx: TickContext, compiled: Compiled, p: Position, symbol: str, units: int, why: str
     ) -> None:
-        held = hedge_of(p).shares
-        closes = held != 0 and (held > 0) != (shares > 0) and abs(shares) <= abs(held)
-        # one share a unit, `shares` units: every broker takes a stock order that way
+        held = hedge_of(p).held.get(symbol, 0)
+        closes = held != 0 and (held > 0) != (units > 0) and abs(units) <= abs(held)
+        # one share (or contract) a unit, `units` of them: every broker takes such an order
         intent = Intent.CLOSE if closes else Intent.OPEN
-        legs = [OrderLeg(p.underlying, 1 if shares > 0 else -1, intent)]
+        legs = [OrderLeg(symbol, 1 if units > 0 else -1, intent)]
         quote = structure_quote(ctx.market, ctx.index, legs)
         if quote is None:
             self.recorder.decide(ctx.now, compiled, PURPOSE, p.id, "held", f"{why}; no price")
             return
         credit = quote.mid if quote.sells else -quote.mid
-        # the position in the key: two positions hedging the same shares in one tick differ
+        # the position in the key: two positions hedging the same units in one tick differ
         req = orders.request(
-            f"{compiled.name}|{p.id}", compiled.version, ctx.now, legs, abs(shares), credit,
+            f"{compiled.name}|{p.id}", compiled.version, ctx.now, legs, abs(units), credit,
             p.underlying,
         )  # fmt: skip
         placed = await self.desk.send(req, PURPOSE, compiled.name, p.id, ctx.now)
         outcome = "hedging" if placed else "failed"
-        detail = {"order": req.client_key, "shares": shares}
+        detail = {"order": req.client_key, "units": units, "symbol": symbol}
         if not placed:
             why = f"{why}; order: {self.desk.rejection(req.client_key)}"
         self.recorder.decide(ctx.now, compiled, PURPOSE, p.id, outcome, why, detail)
@@ -115,3 +127,12 @@ class Hedger:
     def _live_hedges(self) -> list[OrderRecord]:
         rows = self.desk.journal.orders(("pending", "working", "partially_filled", "unknown"))
         return [row for row in rows if row.purpose == PURPOSE]
+
+
+def instrument(using: str, underlying: str, today: date) -> tuple[str, int]:
+    """What hedges, and how many units of the underlying one unit of it moves like: the
+    underlying's shares, or the front month of a futures root (its multiplier)."""
+    if using == "underlying":
+        return underlying, 1
+    contract = front_month(using, today)
+    return contract.symbol, contract.spec.multiplier

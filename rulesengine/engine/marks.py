@@ -14,7 +14,7 @@ from datetime import datetime
 import numpy as np
 
 from rulesengine.data.chain import Chain
-from rulesengine.engine.hedge_book import hedge_of
+from rulesengine.engine.hedge_book import hedge_of, units_per
 from rulesengine.engine.positions import MULTIPLIER, Position
 from rulesengine.runtime.view import scalar_column
 from rulesengine.strategies.structures import LegShape, Structures
@@ -200,12 +200,11 @@ def _columns(positions, structure, index, rows, now) -> dict[str, np.ndarray]:
         for name in ("entry_underlying_price", "entry_iv")
     }
     hedges = [hedge_of(p) for p in positions]
-    hedge_shares = np.array([h.shares for h in hedges], dtype=float)
+    hedge_delta = np.array([h.delta for h in hedges], dtype=float)
     hedge_value = np.zeros(len(positions))
-    if hedge_shares.any() or any(h.cash for h in hedges):
-        # the shares at the underlying's price, plus what trading them brought in
-        price = _underlying_price(index, rows, len(positions))
-        hedge_value = hedge_shares * price
+    if any(h.held or h.cash for h in hedges):
+        # the hedges at their prices now, plus what trading them brought in
+        hedge_value = _hedge_values(hedges, index, _underlying_price(index, rows, len(positions)))
         pnl = pnl + hedge_value + np.array([h.cash for h in hedges], dtype=float)
     return {
         "pnl": pnl,
@@ -219,8 +218,8 @@ def _columns(positions, structure, index, rows, now) -> dict[str, np.ndarray]:
         "short_strike_breached": _breached(positions, index, rows),
         "rolls": np.array([p.roll_number for p in positions], dtype=float),
         **at_entry,
-        "position_delta": structure["net_delta"] * MULTIPLIER * qty + hedge_shares,
-        "hedge_shares": hedge_shares,
+        "position_delta": structure["net_delta"] * MULTIPLIER * qty + hedge_delta,
+        "hedge_delta": hedge_delta,
         "position_vega": structure["net_vega"] * MULTIPLIER * qty,
         "dte": structure["min_dte"],
         "max_profit": max_profit,
@@ -229,6 +228,21 @@ def _columns(positions, structure, index, rows, now) -> dict[str, np.ndarray]:
         "net_delta": structure["net_delta"],
         "net_vega": structure["net_vega"],
     }
+
+
+def _hedge_values(hedges, index: SymbolIndex, underlying: np.ndarray) -> np.ndarray:
+    """Per position, its hedges' value: shares at the underlying's price, futures contracts
+    at their own mid times their multiplier (NaN while one has no quote)."""
+    mids = index.chain.column("mid") if len(index.chain) else np.zeros(0)
+    values = np.zeros(len(hedges))
+    for i, hedge in enumerate(hedges):
+        for symbol, qty in hedge.held.items():
+            if units_per(symbol) == 1:
+                values[i] += qty * underlying[i]
+                continue
+            row = index.row(symbol, "future")
+            values[i] += qty * (float(mids[row]) if row >= 0 else np.nan) * units_per(symbol)
+    return values
 
 
 def _underlying_price(index: SymbolIndex, rows, n: int) -> np.ndarray:

@@ -252,8 +252,10 @@ class HedgeSection(Strict):
         description="the delta a hedge brings the position back to (default: the band's "
         "middle)",
     )
-    using: Literal["underlying"] = Field(
-        "underlying", description="what hedges: shares of the underlying"
+    using: str = Field(
+        "underlying",
+        description="what hedges: `underlying` (its shares) or a futures root, e.g. `/MES` "
+        "(its front month)",
     )
     every: str | None = Field(
         None, description="how often the band is checked, e.g. `15m` (default: every monitor)"

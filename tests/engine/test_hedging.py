@@ -9,13 +9,14 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from brokers.model import Fill
 from rulesengine.cli.main import main
-from rulesengine.engine.hedge_book import HedgeState, hedge_of, record_fills
+from rulesengine.engine.hedge_book import hedge_of, record_fills
 from rulesengine.engine.positions import Position
 from tests.conftest import checked
 
@@ -104,7 +105,9 @@ def test_a_hedge_section_that_cannot_work_says_why(section, message):
 
 def test_a_hedge_band_is_read_with_its_middle_as_the_default_target():
     program = checked(HEDGED + "hedge:\n  delta: between 10 and -30\n  every: 15m\n").program
-    assert program.hedge == {"low": -30.0, "high": 10.0, "to": -10.0, "every": 900.0}
+    assert program.hedge == {
+        "low": -30.0, "high": 10.0, "to": -10.0, "every": 900.0, "using": "underlying"
+    }  # fmt: skip
 
 
 def test_hedge_in_a_portfolio_file_is_refused():
@@ -119,18 +122,92 @@ T = datetime(2016, 1, 4, 15, 45, tzinfo=UTC)
                          max_size=4), max_size=5))  # fmt: skip
 def test_hedge_fills_are_counted_once_whatever_the_broker_reports_again(orders):
     p = Position("p-1", "g", "v", "XYZ", [], T, "k")
-    expected = HedgeState()
+    shares = 0
+    cash = fees = 0.0
     for n, fills in enumerate(orders):
         made = [Fill(f"o{n}", "XYZ", q, Decimal(c) / 100, T, Decimal("0.01")) for q, c in fills]
         for seen in range(len(made) + 1):  # the order's fills as each sync reports them
             record_fills(p, f"key-{n}", made[:seen])
         record_fills(p, f"key-{n}", made)  # and once more after it is final
-        expected = HedgeState(
-            expected.shares + sum(f.quantity for f in made),
-            expected.cash - sum(f.quantity * float(f.price) for f in made),
-            expected.fees + 0.01 * len(made),
-        )
+        shares += sum(f.quantity for f in made)
+        cash -= sum(f.quantity * float(f.price) for f in made)
+        fees += 0.01 * len(made)
     got = hedge_of(p)
-    assert got.shares == expected.shares
-    assert got.cash == pytest.approx(expected.cash, abs=1e-6)
-    assert got.fees == pytest.approx(expected.fees, abs=1e-6)
+    assert got.held.get("XYZ", 0) == shares and got.delta == shares
+    assert got.flat == (shares == 0)
+    assert got.cash == pytest.approx(cash, abs=1e-6)
+    assert got.fees == pytest.approx(fees, abs=1e-6)
+
+
+def test_a_futures_hedge_counts_its_multiplier_in_delta_and_money():
+    p = Position("p-1", "g", "v", "SPX", [], T, "k")
+    sold = Fill("o", "/MESH18", -3, Decimal("2700.25"), T, Decimal("3.66"))
+    state = record_fills(p, "k1", [sold])
+    assert state.held == {"/MESH18": -3} and state.delta == -15  # 3 x 5 units of the index
+    assert state.cash == pytest.approx(3 * 2700.25 * 5)  # sold: the notional came in
+
+
+CALL_HEDGED_WITH_MES = """
+strategy: call_hedged
+universe: [SPX, /MES]
+legs:
+  long: buy call where underlying_symbol == 'SPX' and dte between 30 and 60
+        and delta between 0.40 and 0.60 and ask > 0 prefer delta nearest 0.50
+size:
+  contracts: 1
+exit:
+  stop: pnl <= -5000
+hedge:
+  delta: between -10 and 10
+  using: /MES
+limits:
+  max_positions: 1
+"""
+MARGIN = "portfolio: r\npaper:\n  cash: 100000\n  margin: margin\n"
+
+
+def with_mes(chain):
+    """The SPX snapshot and a synthetic /MES futures snapshot of the same day, as one market."""
+    from rulesengine.data.bars import load_bars
+    from rulesengine.data.chain import COLUMNS, Chain
+    from rulesengine.data.synthetic_futures import futures_history
+
+    day = chain.quote_dates()[0]
+    mes = futures_history(load_bars("arch:sp500"), "/MES", day, day)
+    columns = {n: np.concatenate([chain.columns[n], mes.columns[n]]) for n in COLUMNS}
+    return Chain(columns, {**chain.bars, **mes.bars}, source="SPX and /MES")
+
+
+@pytest.mark.anyio
+async def test_an_spx_call_is_hedged_with_micro_futures_and_flattened_on_close(harness):
+    h = harness({"call.yaml": CALL_HEDGED_WITH_MES, "risk.yaml": MARGIN})
+    for day in range(3):
+        await h.day(day, chain=with_mes(h.snapshot(day)))
+    hedges = h.decisions("hedge")
+    assert hedges, "a 50-delta SPX call is +50 units of the index: outside [-10, 10]"
+    first = hedges[0]["reason"]
+    assert "outside [-10, 10]: sell" in first and "/MESH11 (to 0)" in first
+    delta = float(first.split()[1])
+    assert int(first.split(": sell ")[1].split()[0]) == round(delta / 5)  # 5 units a contract
+    (p,) = [q for q in h.positions() if q.status == "open"]
+    held = hedge_of(p).held
+    assert set(held) == {"/MESH11"} and held["/MESH11"] < 0
+    mark = h.engine.book.marks[p.id]
+    assert abs(mark.delta) <= 10 + 2.5  # back inside the band, to the nearest contract
+    assert h.broker.ledger.holdings["/MESH11"].quantity == held["/MESH11"]
+    held_p = h.engine.book.positions[p.id]
+    held_p.detail["close_requested"] = "by hand, in the test"  # as the API's close does
+    h.engine.book.save(held_p)
+    for day in (3, 4):
+        await h.day(day, chain=with_mes(h.snapshot(day)))
+    (done,) = [q for q in h.positions() if q.id == p.id]
+    assert done.status == "closed" and "/MESH11" not in h.broker.ledger.holdings
+    flattened = [d for d in h.decisions("hedge") if "flatten the hedge" in d["reason"]]
+    assert flattened and "/MESH11" in flattened[0]["reason"]
+    fills = h.journal.db.execute(
+        "SELECT f.symbol, f.quantity, f.price, f.fees FROM fills f JOIN orders o "
+        "ON f.order_key = o.key WHERE o.position_id = ?", (p.id,)
+    ).fetchall()
+    money = sum(-q * float(px) * (5 if sym.startswith("/") else 100) - float(fee)
+                for sym, q, px, fee in fills)  # fmt: skip
+    assert done.realised_pnl == pytest.approx(money, abs=0.01)  # the call's and the hedge's

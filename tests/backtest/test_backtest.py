@@ -19,6 +19,7 @@ from rulesengine.backtest.sweep import (
 )
 from rulesengine.cli.main import main
 from rulesengine.engine.journal import Journal, canonical
+from tests.equity import assert_every_day_reconciles
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
 
@@ -182,10 +183,19 @@ def test_the_wheel_goes_round_on_a_synthetic_year_and_reconciles_to_the_cent(tmp
     assert call["exit"] == "expired" and shares["exit"] == "called away at 97.5"
     assert shares["closed"] == call["closed"]
     assert float(shares["pnl"]) == pytest.approx((104.82 - 88.51) * 100, abs=0.005)
-    with (out / "equity.csv").open() as handle:
-        days = list(csv.DictReader(handle))
-    for day in days:  # the paper account's net liq against the engine's P&L, every day
-        parts = 25_000 + float(day["realised_pnl"]) + float(day["unrealised_pnl"])
-        assert float(day["net_liq"]) == pytest.approx(parts, abs=0.005)
+    days = assert_every_day_reconciles(out, 25_000)  # the account against the journal
     total = sum(float(t["pnl"]) for t in trades)
     assert total == pytest.approx(float(days[-1]["net_liq"]) - 25_000, abs=0.01)
+
+
+def test_shares_long_and_short_reconcile_with_the_account(tmp_path, capsys):
+    """The EMA pack on shares alone: long on Reg-T margin, short with 150% set aside."""
+    out = tmp_path / "shares"
+    pack = str(RULES / "packs" / "ema_shares")
+    spec = "synthetic:2016-01-01:2016-06-30:0:XYZ"
+    assert main(["backtest", pack, "--data", spec, "--out", str(out)]) == 0
+    with (out / "trades.csv").open() as handle:
+        trades = list(csv.DictReader(handle))
+    sides = {t["structure"] for t in trades}
+    assert {"long +100 shares", "short -100 shares"} <= sides
+    assert_every_day_reconciles(out, 50_000)

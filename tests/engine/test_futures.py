@@ -4,7 +4,6 @@ and the /MES pack's year through the engine, reconciled to the cent."""
 
 from __future__ import annotations
 
-import csv
 import json
 import sqlite3
 from dataclasses import replace
@@ -30,6 +29,7 @@ from rulesengine.data.quotes import chain_entries, underlying_prices
 from rulesengine.data.synthetic_futures import futures_history
 from rulesengine.engine.sessions import Sessions
 from rulesengine.strategies.structures import LegShape, Structures
+from tests.equity import assert_every_day_reconciles
 
 pytestmark = pytest.mark.anyio
 NY = ZoneInfo("America/New_York")
@@ -166,11 +166,7 @@ def test_held_contracts_roll_to_the_front_month_on_their_roll_date(year):
 
 
 def test_the_year_reconciles_to_the_cent(year):
-    with (year / "equity.csv").open() as handle:
-        days = list(csv.DictReader(handle))
-    for day in days:
-        parts = 25_000 + float(day["realised_pnl"]) + float(day["unrealised_pnl"])
-        assert float(day["net_liq"]) == pytest.approx(parts, abs=0.005), day["date"]
+    assert_every_day_reconciles(year, 25_000)
     con = sqlite3.connect(year / "journal.sqlite")
     plain = con.execute(  # entered and exited, never rolled (rolls: the daily identity)
         "SELECT id, realised_pnl FROM positions WHERE status='closed' AND roll_number = 0 "
@@ -267,10 +263,7 @@ def test_market_orders_and_protective_stops_through_a_week_of_5_minute_bars(tmp_
         "o.purpose='stop' AND o.status='working' AND p.status='closed'"
     ).fetchone()[0]
     assert live_stops == 0  # no stop outlives its position
-    with (out / "equity.csv").open() as handle:
-        for day in csv.DictReader(handle):
-            parts = 25_000 + float(day["realised_pnl"]) + float(day["unrealised_pnl"])
-            assert float(day["net_liq"]) == pytest.approx(parts, abs=0.005), day["date"]
+    assert_every_day_reconciles(out, 25_000)
 
 
 @pytest.mark.parametrize("key", ["type: market", "protective_stop: $100"])

@@ -3,7 +3,6 @@ shares, the hedges part of the position, everything reconciled to the cent."""
 
 from __future__ import annotations
 
-import csv
 import sqlite3
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -19,6 +18,7 @@ from rulesengine.cli.main import main
 from rulesengine.engine.hedge_book import hedge_of, record_fills
 from rulesengine.engine.positions import Position
 from tests.conftest import checked
+from tests.equity import assert_every_day_reconciles
 
 PACK = Path(__file__).resolve().parents[2] / "rules" / "packs" / "gamma_scalping"
 SPAN = "synthetic:2016-01-01:2016-03-31:0:XYZ"
@@ -73,11 +73,7 @@ def test_a_closed_hedged_position_realises_its_options_and_its_hedges_to_the_cen
 
 
 def test_the_account_reconciles_every_day_with_hedges_held(run):
-    with (run / "equity.csv").open() as handle:
-        days = list(csv.DictReader(handle))
-    for day in days:
-        parts = 50_000 + float(day["realised_pnl"]) + float(day["unrealised_pnl"])
-        assert float(day["net_liq"]) == pytest.approx(parts, abs=0.005), day["date"]
+    assert_every_day_reconciles(run, 50_000)
 
 
 HEDGED = """

@@ -361,17 +361,34 @@ def synthetic_history(
 
 
 EQUITY_LEVERAGE = 1.6  # an equity-like path moves 1.6x the index, its vol 1.6x the VIX
+# Known tickers' leverage on the index and price at the start of the span's year, so a
+# synthetic SPY trades near the S&P 500 / 10 and a synthetic AAPL swings more (approximate
+# betas; every other ticker: EQUITY_LEVERAGE from $100). They all move with one factor.
+EQUITIES: dict[str, tuple[float, float | None]] = {
+    "SPY": (1.0, None),  # None: a tenth of the index
+    "QQQ": (1.3, 160.0),
+    "IWM": (1.2, 150.0),
+    "DIA": (0.9, 250.0),
+    "AAPL": (1.3, 170.0),
+    "MSFT": (1.2, 85.0),
+    "NVDA": (2.0, 200.0),
+    "TSLA": (2.0, 300.0),
+    "AMZN": (1.4, 1200.0),
+    "MSTR": (2.2, 130.0),
+}
 
 
-def equity_like(index: Bars, start: date, price: float = 100.0) -> Bars:
-    """A single stock's path made from an index's: the index's log returns times
-    EQUITY_LEVERAGE, priced `price` at the first bar of `start`'s year (so a year of the
-    S&P 500 becomes a year of a volatile ~$100 stock that gets assigned and called away, and
-    any span inside that year sees the same prices)."""
+def equity_like(index: Bars, start: date, price: float = 100.0, leverage: float = EQUITY_LEVERAGE,
+                ) -> Bars:  # fmt: skip
+    """A single stock's path made from an index's: the index's log returns times `leverage`,
+    priced `price` at the first bar of `start`'s year (so a year of the S&P 500 becomes a
+    year of a volatile ~$100 stock that gets assigned and called away, and any span inside
+    that year sees the same prices)."""
     first = to_seconds(date(start.year, 1, 1))
     at = min(int(np.searchsorted(index.dates, first)), len(index.dates) - 1)
+
     def scale(series: np.ndarray) -> np.ndarray:  # a stock trades in cents
-        return np.round(price * (series / index.close[at]) ** EQUITY_LEVERAGE, 2)
+        return np.round(price * (series / index.close[at]) ** leverage, 2)
 
     return Bars(
         index.dates, scale(index.open), scale(index.high), scale(index.low),
@@ -383,3 +400,13 @@ def scaled_vol(vix: Bars, factor: float = EQUITY_LEVERAGE) -> Bars:
     """A volatility index scaled to an equity-like path's vol (see `equity_like`)."""
     return Bars(vix.dates, vix.open * factor, vix.high * factor, vix.low * factor,
                 vix.close * factor, vix.volume)  # fmt: skip
+
+
+def equity_path(index: Bars, symbol: str, start: date) -> tuple[Bars, float]:
+    """A ticker's synthetic path (see EQUITIES) and its leverage on the index."""
+    leverage, price = EQUITIES.get(symbol, (EQUITY_LEVERAGE, 100.0))
+    if price is None:
+        first = to_seconds(date(start.year, 1, 1))
+        at = min(int(np.searchsorted(index.dates, first)), len(index.dates) - 1)
+        price = float(index.close[at]) / 10
+    return equity_like(index, start, price, leverage), leverage

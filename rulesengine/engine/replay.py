@@ -25,12 +25,12 @@ from brokers.paper.broker import PaperBroker
 from rulesengine.check.timeframes import TimeframeError, parse_timeframe
 from rulesengine.data.bars import BarsError, load_bars
 from rulesengine.data.bundled import bundled
-from rulesengine.data.chain import Bars, Chain, from_seconds
+from rulesengine.data.chain import COLUMNS, Bars, Chain, from_seconds
 from rulesengine.data.formats import ChainFileError, load_chain
 from rulesengine.data.intraday import IntradayStore
 from rulesengine.data.minute_files import MinuteFileError, load_bar_sources
 from rulesengine.data.quotes import SnapshotListing, underlying_prices
-from rulesengine.data.synthetic import EQUITY_LEVERAGE, equity_like, scaled_vol, synthetic_history
+from rulesengine.data.synthetic import equity_path, scaled_vol, synthetic_history
 from rulesengine.data.synthetic_futures import (
     IntradayFutures,
     front_month_ohlc,
@@ -175,15 +175,39 @@ def _synthetic(spec: str) -> ReplaySource:
             "model prices)"
         )
         return ReplaySource(chain, label, True)
-    path, vol, kind = spx, vix, "SPX"
-    if symbol != "SPX":  # an equity-like stock: options deliver shares at expiry
-        path, vol = equity_like(spx, start), scaled_vol(vix)
-        kind = f"equity-like {symbol} (S&P 500 returns x {EQUITY_LEVERAGE:g}, from $100)"
-    with _within_sp500(spec, spx):
-        chain = synthetic_history(path, symbol, start, end, seed=seed, vix=vol)
-    chain.bars[symbol], chain.bars["VIX"] = path, vix
-    label = f"synthetic {kind} {start}..{end} seed {seed} (model-generated option prices)"
+    if symbol == "SPX":
+        with _within_sp500(spec, spx):
+            chain = synthetic_history(spx, "SPX", start, end, seed=seed, vix=vix)
+        chain.bars["SPX"], chain.bars["VIX"] = spx, vix
+        label = f"synthetic SPX {start}..{end} seed {seed} (model-generated option prices)"
+        return ReplaySource(chain, label, True)
+    # equity-like stocks (one or a comma-separated list): options deliver shares at expiry
+    symbols = [s.strip() for s in symbol.split(",") if s.strip()]
+    chains, kinds = [], []
+    for n, name in enumerate(symbols):
+        path, leverage = equity_path(spx, name, start)
+        with _within_sp500(spec, spx):
+            one = synthetic_history(
+                path, name, start, end, seed=seed * 101 + n, vix=scaled_vol(vix, leverage)
+            )
+        one.bars[name] = path
+        chains.append(one)
+        kinds.append(f"{name} (S&P 500 returns x {leverage:g})")
+    chain = chains[0] if len(chains) == 1 else _together(chains)
+    chain.bars["VIX"] = vix
+    label = (
+        f"synthetic equity-like {', '.join(kinds)} {start}..{end} seed {seed} "
+        "(model-generated option prices)"
+    )
     return ReplaySource(chain, label, True)
+
+
+def _together(chains: list[Chain]) -> Chain:
+    """Several underlyings' chains as one market, day by day."""
+    columns = {n: np.concatenate([c.columns[n] for c in chains]) for n in COLUMNS}
+    order = np.argsort(columns["quote_date"], kind="stable")
+    bars = {k: v for c in chains for k, v in c.bars.items()}
+    return Chain({n: v[order] for n, v in columns.items()}, bars, source="synthetic stocks")
 
 
 def _synthetic_intraday(spec: str) -> ReplaySource:

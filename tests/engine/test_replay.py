@@ -119,3 +119,26 @@ def test_kill_9_at_random_moments_loses_nothing_and_doubles_nothing(week, tmp_pa
     reference = replay_journal(week)
     for table in ("orders", "fills", "positions", "locks"):
         assert killed[table] == reference[table], table
+
+
+def test_a_synthetic_market_of_several_stocks_moves_with_one_factor():
+    from datetime import date
+
+    import numpy as np
+
+    from rulesengine.data.bars import load_bars
+    from rulesengine.data.chain import to_seconds
+    from rulesengine.engine.replay import open_replay
+
+    source = open_replay("synthetic:2018-01-02:2018-01-05:0:SPY,AAPL")
+    chain = source.chain
+    assert set(chain.underlyings()) == {"SPY", "AAPL"}
+    assert "SPY (S&P 500 returns x 1)" in source.label
+    assert "AAPL (S&P 500 returns x 1.3)" in source.label
+    sp500 = load_bars("arch:sp500")
+    first = int(np.searchsorted(sp500.dates, to_seconds(date(2018, 1, 2))))
+    spy = chain.bars["SPY"].close[first]
+    assert spy == round(float(sp500.close[first]) / 10, 2)  # SPY: a tenth of the index
+    days = chain.quote_dates()
+    stamps = list(chain.columns["quote_date"])
+    assert len(days) == 4 and stamps == sorted(stamps)

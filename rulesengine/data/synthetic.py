@@ -335,7 +335,9 @@ def synthetic_history(
     surface: SSVI = SSVI(),  # noqa: B008 - frozen, used as a constant
 ) -> Chain:
     """Daily chains over a real price path, the ATM level anchored to the VIX where it has a
-    close that day (the SPX-fitted surface elsewhere). Bars are attached for indicators."""
+    close that day (the SPX-fitted surface elsewhere). Bars are attached for indicators, and
+    the VIX's earlier closes as the ATM IV history (what the surface is anchored to), so
+    `iv_rank` and `iv_percentile` read a year from the first day."""
     days = [
         (d, c)
         for d, c in zip(bars.dates, bars.close, strict=True)
@@ -357,7 +359,14 @@ def synthetic_history(
     if not chains:
         raise ValueError(f"no bars of {symbol} between {start} and {end}")
     columns = {name: np.concatenate([c[name] for c in chains]) for name in COLUMNS}
-    return Chain(columns, {symbol: bars}, source=f"synthetic SSVI over {symbol} (seed {seed})")
+    chain = Chain(columns, {symbol: bars}, source=f"synthetic SSVI over {symbol} (seed {seed})")
+    if vix is not None:  # the surface's ATM level before the span: IV rank from day one
+        first = to_seconds(start)
+        chain.iv_history[symbol] = Bars.from_closes(
+            {float(d): float(c) / 100 for d, c in zip(vix.dates, vix.close, strict=True)
+             if d < first and np.isfinite(c)}
+        )  # fmt: skip
+    return chain
 
 
 EQUITY_LEVERAGE = 1.6  # an equity-like path moves 1.6x the index, its vol 1.6x the VIX

@@ -207,7 +207,9 @@ def _together(chains: list[Chain]) -> Chain:
     columns = {n: np.concatenate([c.columns[n] for c in chains]) for n in COLUMNS}
     order = np.argsort(columns["quote_date"], kind="stable")
     bars = {k: v for c in chains for k, v in c.bars.items()}
-    return Chain({n: v[order] for n, v in columns.items()}, bars, source="synthetic stocks")
+    together = Chain({n: v[order] for n, v in columns.items()}, bars, source="synthetic stocks")
+    together.iv_history = {k: v for c in chains for k, v in c.iv_history.items()}
+    return together
 
 
 def _synthetic_intraday(spec: str) -> ReplaySource:

@@ -142,3 +142,12 @@ def test_a_synthetic_market_of_several_stocks_moves_with_one_factor():
     days = chain.quote_dates()
     stamps = list(chain.columns["quote_date"])
     assert len(days) == 4 and stamps == sorted(stamps)
+    # the surface's ATM level before the span (the VIX, x each stock's leverage) is its IV
+    # history: a year of it on the first day, so iv_rank(252) reads at once
+    history = chain.on(days[0]).iv_history
+    vix = load_bars("arch:vix")
+    aapl = history["AAPL"]
+    assert len(aapl.close) >= 252
+    day_before = aapl.dates[-2]  # the last session before the span
+    at = int(np.searchsorted(vix.dates, day_before))
+    assert aapl.close[-2] == pytest.approx(float(vix.close[at]) * 1.3 / 100)

@@ -219,25 +219,31 @@ def _synthetic_intraday(spec: str) -> ReplaySource:
         end = date.fromisoformat(parts[2]) if len(parts) > 2 else start + timedelta(days=4)
         every = parse_timeframe(parts[3]) if len(parts) > 3 else parse_timeframe("5m")
         seed = int(parts[4]) if len(parts) > 4 else 0
-        root = parts[5].upper() if len(parts) > 5 else ""
-        if root and not is_future_root(root):
-            raise ValueError(root)
+        name = parts[5].upper() if len(parts) > 5 and parts[5] else "SPX"
+        if name.startswith("/") and not is_future_root(name):
+            raise ValueError(name)
     except (ValueError, TimeframeError):
         raise ReplayError(
-            f"--replay {spec}: expected synthetic-intraday:START:END[:EVERY[:SEED[:ROOT]]], "
-            "e.g. synthetic-intraday:2018-01-02:2018-03-29:5m:7 or "
+            f"--replay {spec}: expected synthetic-intraday:START:END[:EVERY[:SEED[:SYMBOL]]], "
+            "e.g. synthetic-intraday:2018-01-02:2018-03-29:5m:7, "
+            "synthetic-intraday:2018-01-02:2018-03-29:5m:0:AAPL (an equity-like stock) or "
             f"synthetic-intraday:2018-01-02:2018-03-29:5m:0:/MES (futures: {', '.join(FUTURES)})"
         ) from None
     spx, vix = load_bars("arch:sp500"), load_bars("arch:vix")
     with _within_sp500(spec, spx):
         market = intraday_market(spx, "SPX", start, end, every, seed=seed, vix=vix)
-        if root:  # the same sessions, a futures root's contracts on its own minute path
+        if is_future_root(name):  # the same sessions, a futures root's contracts
             market = IntradayFutures(
-                root, front_month_ohlc(spx, root), market.sessions, every, seed
+                name, front_month_ohlc(spx, name), market.sessions, every, seed
+            )
+        elif name != "SPX":  # an equity-like stock: its own minute path and options
+            path, leverage = equity_path(spx, name, start)
+            market = intraday_market(
+                path, name, start, end, every, seed=seed, vix=scaled_vol(vix, leverage)
             )
     label = (
-        f"synthetic intraday {root or 'SPX'} {start}..{end} every {every} seed {seed} "
-        + ("(model-generated minute path and prices)" if root else
+        f"synthetic intraday {name} {start}..{end} every {every} seed {seed} "
+        + ("(model-generated minute path and prices)" if name.startswith("/") else
            "(model-generated minute path and option prices)")
     )  # fmt: skip
     opening = market.snapshot(market.times(market.sessions[0])[0])

@@ -151,3 +151,19 @@ def test_a_synthetic_market_of_several_stocks_moves_with_one_factor():
     day_before = aapl.dates[-2]  # the last session before the span
     at = int(np.searchsorted(vix.dates, day_before))
     assert aapl.close[-2] == pytest.approx(float(vix.close[at]) * 1.3 / 100)
+
+
+def test_an_intraday_market_of_a_stock_draws_its_minutes_inside_its_own_daily_bar():
+    from rulesengine.engine.replay import open_replay
+
+    source = open_replay("synthetic-intraday:2018-03-05:2018-03-05:5m:0:AAPL")
+    market = source.market
+    assert market is not None and market.symbol == "AAPL"
+    times = market.times(market.sessions[0])
+    noon = market.snapshot(times[len(times) // 2])
+    assert set(noon.underlyings()) == {"AAPL"}
+    bar = market.daily
+    day = list(bar.dates).index(noon.columns["quote_date"][0])
+    price = float(noon.columns["underlying_price"][0])
+    assert float(bar.low[day]) - 0.01 <= price <= float(bar.high[day]) + 0.01
+    assert "AAPL" in source.label and "option prices" in source.label

@@ -51,11 +51,13 @@ def check_exits(checker, model, root, program, lets) -> None:
         and not lints.bounded_loss(program.legs)
         and not any(lints.limits_loss(c.node) for c in program.exits.values())
         and len(program.exits) == len(model.exit)
+        and not (model.order is not None and model.order.protective_stop)  # a resting stop
     ):
         anchor = root.key_node("exit") or root.key_node("legs")
         checker.result.add(
             "W303",
             "no exit limits the loss of this strategy",
             checker.at_node(anchor),
-            "add e.g. `stop_loss: pnl <= -2 * entry_credit`",
+            "add e.g. `stop_loss: pnl <= -2 * entry_credit` (or, for shares and futures, "
+            "`order: protective_stop: $150`)",
         )

@@ -5,7 +5,8 @@
     roll-over       futures past their roll date move to the front month (engine.rollover)
     monitor         exits and rolls, where the monitor is due (engine.exits)
     hedge           the delta band, where it is due (engine.hedging)
-    stops           protective stops for positions that have none (engine.stops)
+    stops           protective stops for positions that have none (engine.stops), again
+                    after the tick's entries
 """
 
 from __future__ import annotations
@@ -55,3 +56,7 @@ class HeldPositions:
             await self.exits.monitor(ctx, compiled, allowed)
         await self.hedger.run(ctx, compiled, allowed, monitored)
         await self.stops.run(ctx, compiled, self.policy(name).protective_stop)
+
+    async def after_entries(self, ctx: TickContext, compiled: Compiled) -> None:
+        """An entry filled at once (a market order) gets its protective stop this tick."""
+        await self.stops.run(ctx, compiled, self.policy(compiled.name).protective_stop)

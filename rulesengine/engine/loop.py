@@ -154,6 +154,7 @@ class Engine:
             if self._due(compiled, "scan", now):
                 allowed = gate(locks, name, now)
                 await self.entries.scan_and_enter(context, self.rules, compiled, allowed)
+                await self.held.after_entries(context, compiled)
         self._finish(now, context)
         return report
 

@@ -152,6 +152,8 @@ class Rolls:
         self, ctx: TickContext, compiled: Compiled, p: Position, req, child, net: float, why: str
     ) -> None:
         now = ctx.now
+        if self.exits.before_exit is not None:  # the old position's stop goes with it
+            await self.exits.before_exit(p, ctx, f"roll: {why}")
         p.start_exit(req.client_key, f"roll: {why}")
         self.book.add(child)
         self.book.save(p)

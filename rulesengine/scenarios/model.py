@@ -71,6 +71,9 @@ class PositionSpec(Strict):
     quantity: int = Field(1, gt=0)
     price: float = Field(description="net credit per share at entry (+ received, - paid)")
     opened: dt.date | None = None
+    underlying: str | None = Field(
+        None, description="whose options the legs are, in a market of several underlyings"
+    )
 
     @field_validator("legs")
     @classmethod

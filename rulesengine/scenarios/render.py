@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from rulesengine.engine.orders import unit_weight
 from rulesengine.engine.positions import Position, PositionLeg, describe_legs
 from rulesengine.scenarios.runner import ScenarioRun, TickRecord
 
@@ -84,6 +85,8 @@ def _order_line(o: dict, names: dict[str, str]) -> str:
     subject = names.get(o.get("position_id") or "", o.get("strategy") or "")
     if o["purpose"] == "hedge":
         return _hedge_line(o, subject)
+    if o["purpose"] == "stop":
+        return _stop_line(o, subject)
     limit = o.get("limit_price")
     signed = ("+" if o.get("effect") == "credit" else "-") + f"{float(limit):.2f}" if limit else "?"
     status = o["status"]
@@ -107,6 +110,20 @@ def _hedge_line(o: dict, subject: str) -> str:
         status = f"{status} @ {float(o.get('average_price') or 0) * 100:.2f}"
     trade = f"{side} {o['quantity']} {symbol} at {limit:.2f}"
     return f"hedge {o['strategy']} {subject}: {trade} · {status}"
+
+
+def _stop_line(o: dict, subject: str) -> str:
+    """A protective stop at its trigger in the instrument's own terms (dollars a share, a
+    futures contract's points), as the engine placed it."""
+    direction, symbol, _ = str(o["legs"]).split(" ", 2)
+    per_unit = abs(int(direction)) * unit_weight(symbol)
+    trigger = float(o.get("limit_price") or 0) / per_unit
+    side = "sell" if direction.startswith("-") else "buy"
+    status = o["status"]
+    if o.get("filled"):
+        status = f"{status} @ {float(o.get('average_price') or 0) / per_unit:.2f}"
+    stop = f"{o['quantity']} x {side} stop at {trigger:.2f}"
+    return f"stop {o['strategy']} {subject}: {stop} · {status}"
 
 
 def _position_line(p: Position, names: dict[str, str]) -> str:

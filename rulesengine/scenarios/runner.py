@@ -240,10 +240,11 @@ def _open_position(
 ) -> Position:
     legs, mids, underlying = [], [], ""
     for name, leg in spec.leg_specs().items():
-        row = _find_row(snapshot, leg.kind, leg.strike, leg.expiry)
+        row = _find_row(snapshot, leg.kind, leg.strike, leg.expiry, spec.underlying)
         if row is None:
             raise ScenarioError(
                 f"{where}: leg {name}: no {leg.kind} {leg.strike:g} expiring {leg.expiry} "
+                f"{'of ' + spec.underlying + ' ' if spec.underlying else ''}"
                 f"in the market on {_snapshot_date(snapshot)}"
             )
         ratio = leg.count * (1 if leg.side == "buy" else -1)
@@ -287,14 +288,19 @@ def _snapshot_date(snapshot: Chain) -> date:
     return from_seconds(float(snapshot.columns["quote_date"][0]))
 
 
-def _find_row(snapshot: Chain, kind: str, strike: float, expiry: date) -> int | None:
+def _find_row(
+    snapshot: Chain, kind: str, strike: float, expiry: date, underlying: str | None = None
+) -> int | None:
     c = snapshot.columns
-    hits = np.flatnonzero(
+    hits = (
         (c["type"] == (1 if kind == "call" else 0))
         & np.isclose(c["strike"], strike)
         & (c["expiry"] == to_seconds(expiry))
     )
-    return int(hits[0]) if len(hits) else None
+    if underlying is not None:
+        hits &= c["underlying_symbol"] == underlying
+    found = np.flatnonzero(hits)
+    return int(found[0]) if len(found) else None
 
 
 def payoff_extremes(legs: list[PositionLeg], credit: float) -> tuple[float, float]:

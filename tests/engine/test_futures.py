@@ -313,3 +313,11 @@ def test_brokers_take_market_and_stop_orders_in_their_own_shapes():
     assert tastytrade(market)["order-type"] == "Market" and "price" not in tastytrade(market)
     assert alpaca(market)["type"] == "market" and "limit_price" not in alpaca(market)
     assert schwab(market)["orderType"] == "MARKET" and "price" not in schwab(market)
+
+
+def test_a_protective_stop_limits_the_loss_for_the_stop_loss_lint():
+    from tests.conftest import checked
+
+    bare = M5.replace("order:\n  type: market\n  protective_stop: $60\n", "")
+    assert [d.code for d in checked(bare).diagnostics] == ["W303"]
+    assert checked(M5).diagnostics == []

@@ -280,8 +280,17 @@ def _open_position(
         max_loss=max_loss,
         status=Status.OPEN,
         root_id=None,
-        detail={"seeded": "scenario"},
+        # what an entry records: the underlying's price (the ATR stops of packs read it)
+        detail={
+            "seeded": "scenario",
+            "entry_underlying_price": _underlying_price(snapshot, underlying),
+        },
     )
+
+
+def _underlying_price(snapshot: Chain, underlying: str) -> float:
+    rows = np.flatnonzero(snapshot.columns["underlying_symbol"] == underlying)
+    return float(snapshot.columns["underlying_price"][rows[0]]) if len(rows) else math.nan
 
 
 def _snapshot_date(snapshot: Chain) -> date:

@@ -11,6 +11,8 @@ around the forward and the volatility of the short legs' IV (all legs' where non
 
 from __future__ import annotations
 
+import warnings
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -246,7 +248,8 @@ class Structures:
         roots = self._roots(points, values, slope)
         breaks = np.sort(np.concatenate([points, roots], axis=1), axis=1)
         pop = self._probability(breaks, strikes, credit, vol, years, forward, w)
-        with np.errstate(all="ignore"):
+        with warnings.catch_warnings():  # a structure that never breaks even: NaN, not a warning
+            warnings.simplefilter("ignore", RuntimeWarning)
             lower, upper = np.nanmin(roots, axis=1), np.nanmax(roots, axis=1)
         return {
             "max_profit": np.broadcast_to(max_profit, len(rows)).astype(float),

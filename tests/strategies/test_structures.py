@@ -75,6 +75,14 @@ def test_iron_condor_numbers():
     assert s("pop")[0] == pytest.approx(cdf(107) - cdf(93), abs=1e-9)
 
 
+@pytest.mark.filterwarnings("error")
+def test_a_structure_that_never_breaks_even_has_no_breakevens_and_warns_nothing():
+    # a credit larger than the width (a crossed, stale quote): profitable at every price
+    s = iron_condor([0.0, 6.0, 6.0, 0.0])
+    assert s("max_loss")[0] == 0.0
+    assert math.isnan(s("lower_breakeven")[0]) and math.isnan(s("upper_breakeven")[0])
+
+
 def test_single_legs_and_unbounded_payoffs():
     chain = synthetic_chain([100], [30], [1], ["A"])
     chain.columns["bid"], chain.columns["ask"] = np.array([3.0]), np.array([3.0])

@@ -9,6 +9,7 @@ from rulesengine.check.names import BREAKER_ACTIONS, WINDOWS, Scope
 from rulesengine.check.scopes import ACCOUNT_SCOPES, ACCOUNT_VALUE_TYPES
 from rulesengine.check.types import BOOL, Kind, Type
 from rulesengine.language import ast
+from rulesengine.language.model import percent_share
 
 STRATEGY_ONLY = ("max_entries_per_scan", "reentry_cooldown")
 
@@ -37,6 +38,13 @@ def check_account(fc: FileChecker, model, root, program, lets) -> None:
             if isinstance(value, int):
                 target[key] = value
                 continue
+            if key == "near_target":
+                steps = _near_target_steps(
+                    fc, section, value, has_target=section_model.daily_target is not None
+                )
+                if steps:
+                    target[key] = steps
+                continue
             want = ACCOUNT_VALUE_TYPES.get(key, Type(Kind.NUMBER))
             ctx = fc.context(f"{section_name}.{key}", scopes, lets)
             checked = fc.checked(section.get(key), "expr", ctx, f"{section_name}.{key}", want)
@@ -61,6 +69,32 @@ def check_account(fc: FileChecker, model, root, program, lets) -> None:
             )
             continue
         program.breakers[name] = checked
+
+
+def _near_target_steps(fc: FileChecker, section, value: dict[str, str], *, has_target: bool):
+    """`near_target: {80%: 50%, 90%: 25%}` -> ((0.8, 0.5), (0.9, 0.25)), sorted by share."""
+    where = fc.at_node(section.key_node("near_target"))
+    if not has_target:
+        fc.result.add(
+            "E011",
+            "near_target needs daily_target: its shares are of that target",
+            where,
+            "add `daily_target: $300` (for example) to the same size section",
+        )
+        return None
+    steps = []
+    for share, multiplier in value.items():
+        at, keep = percent_share(share), percent_share(multiplier)
+        if not (0 < at < 1) or keep > 1:
+            fc.result.add(
+                "E204",
+                f"near_target {share.strip()}: {multiplier.strip()} is out of range",
+                where,
+                "shares of the target are between 0% and 100%, size multipliers at most 100%",
+            )
+            return None
+        steps.append((at, keep))
+    return tuple(sorted(steps))
 
 
 def check_schedules(fc: FileChecker, model, root, program) -> None:

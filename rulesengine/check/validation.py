@@ -41,6 +41,14 @@ def report_validation(
             )
         elif issue["type"] == "missing":
             add("E011", f"`{'.'.join(map(str, loc))}` is required", at_node(node or root))
+        elif _is_percent_pattern(issue):
+            what = ".".join(str(p) for p in loc if p != "[key]")
+            add(
+                "E011",
+                f"`{what}`: '{issue['input']}' is not a percentage",
+                at_node(node or root),
+                "write a percentage, e.g. `80%`",
+            )
         else:
             what = ".".join(str(p) for p in loc) or "file"
             add(
@@ -83,6 +91,11 @@ def _fields_at(path: tuple) -> list[str]:
             return []
         model = inner[0]
     return list(model.model_fields)
+
+
+def _is_percent_pattern(issue: Mapping[str, Any]) -> bool:
+    pattern = (issue.get("ctx") or {}).get("pattern", "")
+    return issue["type"] == "string_pattern_mismatch" and "%" in pattern
 
 
 def _shape_hint(issue: Mapping[str, Any]) -> str | None:

@@ -75,7 +75,8 @@ def size_trade(
             steps.append(f"buying power cap {share:.0%} allows {allowed}")
     target = values.get("daily_target")
     if target is not None and target > 0:
-        n = _daily_target(n, scalars.get("day_pnl", 0.0), target, steps)
+        cuts = program.size.get("near_target")
+        n = _daily_target(n, scalars.get("day_pnl", 0.0), target, cuts, steps)
     return Size(max(n, 0), "; ".join(steps))
 
 
@@ -115,10 +116,20 @@ def _kelly(n, fraction, program, max_loss, stats, scalars, steps) -> int:
     return sized
 
 
-def _daily_target(n: int, day_pnl: float, target: float, steps: list[str]) -> int:
+def _daily_target(n: int, day_pnl: float, target: float, cuts, steps: list[str]) -> int:
+    """Size near the day's target: 0 at it; before it, `near_target`'s multiplier for the
+    largest share passed (`{80%: 50%, 90%: 25%}`), or without one a linear shrink from half."""
     if day_pnl >= target:
         steps.append(f"daily target ${target:,.0f} reached (day P&L ${day_pnl:,.0f})")
         return 0
+    if cuts:
+        passed = [(at, keep) for at, keep in cuts if day_pnl >= at * target]
+        if not passed:
+            return n
+        at, keep = passed[-1]
+        scaled = math.floor(n * keep)
+        steps.append(f"day P&L ${day_pnl:,.0f} past {at:.0%} of the target: x{keep:g} = {scaled}")
+        return scaled
     if day_pnl > target / 2:
         scale = (target - day_pnl) / (target / 2)
         scaled = math.floor(n * scale)

@@ -22,6 +22,16 @@ Expr = Annotated[
     Field(description="an expression of the rules DSL, e.g. `delta between -0.30 and -0.20`"),
 ]
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+Percent = Annotated[
+    str,
+    BeforeValidator(_as_text),
+    Field(pattern=r"^\s*\d+(\.\d+)?\s*%\s*$", description="a percentage, e.g. `80%`"),
+]
+
+
+def percent_share(text: str) -> float:
+    """`80%` -> 0.8 (the text has passed the Percent pattern)."""
+    return float(text.strip().rstrip("%")) / 100
 
 
 class Strict(BaseModel):
@@ -56,6 +66,11 @@ class SizeSection(Strict):
     daily_target: Expr | None = Field(
         None,
         description="day P&L target: size shrinks past half of it and stops at it, e.g. `$1000`",
+    )
+    near_target: dict[Percent, Percent] | None = Field(
+        None,
+        description="size multipliers once day P&L passes shares of daily_target, instead of "
+        "the linear shrink, e.g. {80%: 50%, 90%: 25%}",
     )
 
 

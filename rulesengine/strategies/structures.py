@@ -12,7 +12,6 @@ around the forward and the volatility of the short legs' IV (all legs' where non
 from __future__ import annotations
 
 import warnings
-
 from dataclasses import dataclass
 
 import numpy as np

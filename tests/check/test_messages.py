@@ -62,3 +62,35 @@ def test_a_syntax_hint_always_says_what_is_expected(tail):
     (error,) = [m for m in found if m[0] == "E101"]
     assert error[2].startswith("expected ") and error[2] != "expected "
     assert error[2].removeprefix("expected ").strip()
+
+
+def test_near_target_compiles_to_sorted_shares_of_the_daily_target():
+    size = "size:\n  contracts: 4\n  daily_target: $300\n  near_target: {90%: 25%, 80%: 50%}\n"
+    result = check_text(HEAD + LEGS + size)
+    assert not result.diagnostics
+    assert result.program is not None
+    assert result.program.size["near_target"] == ((0.8, 0.5), (0.9, 0.25))
+
+
+@pytest.mark.parametrize(
+    ("size", "code", "says"),
+    [
+        ("  near_target: {80%: 50%}\n", "E011", "near_target needs daily_target"),
+        ("  daily_target: $300\n  near_target: {120%: 50%}\n", "E204", "120%: 50% is out of"),
+        ("  daily_target: $300\n  near_target: {80%: 150%}\n", "E204", "80%: 150% is out of"),
+    ],
+)
+def test_near_target_errors_say_what_to_write(size, code, says):
+    (found,) = messages(HEAD + LEGS + "size:\n" + size)
+    assert found[0] == code and says in found[1]
+
+
+def test_near_target_shares_are_percentages():
+    found = messages(HEAD + LEGS + "size:\n  daily_target: $300\n  near_target: {0.8: 50%}\n")
+    assert found == [
+        (
+            "E011",
+            "`size.near_target.0.8`: '0.8' is not a percentage",
+            "write a percentage, e.g. `80%`",
+        )
+    ]

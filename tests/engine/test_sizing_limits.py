@@ -74,6 +74,42 @@ def test_daily_target_schedule(day_pnl, contracts):
     assert size.contracts == contracts
 
 
+@pytest.mark.parametrize(
+    ("day_pnl", "contracts"),
+    [(-100, 8), (0, 8), (239, 8), (240, 4), (269, 4), (270, 2), (299, 2), (300, 0)],
+)
+def test_near_target_steps_replace_the_linear_shrink(day_pnl, contracts):
+    # seed 001: $300 a day; at 80% of it half size, at 90% a quarter, at the target none
+    scalars = {**NET_LIQ, "day_pnl": float(day_pnl)}
+    steps = ((0.8, 0.5), (0.9, 0.25))
+    size = size_trade(
+        program(contracts=8, near_target=steps),
+        {"daily_target": 300.0},
+        100.0,
+        100.0,
+        scalars,
+        TradeStats(),
+    )
+    assert size.contracts == contracts
+    if 240 <= day_pnl < 300:
+        assert "of the target: x" in size.reason
+
+
+@given(st.floats(-1e4, 1e4), st.integers(1, 100))
+def test_near_target_never_grows_a_trade(day_pnl, fixed):
+    scalars = {**NET_LIQ, "day_pnl": day_pnl}
+    size = size_trade(
+        program(contracts=fixed, near_target=((0.5, 0.75), (0.8, 0.5), (0.9, 0.25))),
+        {"daily_target": 300.0},
+        100.0,
+        100.0,
+        scalars,
+        TradeStats(),
+    )
+    assert 0 <= size.contracts <= fixed
+    assert size.contracts == 0 or day_pnl < 300
+
+
 @given(st.floats(1, 1e6), st.floats(1, 1e5), st.integers(1, 50))
 def test_size_never_risks_more_than_the_budget_or_the_cap(risk, max_loss, cap):
     size = size_trade(

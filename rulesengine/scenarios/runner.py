@@ -208,6 +208,12 @@ def _seed(session: PaperSession, scenario: Scenario, snapshot: Chain, first: Tic
     year, week, _ = first.date.isocalendar()
     journal.put(f"day_open:{first.date}", repr(cash))  # the scenario starts at zero P&L
     journal.put(f"week_open:{year}-{week}", repr(cash))
+    # ... and so does each strategy: its seeded positions' P&L is today's, as the account's is
+    earlier = scenario.account.closed_trades
+    for strategy in sorted({spec.strategy for spec in scenario.positions} | set(earlier)):
+        before = repr(float(sum(earlier.get(strategy, []))))
+        journal.put(f"day_open:{strategy}:{first.date}", before)
+        journal.put(f"week_open:{strategy}:{year}-{week}", before)
     for n, spec in enumerate(scenario.positions):
         where = f"{file}: scenario '{scenario.name}': position {n + 1} ({spec.strategy})"
         p = _open_position(session, spec, snapshot, start, n, where)

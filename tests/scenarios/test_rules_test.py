@@ -176,3 +176,33 @@ def test_a_scenario_whose_rule_file_has_an_error_says_to_lint_it(project):
     with pytest.raises(ScenarioError) as error:
         run_scenario(load_scenarios(file)[0], file)
     assert "run `rules lint" in str(error.value) and "iron_condor.yaml" in str(error.value)
+
+
+STRATEGY_DAY = """
+scenarios:
+  - name: seeded_gain
+    rules: [bull_put_spread.yaml, watch.yaml]
+    date: 2011-01-04
+    positions:
+      - strategy: bull_put_spread
+        legs: {short: sell put 1200 2011-02-18, long: buy put 1195 2011-02-18}
+        price: 1.00
+"""
+
+
+def test_a_seeded_positions_pnl_is_the_strategys_day_pnl_as_it_is_the_accounts(tmp_path):
+    # the scenario starts at zero P&L for the account and for each strategy alike, so a
+    # strategy's breaker and sizing see the day the account's breakers see
+    rules = tmp_path / "rules"
+    (rules / "tests").mkdir(parents=True)
+    text = (EXAMPLES / "bull_put_spread.yaml").read_text()
+    own_day = "  own_day: day_pnl != 0 -> alert\n"  # appended to the file's breakers
+    assert text.rstrip().endswith("vix: vix > 40 -> block_entries")
+    (rules / "bull_put_spread.yaml").write_text(text + own_day)
+    (rules / "watch.yaml").write_text("portfolio: watch\nbreakers:\n  day: day_pnl != 0 -> alert\n")
+    (rules / "tests" / "seeded.yaml").write_text(textwrap.dedent(STRATEGY_DAY))
+    (scenario,) = load_scenarios(rules / "tests" / "seeded.yaml")
+    out = render(run_scenario(scenario, rules / "tests" / "seeded.yaml"))
+    strategy = next(line for line in out.splitlines() if "own_day: alert" in line)
+    account = next(line for line in out.splitlines() if "portfolio.day: alert" in line)
+    assert strategy.split("(day_pnl = ")[1] == account.split("(day_pnl = ")[1]

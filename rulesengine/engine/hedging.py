@@ -10,6 +10,7 @@ the position's (engine.hedge_book): its P&L, delta and exits include them. Closi
 position flattens them in the same tick; it is booked closed once its options and its hedge
 are both done, so its realised P&L is the options' and the hedges' together, to the cent.
 Hedges reduce risk: a lock that stops exits stops them too; one that stops entries does not.
+A check due while the hedge's market is closed records why and sends nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import math
 from datetime import date, datetime, timedelta
 
-from brokers.futures import front_month
+from brokers.futures import front_month, root_of
 from brokers.model import Intent, OrderLeg
 from rulesengine.engine import orders
 from rulesengine.engine.book import PositionBook
@@ -99,6 +100,11 @@ class Hedger:
     async def _send(
         self, ctx: TickContext, compiled: Compiled, p: Position, symbol: str, units: int, why: str
     ) -> None:
+        closed = ctx.sessions.closed_reason(root_of(symbol), ctx.now)
+        if closed:  # an order now would only be refused; the next check after the open hedges
+            why = f"{why}; market closed for {symbol} ({closed})"
+            self.recorder.decide(ctx.now, compiled, PURPOSE, p.id, "held", why)
+            return
         held = hedge_of(p).held.get(symbol, 0)
         closes = held != 0 and (held > 0) != (units > 0) and abs(units) <= abs(held)
         # one share (or contract) a unit, `units` of them: every broker takes such an order

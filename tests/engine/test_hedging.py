@@ -17,6 +17,9 @@ from brokers.model import Fill
 from rulesengine.cli.main import main
 from rulesengine.engine.hedge_book import hedge_of, record_fills
 from rulesengine.engine.positions import Position
+from rulesengine.scenarios.model import load_scenarios
+from rulesengine.scenarios.render import render
+from rulesengine.scenarios.runner import run_scenario
 from tests.conftest import checked
 from tests.equity import assert_every_day_reconciles
 
@@ -207,3 +210,32 @@ async def test_an_spx_call_is_hedged_with_micro_futures_and_flattened_on_close(h
     money = sum(-q * float(px) * (5 if sym.startswith("/") else 100) - float(fee)
                 for sym, q, px, fee in fills)  # fmt: skip
     assert done.realised_pnl == pytest.approx(money, abs=0.01)  # the call's and the hedge's
+
+
+AT_THE_CLOSE = """
+scenarios:
+  - name: hedge_at_the_close
+    rules: [gamma_scalp.yaml, risk.yaml]
+    market: synthetic-intraday:2018-02-05:2018-02-05:5m:0:SPY
+    ticks: ["2018-02-05 16:00"]
+    positions:
+      - strategy: ultra_gamma
+        underlying: SPY
+        legs: {call: buy call 262.5 2018-02-16, put: buy put 262.5 2018-02-16}
+        quantity: 2
+        price: -6.75
+"""
+
+
+def test_a_hedge_due_when_the_market_is_closed_waits_instead_of_being_refused(tmp_path):
+    pack = PACK.parent / "ultra_daily_target"
+    (tmp_path / "tests").mkdir()
+    for name in ("gamma_scalp.yaml", "risk.yaml"):
+        (tmp_path / name).write_text((pack / name).read_text())
+    file = tmp_path / "tests" / "close.yaml"
+    file.write_text(AT_THE_CLOSE)
+    (scenario,) = load_scenarios(file)
+    out = render(run_scenario(scenario, file))
+    (held,) = [line for line in out.splitlines() if line.strip().startswith("hedge call")]
+    assert ": held · delta" in held and "market closed for SPY (16:00 is after the 16:00" in held
+    assert "orders" not in out  # nothing sent, so nothing refused

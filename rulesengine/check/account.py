@@ -12,14 +12,18 @@ from rulesengine.language import ast
 from rulesengine.language.model import percent_share
 
 STRATEGY_ONLY = ("max_entries_per_scan", "reentry_cooldown")
+# what a portfolio file's `size:` may say: caps and the desk's daily target, applied to every
+# strategy's trade after its own sizing (a base size is each strategy's)
+PORTFOLIO_SIZE = ("max_contracts", "max_buying_power", "daily_target", "near_target")
 
 if TYPE_CHECKING:
     from rulesengine.check.checker import _FileChecker as FileChecker
 
 
 def check_account(fc: FileChecker, model, root, program, lets) -> None:
+    portfolio = program.kind == "portfolio"
     for section_name, section_model, scopes in (
-        ("size", model.size, ACCOUNT_SCOPES | {Scope.STRUCTURE}),
+        ("size", model.size, ACCOUNT_SCOPES | (set() if portfolio else {Scope.STRUCTURE})),
         ("limits", model.limits, ACCOUNT_SCOPES),
     ):
         if section_model is None:
@@ -27,12 +31,20 @@ def check_account(fc: FileChecker, model, root, program, lets) -> None:
         section = root.get(section_name)
         target = program.size if section_name == "size" else program.limits
         for key, value in section_model.model_dump(exclude_none=True).items():
-            if key in STRATEGY_ONLY and program.kind == "portfolio":
+            if key in STRATEGY_ONLY and portfolio:
                 fc.result.add(
                     "E011",
                     f"{key} is a strategy's: a portfolio file does not scan",
                     fc.at_node(section.key_node(key)),
                     "move it to the strategy files whose scans it limits",
+                )
+                continue
+            if section_name == "size" and portfolio and key not in PORTFOLIO_SIZE:
+                fc.result.add(
+                    "E011",
+                    f"size.{key} is a strategy's: each strategy sizes its own trades",
+                    fc.at_node(section.key_node(key)),
+                    f"a portfolio file's size caps every trade with {', '.join(PORTFOLIO_SIZE)}",
                 )
                 continue
             if isinstance(value, int):

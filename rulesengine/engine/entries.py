@@ -27,7 +27,7 @@ from rulesengine.engine.positions import Position, PositionLeg, Status
 from rulesengine.engine.pricing import priced_request
 from rulesengine.engine.record import Recorder
 from rulesengine.engine.ruleset import Compiled, RuleSet
-from rulesengine.engine.sizing import TradeStats, size_trade
+from rulesengine.engine.sizing import TradeStats, cap_by_portfolio, size_trade
 from rulesengine.runtime.evaluate import Evaluator
 from rulesengine.strategies.scan import candidate_records, scan, structure_view
 
@@ -134,6 +134,12 @@ class Entries:
             max_loss = float(record["max_loss"] or float("nan"))
             scalars = dict(ctx.scalars(compiled.name))
             size = size_trade(compiled.program, values, max_loss, max_loss, scalars, stats)
+            for portfolio in rules.portfolios:
+                if portfolio.program.size:
+                    desk = section_values(portfolio, "size", ctx.account)
+                    size = cap_by_portfolio(
+                        size, portfolio.name, portfolio.program, desk, max_loss, dict(ctx.account)
+                    )
             detail["size"] = size.reason
             contracts = size.contracts
             if contracts <= 0:
@@ -382,15 +388,23 @@ def planned(record: dict) -> dict[str, float]:
 
 
 def limit_values(compiled: Compiled, scalars) -> dict[str, float]:
+    return section_values(compiled, "limits", scalars)
+
+
+def section_values(compiled: Compiled, section: str, scalars) -> dict[str, float]:
+    """A file's `limits:` or (a portfolio's) `size:` numbers, evaluated on `scalars`; counts
+    as they are, `near_target`'s steps left to the sizing that reads them."""
     values: dict[str, float] = {}
     view = None
-    for key, value in compiled.program.limits.items():
+    entries = compiled.program.limits if section == "limits" else compiled.program.size
+    for key, value in entries.items():
         if isinstance(value, int):
             values[key] = value
             continue
+        node = compiled.graph.values.get(f"{section}:{key}")
+        if node is None:
+            continue
         if view is None:
             view = Evaluator(compiled.graph, ScalarView(scalars))
-        values[key] = float(
-            np.asarray(view.value(compiled.graph.values[f"limits:{key}"])).reshape(-1)[0]
-        )
+        values[key] = float(np.asarray(view.value(node)).reshape(-1)[0])
     return values

@@ -1,6 +1,8 @@
 """How many structures to trade: fixed, fixed-fractional risk, or a fraction of Kelly from the
 strategy's own closed trades; then caps (max contracts, buying power share) and the daily
-target schedule (full size below half the target, shrinking linearly to nothing at it)."""
+target schedule (full size below half the target, shrinking linearly to nothing at it, or
+`near_target`'s steps). A portfolio file's caps and daily target then apply to every
+strategy's trade, on the account's numbers."""
 
 from __future__ import annotations
 
@@ -63,6 +65,28 @@ def size_trade(
     max_loss and requirement are dollars per structure."""
     steps: list[str] = []
     n = _base(program, values, max_loss, stats, scalars, steps)
+    n = _caps(n, program, values, requirement, scalars, steps)
+    return Size(max(n, 0), "; ".join(steps))
+
+
+def cap_by_portfolio(
+    size: Size,
+    portfolio: str,
+    program: Program,
+    values: dict[str, float],
+    requirement: float,
+    account: dict[str, float],
+) -> Size:
+    """A portfolio file's `size:` caps every strategy's trade after its own sizing: the
+    desk's max_contracts, max_buying_power, and daily target read on the account's day P&L."""
+    steps: list[str] = []
+    n = _caps(size.contracts, program, values, requirement, account, steps)
+    if not steps:
+        return size
+    return Size(max(n, 0), f"{size.reason}; {portfolio}: {'; '.join(steps)}")
+
+
+def _caps(n: int, program, values, requirement, scalars, steps: list[str]) -> int:
     cap = program.size.get("max_contracts")
     if isinstance(cap, int) and n > cap:
         n = cap
@@ -77,7 +101,7 @@ def size_trade(
     if target is not None and target > 0:
         cuts = program.size.get("near_target")
         n = _daily_target(n, scalars.get("day_pnl", 0.0), target, cuts, steps)
-    return Size(max(n, 0), "; ".join(steps))
+    return n
 
 
 def _base(program, values, max_loss, stats, scalars, steps) -> int:

@@ -94,3 +94,19 @@ def test_near_target_shares_are_percentages():
             "write a percentage, e.g. `80%`",
         )
     ]
+
+
+def test_a_portfolio_size_takes_caps_and_the_daily_target_only():
+    desk = "portfolio: desk\nsize:\n  daily_target: $300\n  near_target: {80%: 50%}\n"
+    result = check_text(desk)
+    assert not result.diagnostics and result.program is not None
+    assert result.program.size["near_target"] == ((0.8, 0.5),)
+    found = messages("portfolio: desk\nsize:\n  risk: 1% of net_liq\n")
+    assert found == [
+        (
+            "E011",
+            "size.risk is a strategy's: each strategy sizes its own trades",
+            "a portfolio file's size caps every trade with max_contracts, max_buying_power, "
+            "daily_target, near_target",
+        )
+    ]

@@ -15,7 +15,7 @@ from rulesengine.engine.book import PositionBook
 from rulesengine.engine.journal import Journal
 from rulesengine.engine.limits import Exposure, Proposal, limit_problem
 from rulesengine.engine.positions import Position, PositionLeg, Status
-from rulesengine.engine.sizing import TradeStats, size_trade
+from rulesengine.engine.sizing import TradeStats, cap_by_portfolio, size_trade
 
 NET_LIQ = {"net_liq": 100_000.0, "buying_power": 80_000.0, "day_pnl": 0.0}
 
@@ -225,3 +225,30 @@ def test_entries_decided_this_tick_count_before_they_fill(tmp_path):
     book = book_of(tmp_path, [working])
     scope = exposure_of(book, None, datetime(2011, 1, 3, 15, tzinfo=UTC))
     assert scope.max_loss == 1500.0 and len(scope.positions) == 1 and scope.opened_today == 1
+
+
+def test_a_portfolio_size_caps_every_trade_on_the_accounts_day_pnl():
+    # the desk's $300 target: the strategy sized 4; the account is up $260 (> 80%) -> 2
+    desk = Program(
+        file="risk.yaml", text="", name="desk", kind="portfolio",
+        size={"near_target": ((0.8, 0.5), (0.9, 0.25))},
+    )  # fmt: skip
+    own = size_trade(program(contracts=4), {}, 100.0, 100.0, NET_LIQ, TradeStats())
+    account = {**NET_LIQ, "day_pnl": 260.0}
+    capped = cap_by_portfolio(own, "desk", desk, {"daily_target": 300.0}, 100.0, account)
+    assert capped.contracts == 2
+    assert capped.reason == "fixed 4; desk: day P&L $260 past 80% of the target: x0.5 = 2"
+    calm = cap_by_portfolio(own, "desk", desk, {"daily_target": 300.0}, 100.0, NET_LIQ)
+    assert calm == own  # below every step: the strategy's size and reason, untouched
+
+
+@given(st.integers(1, 50), st.integers(1, 50), st.floats(-1e4, 1e4))
+def test_a_portfolio_size_never_raises_a_strategys_size(n, cap, day_pnl):
+    desk = Program(
+        file="risk.yaml", text="", name="desk", kind="portfolio",
+        size={"max_contracts": cap, "near_target": ((0.8, 0.5),)},
+    )  # fmt: skip
+    own = size_trade(program(contracts=n), {}, 100.0, 100.0, NET_LIQ, TradeStats())
+    account = {**NET_LIQ, "day_pnl": day_pnl}
+    capped = cap_by_portfolio(own, "desk", desk, {"daily_target": 300.0}, 100.0, account)
+    assert 0 <= capped.contracts <= min(n, cap)

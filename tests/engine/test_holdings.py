@@ -54,11 +54,17 @@ def test_an_assigned_put_opens_a_holding_at_the_settlement_price_with_its_strike
     assert engine == pytest.approx(broker)
 
 
-def test_a_covered_call_assigned_calls_the_put_steps_shares_away():
+def assigned(book: dict[str, Position]) -> Position:
+    """wheel_put's 95 put assigned: +100 XYZ at 88.50 settlement, now in `book`."""
     put = option("p-put", "wheel_put", "put", 95.0)
-    book: dict[str, Position] = {}
     (held,) = deliver(book, put, Delivery("XYZ", 100, 95.0, 88.50, True, "put"), ["wheel_put"], NOW)
     book[held.id] = held
+    return held
+
+
+def test_a_covered_call_assigned_calls_the_put_steps_shares_away():
+    book: dict[str, Position] = {}
+    held = assigned(book)
     call = option("p-call", "wheel_call", "call", 97.5)
     (delivery,) = deliveries(call, lambda symbol, day: 104.82)
     assert delivery.shares == -100
@@ -70,10 +76,8 @@ def test_a_covered_call_assigned_calls_the_put_steps_shares_away():
 
 
 def test_a_strategy_outside_the_group_never_touches_the_shares():
-    put = option("p-put", "wheel_put", "put", 95.0)
     book: dict[str, Position] = {}
-    (held,) = deliver(book, put, Delivery("XYZ", 100, 95.0, 88.5, True, "put"), ["wheel_put"], NOW)
-    book[held.id] = held
+    held = assigned(book)
     call = option("p-naked", "other", "call", 97.5)
     away = Delivery("XYZ", -100, 97.5, 104.82, True, "call")
     (short,) = deliver(book, call, away, ["other"], NOW)

@@ -19,6 +19,7 @@ from rulesengine.check.names import ENUMS
 from rulesengine.data.chain import Chain, to_seconds
 from rulesengine.engine.book import PositionBook
 from rulesengine.engine.clock import NEW_YORK
+from rulesengine.engine.holdings import account_shares, take_cover
 from rulesengine.engine.journal import Journal
 from rulesengine.engine.limits import Exposure, opened_on, units
 from rulesengine.engine.positions import Position
@@ -74,6 +75,27 @@ def vix(chain: Chain | None, now: datetime) -> float:
     return float(upto.close[-1]) if len(upto.close) else float("nan")
 
 
+def at_risk(book: PositionBook, committed: list[Position]) -> dict[str, float]:
+    """Each position's max loss a structure, as risk counts it: a covered call's is 0 (the
+    account's shares pay its upside), and what covers one covers no other."""
+    free = account_shares(book.positions.values())
+    return {
+        p.id: 0.0
+        if math.isinf(p.max_loss) and take_cover(p.legs, p.underlying, units(p), free)
+        else p.max_loss
+        for p in committed
+    }
+
+
+def free_shares(book: PositionBook) -> dict[str, float]:
+    """The account's shares per underlying that no open or working short call covers yet."""
+    free = account_shares(book.positions.values())
+    for p in book.committed():
+        if math.isinf(p.max_loss):
+            take_cover(p.legs, p.underlying, units(p), free)
+    return free
+
+
 def exposure(
     book: PositionBook,
     strategy: str | None,
@@ -86,11 +108,12 @@ def exposure(
     The account's buying power in use is the broker's (`broker_requirement`, what its holdings
     need) plus what working entries would add; a strategy's is its positions' requirement."""
     committed = book.committed(strategy)
-    max_loss = sum(p.max_loss * units(p) for p in committed)
+    per_unit = at_risk(book, committed)
+    max_loss = sum(per_unit[p.id] * units(p) for p in committed)
     if broker_requirement is None:
         requirement = max_loss
     else:
-        pending = sum(p.max_loss * (units(p) - p.quantity) for p in committed)
+        pending = sum(per_unit[p.id] * (units(p) - p.quantity) for p in committed)
         requirement = broker_requirement + pending
     delta = vega = 0.0
     for p in committed:

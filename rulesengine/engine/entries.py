@@ -19,6 +19,7 @@ from rulesengine.engine.breakers import Gate
 from rulesengine.engine.clock import NEW_YORK
 from rulesengine.engine.context import TickContext
 from rulesengine.engine.desk import OrderDesk, position_id
+from rulesengine.engine.holdings import take_cover
 from rulesengine.engine.journal import stable_id
 from rulesengine.engine.limits import Proposal, limit_problem
 from rulesengine.engine.marks import MULTIPLIER, ScalarView
@@ -232,6 +233,9 @@ class Entries:
     ) -> str | None:
         expiries = [leg.expiry for leg in legs if leg.expiry]
         max_loss = float(record["max_loss"] or 0.0) * contracts
+        free = account.free_shares(self.book) if math.isinf(max_loss) else {}
+        if free and take_cover(legs, underlying_of(ctx, legs), contracts, free):
+            max_loss = 0.0  # a call the account's shares cover: not risk it carries
         proposal = Proposal(
             compiled.name,
             underlying_of(ctx, legs),

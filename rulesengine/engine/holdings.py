@@ -186,3 +186,28 @@ def holding_scalars(positions: Iterable[Position], group: Iterable[str]) -> dict
         "avg_cost": PerUnderlying(found.avg_cost, math.nan),
         "assigned_at": PerUnderlying(found.assigned_at, math.nan),
     }
+
+
+def account_shares(positions: Iterable[Position]) -> dict[str, float]:
+    """Shares the account holds per underlying, whichever strategy's holdings they are."""
+    shares: dict[str, float] = {}
+    for p in positions:
+        if p.is_holding and p.status is Status.OPEN:
+            held = float(p.legs[0].ratio * p.quantity)
+            shares[p.underlying] = shares.get(p.underlying, 0.0) + held
+    return shares
+
+
+def take_cover(legs: Iterable[PositionLeg], underlying: str, units: int, free: dict) -> bool:
+    """Whether shares in `free` cover a calls-only structure's net short calls (`units` of
+    it), taking them from `free` when they do. Covered, its upside is paid by the shares and
+    it cannot lose more than it was paid: the unbounded max loss of a short call is not risk
+    the account carries."""
+    legs = list(legs)
+    if not legs or any(leg.kind != "call" for leg in legs):
+        return False
+    needed = -sum(leg.ratio for leg in legs) * units * SHARES_PER_CONTRACT
+    if needed <= 0 or free.get(underlying, 0.0) < needed:
+        return False
+    free[underlying] -= needed
+    return True

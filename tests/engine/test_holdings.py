@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import shutil
 from datetime import date, datetime
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,16 +13,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rulesengine.data.chain import to_seconds
+from rulesengine.engine.account import at_risk, exposure, free_shares
+from rulesengine.engine.book import PositionBook
 from rulesengine.engine.holdings import (
     Delivery,
     deliver,
     deliveries,
     holding_fields,
     holding_scalars,
+    take_cover,
 )
+from rulesengine.engine.journal import Journal
 from rulesengine.engine.positions import Position, PositionLeg, Status
 from rulesengine.engine.ruleset import RulesError, load_rules
 from rulesengine.runtime.view import PerUnderlying
+from rulesengine.scenarios.model import load_scenarios
+from rulesengine.scenarios.render import render
+from rulesengine.scenarios.runner import run_scenario
 
 NOW = datetime(2016, 2, 16, 15, 45)
 
@@ -230,3 +239,45 @@ def test_holdings_in_a_portfolio_file_says_where_it_belongs(tmp_path):
     (error,) = check_file(path, "risk.yaml").errors
     assert error.code == "E011" and "belongs in a strategy file" in error.message
     assert error.line == 2  # the `holdings` line
+
+
+def test_a_call_the_accounts_shares_cover_carries_no_unbounded_risk(tmp_path):
+    # 100 XYZ held; two short calls: the first is covered (max loss 0 in heat), the second
+    # is not (its unbounded max loss counts): what covers one call covers no other
+    book = PositionBook(Journal(tmp_path / "journal.sqlite"))
+    book.add(assigned({}))
+    for n in (1, 2):
+        call = option(f"p-call-{n}", "wheel_call", "call", 100.0)
+        call.status, call.max_loss = Status.OPEN, math.inf
+        book.add(call)
+    risk = at_risk(book, book.committed())
+    assert risk["p-call-1"] == 0.0 and math.isinf(risk["p-call-2"])
+    assert free_shares(book) == {"XYZ": 0.0}
+    del book.positions["p-call-2"]
+    held = exposure(book, None, NOW)
+    assert held.max_loss == pytest.approx(88.50 * 100)  # the shares' own risk, nothing more
+    assert math.isfinite(held.requirement)
+    assert exposure(book, "wheel_call", NOW).max_loss == 0.0
+
+
+def test_take_cover_wants_calls_only_and_enough_shares():
+    call = option("c", "s", "call", 100.0).legs
+    put = option("p", "s", "put", 90.0).legs
+    assert take_cover(call, "XYZ", 2, {"XYZ": 200.0})
+    assert not take_cover(call, "XYZ", 2, {"XYZ": 199.0})
+    assert not take_cover(call + put, "XYZ", 1, {"XYZ": 500.0})  # a put is not covered by shares
+    assert not take_cover(call, "ABC", 1, {"XYZ": 500.0})
+
+
+def test_a_heat_limit_lets_the_wheel_sell_its_covered_call(tmp_path):
+    # the wheel pack with a 60% heat cap: the assigned shares are most of the $25,000, and the
+    # call sold against them adds no risk, so the cap lets it through
+    pack = Path(__file__).resolve().parents[2] / "rules" / "packs" / "wheel"
+    shutil.copytree(pack, tmp_path / "wheel")
+    risk = tmp_path / "wheel" / "risk.yaml"
+    risk.write_text(risk.read_text() + "limits:\n  max_heat: 60%\n")
+    file = tmp_path / "wheel" / "tests" / "wheel.yaml"
+    scenario = next(s for s in load_scenarios(file) if s.name == "assigned_then_covered")
+    out = render(run_scenario(scenario, file))
+    first = next(line for line in out.splitlines() if "candidate short_call" in line)
+    assert ": entered · 1 x" in first, first  # not "limit: max_heat 60% exceeded (inf ...)"

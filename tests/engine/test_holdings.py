@@ -257,6 +257,8 @@ def test_a_call_the_accounts_shares_cover_carries_no_unbounded_risk(tmp_path):
     held = exposure(book, None, NOW)
     assert held.max_loss == pytest.approx(88.50 * 100)  # the shares' own risk, nothing more
     assert math.isfinite(held.requirement)
+    # the account's requirement is the broker's plus what working entries add: none here
+    assert exposure(book, None, NOW, broker_requirement=1000.0).requirement == 1000.0
     assert exposure(book, "wheel_call", NOW).max_loss == 0.0
 
 

@@ -248,7 +248,8 @@ def distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _mid(c: Chain) -> np.ndarray:
-    return (c.columns["bid"] + c.columns["ask"]) / 2.0
+    with np.errstate(invalid="ignore"):  # an inf bid with a -inf ask: NaN, which sanity drops
+        return (c.columns["bid"] + c.columns["ask"]) / 2.0
 
 
 def _intrinsic(c: Chain) -> np.ndarray:

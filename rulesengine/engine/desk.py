@@ -105,6 +105,14 @@ class OrderDesk:
             if row.strategy == strategy and row.broker_id
         ]
 
+    def live_orders(self, purpose: str) -> dict[str, list[OrderRecord]]:
+        """Orders of one purpose (`stop`, `hedge`...) the broker may still fill, by position."""
+        found: dict[str, list[OrderRecord]] = {}
+        for row in self.journal.orders(LIVE_STATUSES):
+            if row.purpose == purpose and row.position_id:
+                found.setdefault(row.position_id, []).append(row)
+        return found
+
     def working_entries(self, strategy: str) -> list[OrderRecord]:
         return [
             row

@@ -27,7 +27,6 @@ from rulesengine.engine.clock import NEW_YORK
 from rulesengine.engine.context import TickContext
 from rulesengine.engine.desk import OrderDesk
 from rulesengine.engine.hedge_book import hedge_of
-from rulesengine.engine.journal import OrderRecord
 from rulesengine.engine.positions import Position, Status
 from rulesengine.engine.pricing import structure_quote
 from rulesengine.engine.record import Recorder
@@ -46,11 +45,12 @@ class Hedger:
         """Check the band where it is due, then flatten the hedges of closing positions."""
         band = compiled.program.hedge
         due = band is not None and self._due(compiled.name, band, ctx.now, monitored)
+        working = self.desk.live_orders(PURPOSE)  # a position with a hedge working waits for it
         if due and allowed.exits:
             for p in self.book.open_positions(compiled.name):
-                if p.status is Status.OPEN and not p.is_holding:
+                if p.status is Status.OPEN and not p.is_holding and p.id not in working:
                     await self._rebalance(ctx, compiled, p, band)
-        await self.flatten(ctx, compiled)
+        await self.flatten(ctx, compiled, working)
 
     def _due(self, strategy: str, band: dict, now: datetime, monitored: bool) -> bool:
         if band["every"] is None:
@@ -65,7 +65,7 @@ class Hedger:
 
     async def _rebalance(self, ctx: TickContext, compiled: Compiled, p: Position, band) -> None:
         mark = self.book.marks.get(p.id)
-        if mark is None or not math.isfinite(mark.delta) or self._working(p):
+        if mark is None or not math.isfinite(mark.delta):
             return
         symbol, per = instrument(band["using"], p.underlying, ctx.now.astimezone(NEW_YORK).date())
         for held, qty in hedge_of(p).held.items():  # a hedge future past its roll date
@@ -85,13 +85,13 @@ class Hedger:
         )
         await self._send(ctx, compiled, p, symbol, units, why)
 
-    async def flatten(self, ctx: TickContext, compiled: Compiled) -> None:
+    async def flatten(self, ctx: TickContext, compiled: Compiled, working: dict) -> None:
         """A position closing (its options' exit sent, or expired) gives up its hedge."""
         for p in self.book.positions.values():
             if p.strategy != compiled.name or p.status is not Status.CLOSING:
                 continue
             partial = "partial_pending" in p.detail  # a scale-out keeps the hedge
-            if partial or self._working(p):
+            if partial or p.id in working:
                 continue
             for symbol, qty in hedge_of(p).held.items():
                 why = f"{p.exit_reason or 'closing'}: flatten the hedge's {qty:+d} {symbol}"
@@ -126,13 +126,6 @@ class Hedger:
         if not placed:
             why = f"{why}; order: {self.desk.rejection(req.client_key)}"
         self.recorder.decide(ctx.now, compiled, PURPOSE, p.id, outcome, why, detail)
-
-    def _working(self, p: Position) -> bool:
-        return any(row.position_id == p.id for row in self._live_hedges())
-
-    def _live_hedges(self) -> list[OrderRecord]:
-        rows = self.desk.journal.orders(("pending", "working", "partially_filled", "unknown"))
-        return [row for row in rows if row.purpose == PURPOSE]
 
 
 def instrument(using: str, underlying: str, today: date) -> tuple[str, int]:

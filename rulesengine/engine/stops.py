@@ -20,13 +20,11 @@ from rulesengine.engine import orders
 from rulesengine.engine.book import PositionBook
 from rulesengine.engine.context import TickContext
 from rulesengine.engine.desk import OrderDesk
-from rulesengine.engine.journal import OrderRecord
 from rulesengine.engine.positions import MULTIPLIER, Position, Status
 from rulesengine.engine.record import Recorder
 from rulesengine.engine.ruleset import Compiled
 
 PURPOSE = "stop"
-LIVE = ("pending", "working", "partially_filled", "unknown")
 
 
 class ProtectiveStops:
@@ -36,16 +34,10 @@ class ProtectiveStops:
     async def run(self, ctx: TickContext, compiled: Compiled, loss: float | None) -> None:
         if loss is None:
             return
+        live = self.desk.live_orders(PURPOSE)
         for p in self.book.open_positions(compiled.name):
-            if p.status is Status.OPEN and not p.is_holding and not self.live(p):
+            if p.status is Status.OPEN and not p.is_holding and p.id not in live:
                 await self._place(ctx, compiled, p, loss)
-
-    def live(self, p: Position) -> list[OrderRecord]:
-        return [
-            row
-            for row in self.desk.journal.orders(LIVE)
-            if row.position_id == p.id and row.purpose == PURPOSE
-        ]
 
     async def _place(self, ctx: TickContext, compiled: Compiled, p: Position, loss: float) -> None:
         legs = self.book.intents(orders.order_legs(p.legs, Intent.CLOSE, closing=True), p.quantity)
@@ -75,5 +67,5 @@ class ProtectiveStops:
 
     async def cancel_for(self, p: Position, ctx: TickContext, because: str) -> None:
         """An exit is going out: the position's stop must not fill behind it."""
-        for row in self.live(p):
+        for row in self.desk.live_orders(PURPOSE).get(p.id, []):
             await self.desk.cancel(row, ctx.now, because)

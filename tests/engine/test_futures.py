@@ -263,6 +263,11 @@ def test_market_orders_and_protective_stops_through_a_week_of_5_minute_bars(tmp_
         "o.purpose='stop' AND o.status='working' AND p.status='closed'"
     ).fetchone()[0]
     assert live_stops == 0  # no stop outlives its position
+    doubled = con.execute(
+        "SELECT position_id FROM orders WHERE purpose='stop' GROUP BY position_id "
+        "HAVING count(*) > 1"
+    ).fetchall()
+    assert doubled == []  # one stop a position: a live one is never placed again
     assert_every_day_reconciles(out, 25_000)
 
 

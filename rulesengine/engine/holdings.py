@@ -168,10 +168,9 @@ def holding_fields(positions: Iterable[Position], group: Iterable[str]) -> Holdi
             first[p.underlying] = min(first.get(p.underlying, math.inf), day)
             continue
         units = p.quantity if p.is_open else p.ordered  # an entry working covers too
-        for leg in p.legs:
-            if leg.kind == "call" and leg.ratio < 0:
-                sold = -leg.ratio * units * SHARES_PER_CONTRACT
-                calls_sold[p.underlying] = calls_sold.get(p.underlying, 0.0) + sold
+        sold = short_call_shares(p.legs, units)
+        if sold > 0:
+            calls_sold[p.underlying] = calls_sold.get(p.underlying, 0.0) + sold
     uncovered = {s: max(n - calls_sold.get(s, 0.0), 0.0) for s, n in shares.items() if n > 0}
     avg = {s: paid[s] / n for s, n in shares.items() if n}
     return HoldingFields(shares, uncovered, avg, first)
@@ -206,8 +205,15 @@ def take_cover(legs: Iterable[PositionLeg], underlying: str, units: int, free: d
     legs = list(legs)
     if not legs or any(leg.kind != "call" for leg in legs):
         return False
-    needed = -sum(leg.ratio for leg in legs) * units * SHARES_PER_CONTRACT
+    needed = short_call_shares(legs, units)
     if needed <= 0 or free.get(underlying, 0.0) < needed:
         return False
     free[underlying] -= needed
     return True
+
+
+def short_call_shares(legs: Iterable[PositionLeg], units: int) -> float:
+    """Shares `units` of a structure's calls need to be covered: its net short calls (a call
+    bought against one sold covers it), 100 a contract; 0 when it is not net short."""
+    net = -sum(leg.ratio for leg in legs if leg.kind == "call")
+    return float(max(net, 0) * units * SHARES_PER_CONTRACT)

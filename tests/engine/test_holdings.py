@@ -21,6 +21,7 @@ from rulesengine.engine.holdings import (
     deliveries,
     holding_fields,
     holding_scalars,
+    short_call_shares,
     take_cover,
 )
 from rulesengine.engine.journal import Journal
@@ -283,3 +284,16 @@ def test_a_heat_limit_lets_the_wheel_sell_its_covered_call(tmp_path):
     out = render(run_scenario(scenario, file))
     first = next(line for line in out.splitlines() if "candidate short_call" in line)
     assert ": entered · 1 x" in first, first  # not "limit: max_heat 60% exceeded (inf ...)"
+
+
+def test_a_call_spread_leaves_the_shares_uncovered():
+    # a call bought against the one sold covers it: the shares are still free for a covered call
+    book: dict[str, Position] = {}
+    assigned(book)
+    spread = option("p-spread", "wheel_call", "call", 100.0)
+    spread.legs.append(PositionLeg("long", "XYZ   160212C00105000", 1, "call", 105.0, "2016-02-12"))
+    spread.status = Status.OPEN
+    book[spread.id] = spread
+    assert holding_fields(book.values(), ["wheel_call", "wheel_put"]).uncovered == {"XYZ": 100.0}
+    assert short_call_shares(spread.legs, 2) == 0.0
+    assert short_call_shares(spread.legs[:1], 2) == 200.0

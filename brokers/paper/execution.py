@@ -27,7 +27,13 @@ from brokers.model import (
     TimeInForce,
 )
 from brokers.occ import is_index, is_option_symbol, parse_occ, underlying_of
-from brokers.paper.fills import fill_credit, fillable_units, leg_prices
+from brokers.paper.fills import (
+    fill_credit,
+    fillable_units,
+    is_share_order,
+    leg_prices,
+    on_whole_cents,
+)
 from brokers.pricing import ComboMarket, combo_market, credit_terms, step_toward_natural
 from brokers.settlement import intrinsic, settles
 from brokers.ticks import order_tick
@@ -54,6 +60,7 @@ class OrderExecution:
         request = order.request
         if request.order_type is OrderType.STOP and not _triggered(request, market):
             return  # rests until the market trades through the stop
+        limit = None
         if request.order_type is OrderType.LIMIT:
             limit = credit_terms(request.limit_price, request.effect)
             fill = fill_credit(limit, market, self.broker.policy.slippage)
@@ -62,10 +69,15 @@ class OrderExecution:
         remaining = order.request.quantity - order.filled_quantity
         if fill is None or remaining <= 0:
             return
-        units = fillable_units(order.request.legs, quotes, remaining, self.broker.policy)
+        units = fillable_units(request.legs, quotes, remaining, self.broker.policy)
         if units <= 0:
             return
-        self._execute(order, units, fill, leg_prices(order.request.legs, quotes, market, fill))
+        if is_share_order(request.legs):
+            (leg,) = request.legs
+            fill, per_share = on_whole_cents(leg, fill, limit)
+            self._execute(order, units, fill, {leg.symbol: per_share})
+            return
+        self._execute(order, units, fill, leg_prices(request.legs, quotes, market, fill))
 
     def _execute(self, order: Order, units: int, fill: Decimal, prices: dict[str, Decimal]) -> None:
         now = self.broker.now()

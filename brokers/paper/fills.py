@@ -4,19 +4,29 @@ An order is marketable when its limit is at least as aggressive as
 `mid - slippage * (mid - natural)` (in credit terms); it then fills at its limit, or at
 natural when the limit is more aggressive than natural (a real exchange gives you at least
 that). Each leg is priced between its mid and its natural by the same fraction, so the
-legs always add up to the net fill. Partial fills take no more than the displayed size.
+legs always add up to the net fill. An order of one stock prints at a whole cent a share (the
+cent worse for the taker when the market sits between two). Partial fills take no more than
+the displayed size.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
-from brokers.futures import parse_future
+from brokers.futures import is_future_symbol, parse_future
 from brokers.model import OrderLeg, Quote
 from brokers.occ import is_index, is_option_symbol, underlying_of
 from brokers.pricing import ComboMarket
+from brokers.ticks import CENT
+
+
+def is_share_order(legs: tuple[OrderLeg, ...]) -> bool:
+    """One leg of a stock or ETF: no option, no future."""
+    if len(legs) != 1:
+        return False
+    return not (is_option_symbol(legs[0].symbol) or is_future_symbol(legs[0].symbol))
 
 
 @dataclass(frozen=True)
@@ -93,6 +103,21 @@ def _on_ticks(legs, futures, prices: dict[str, Decimal]) -> None:
     last = legs[-1]
     rest = sum(leg.ratio * prices[leg.symbol] for leg in legs[:-1])
     prices[last.symbol] = (net - rest) / last.ratio
+
+
+def on_whole_cents(
+    leg: OrderLeg, fill: Decimal, limit: Decimal | None
+) -> tuple[Decimal, Decimal]:
+    """An order of one stock prints at a whole cent a share: the cent worse for the taker
+    when the market sits between two, never past the limit (itself on a cent). Returns the
+    net fill in credit terms and the price a share."""
+    weight = Decimal(leg.ratio) / 100  # a share is 1/100 of a contract's unit
+    buys = leg.ratio > 0
+    price = (-fill / weight).quantize(CENT, rounding=ROUND_CEILING if buys else ROUND_FLOOR)
+    if limit is not None:
+        bound = -limit / weight
+        price = min(price, bound) if buys else max(price, bound)
+    return -weight * price, price
 
 
 def fillable_units(

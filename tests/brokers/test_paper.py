@@ -358,3 +358,20 @@ async def test_stock_on_margin_borrows_half_and_short_stock_sets_aside_150_perce
     account = await short.account()
     assert account.buying_power == Decimal(25_000) - Decimal("22500.0")
     assert account.net_liquidation == small  # the proceeds in cash, the short at its price
+
+
+async def test_shares_print_at_whole_cents_the_cent_worse_for_the_taker():
+    # SPY at 150.1234 (a model price between cents): a buy pays 150.13, a sell gets 150.12,
+    # so cash moves by whole cents; a limit is never passed
+    book = QuoteBook()
+    book.update([], {"SPY": Decimal("150.1234")}, T0)
+    paper = PaperBroker(book, settings=AccountSettings(cash=Decimal(100_000), margin="margin"))
+    buy = order(OrderLeg("SPY", 10), price="15.02", effect=PriceEffect.DEBIT, key="b")
+    bought = await paper.place(buy)  # a limit of $150.20 a share, 10 shares a unit
+    (fill,) = bought.fills
+    assert fill.price == Decimal("150.13") and bought.status is OrderStatus.FILLED
+    sell = order(OrderLeg("SPY", -10), price="15.00", key="s")  # at least $150.00 a share
+    (sold,) = (await paper.place(sell)).fills
+    assert sold.price == Decimal("150.12")
+    account = await paper.account()
+    assert account.cash == Decimal("99999.90")  # 10 x (150.12 - 150.13), to the cent

@@ -239,3 +239,16 @@ def test_a_hedge_due_when_the_market_is_closed_waits_instead_of_being_refused(tm
     (held,) = [line for line in out.splitlines() if line.strip().startswith("hedge call")]
     assert ": held · delta" in held and "market closed for SPY (16:00 is after the 16:00" in held
     assert "orders" not in out  # nothing sent, so nothing refused
+
+
+@pytest.mark.slow
+def test_a_week_of_5_minute_hedging_reconciles_to_the_cent(tmp_path):
+    # SPY's model price sits between cents; the hedges print at whole cents, so the account's
+    # cash, its marks and the journal's P&L agree to the cent every day
+    pack = PACK.parent / "ultra_daily_target"
+    spec = "synthetic-intraday:2018-03-01:2018-03-09:5m:0:SPY"
+    assert main(["backtest", str(pack), "--data", spec, "--out", str(tmp_path)]) == 0
+    prices = rows(tmp_path / "journal.sqlite", "SELECT price FROM fills WHERE symbol = 'SPY'")
+    assert prices and all(Decimal(r["price"]) == Decimal(r["price"]).quantize(Decimal("0.01"))
+                          for r in prices)  # fmt: skip
+    assert_every_day_reconciles(tmp_path, 100_000)
